@@ -1,0 +1,1 @@
+"""Click commands, one module per command family; `checker.cli` registers them on the group."""
