@@ -1,0 +1,131 @@
+"""The `checker` command: a thin layer over the library.
+
+Each command: options -> a frozen config -> one library call -> output. Errors become
+`click.ClickException` (exit 2 for bad input). Exit codes of `scan`: 0 the scan ran (and, with
+`--fail-on`, nobody reached that risk), 1 with `--fail-on LEVEL` some learner is at that risk or
+above, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from checker import __version__, defaults
+
+
+class _UsageExit2(click.ClickException):
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="checker")
+def cli() -> None:
+    """noshortcut: find copied code and notes in a round of ML training submissions.
+
+    \b
+    Example:
+      checker scan round/ --base handout/ -o report/
+    """
+
+
+@cli.command()
+@click.argument("round_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--example", is_flag=True,
+              help="Scan the bundled example round (with its handout) instead of ROUND_DIR.")
+@click.option("--base", "base_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Handout/starter code given to every learner: subtracted before matching.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write report.json and pairs.csv to this folder.")
+@click.option("--min-similarity", type=click.FloatRange(0, 1),
+              default=defaults.MIN_REPORT_SIMILARITY, show_default=True,
+              help="Pairs below this similarity are left out of the output.")
+@click.option("--frequent-share", type=click.FloatRange(0, 1), default=defaults.FREQUENT_SHARE,
+              show_default=True,
+              help="Code present in more than this share of learners is ignored as common.")
+@click.option("-k", "--kgram", type=click.IntRange(3, 100), default=defaults.CODE_K,
+              show_default=True, help="Tokens per k-gram.")
+@click.option("-w", "--window", type=click.IntRange(1, 100), default=defaults.CODE_WINDOW,
+              show_default=True, help="Winnowing window.")
+@click.option("--jobs", type=click.IntRange(0, 256), default=0, show_default=True,
+              help="Worker processes for fingerprinting (0: one per core).")
+@click.option("--top", type=int, default=20, show_default=True, help="Rows in the terminal tables.")
+@click.option("--fail-on", type=click.Choice(["never", "medium", "high"]), default="never",
+              show_default=True, help="Exit 1 when a learner's risk is at this level or above.")
+@click.option("-q", "--quiet", is_flag=True, help="No tables and no progress bar.")
+def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: Path | None,
+         min_similarity: float, frequent_share: float, kgram: int, window: int, jobs: int, top: int,
+         fail_on: str, quiet: bool) -> None:
+    """Check a round: every learner against every other learner.
+
+    ROUND_DIR holds one folder (or zip) per learner, or a manifest.csv (learner,path).
+    Exit codes: 0 done, 1 a learner at the --fail-on risk or above, 2 bad input.
+
+    \b
+    Examples:
+      checker scan round/ --base handout/ -o report/
+      checker scan --example -o report/
+    """
+    from rich.console import Console
+
+    from checker.fingerprints import FingerprintParams
+    from checker.report import write_report
+    from checker.scan import ScanConfig
+    from checker.scan import scan as run_scan
+    from checker.terminal import render_terminal
+
+    if example:
+        round_dir = round_dir or defaults.EXAMPLE_ROUND
+        base_dir = base_dir or defaults.EXAMPLE_HANDOUT
+    if round_dir is None:
+        raise _UsageExit2("give ROUND_DIR (one folder or zip per learner), or --example")
+    if not round_dir.is_dir():
+        raise _UsageExit2(f"{round_dir}: not a folder (expected one sub-folder or zip per learner)")
+    config = ScanConfig(
+        round_dir=round_dir, base_dir=base_dir,
+        params=FingerprintParams(k=kgram, window=window),
+        frequent_share=frequent_share, min_similarity=min_similarity, jobs=jobs,
+        min_fragment_tokens=max(defaults.MIN_FRAGMENT_TOKENS, kgram),
+    )
+    console = Console(stderr=False)
+    try:
+        report = _run_with_progress(run_scan, config, quiet)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _UsageExit2(str(exc)) from None
+    if out_dir:
+        for path in write_report(report, out_dir):
+            if not quiet:
+                console.print(f"wrote {path}")
+    if not quiet:
+        render_terminal(report, console, top)
+    if fail_on != "never":
+        from checker.verdicts import RISK_ORDER
+
+        if any(RISK_ORDER[v["risk"]] >= RISK_ORDER[fail_on] for v in report["verdicts"]):
+            sys.exit(1)
+
+
+def _run_with_progress(fn, config, quiet: bool):
+    if quiet:
+        return fn(config)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return fn(config, progress)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

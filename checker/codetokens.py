@@ -1,0 +1,491 @@
+"""Code units: libCST parse, then a normalised token stream where every token keeps its span.
+
+Normalisation (what makes renamed, reformatted and re-commented copies look the same):
+- names the file binds (variables, parameters, functions, classes, attributes it assigns such as
+  `self.D`, methods it defines) become `ID`;
+- names it imports are replaced by their qualified module path, and a dotted access on them is
+  folded into one token: `nn.Conv2d` (after `import torch.nn as nn`), `torch.nn.Conv2d` and
+  `Conv2d` (after `from torch.nn import Conv2d`) all become `torch.nn.Conv2d`;
+- names the file does not bind are library API and kept (`optimizer.step`, `range`, `len`);
+- number literals become `NUM`, strings `STR`; docstrings, comments and layout disappear; a logical
+  line end becomes `;` so statement boundaries survive reformatting.
+
+Why not libCST's `PositionProvider` for spans: measured an order of magnitude slower than parsing
+(DESIGN.md). libCST validates the code and resolves bindings and imports; spans come from the
+stdlib tokenizer, which is exact and cheap on code that libCST accepted.
+
+Code libCST cannot parse (Python 2, syntax errors) falls back to a regex lexer with heuristic
+bindings: the file is still compared, and the fallback is recorded (`parser == "lexical"`).
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import keyword
+import re
+import tokenize
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+_BUILTINS = frozenset(dir(builtins))
+_KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A function or class body: tokens [start, end) of the file's stream, lines inclusive."""
+
+    name: str
+    start: int
+    end: int
+    start_line: int
+    end_line: int
+
+
+@dataclass
+class TokenStream:
+    """The normalised tokens of one file and, per token, its source span (line 1-based, col 0-based)."""
+
+    tokens: list[str]
+    start_lines: list[int]
+    start_cols: list[int]
+    end_lines: list[int]
+    end_cols: list[int]
+    parser: str  # "libcst" | "lexical"
+    reason: str = ""  # why the fallback was used
+    units: list[Unit] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+
+# --------------------------------------------------------------------------------------------
+# libCST: bindings and imports (read-only gather visitor, no metadata: that is the cheap part)
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+class GatherBindingsVisitor(cst.CSTVisitor):
+    """Collects what the module binds, which attributes it defines, and its import aliases."""
+
+    def __init__(self) -> None:
+        self.bound: set[str] = set()
+        self.defined_attrs: set[str] = set()
+        self.imports: dict[str, str] = {}
+        self._class_depth = 0
+
+    # imports ----------------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = _dotted(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.imports[alias.asname.name.value] = full
+            else:
+                top = full.split(".")[0]
+                self.imports[top] = top
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = _dotted(node.module) if node.module is not None else ""
+        prefix = "." * len(node.relative)
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = _dotted(alias.name)
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            if prefix:
+                # a relative import is the learner's own module: treat as a binding, not an API
+                self.bound.add(local)
+            else:
+                self.imports[local] = f"{module}.{name}" if module else name
+
+    # definitions ------------------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.bound.add(node.name.value)
+        self._class_depth += 1
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._class_depth -= 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.bound.add(node.name.value)
+        if self._class_depth:
+            self.defined_attrs.add(node.name.value)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.bound.add(node.name.value)
+
+    def _target(self, node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.Name):
+            self.bound.add(node.value)
+        elif isinstance(node, cst.Attribute):
+            self.defined_attrs.add(node.attr.value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for el in node.elements:
+                self._target(el.value)
+        elif isinstance(node, cst.StarredElement):
+            self._target(node.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._target(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._target(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._target(node.name)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._target(node.target)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self.bound.add(item.name.value)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        for item in node.names:
+            self.bound.add(item.name.value)
+
+
+# --------------------------------------------------------------------------------------------
+# token stream construction shared by both paths
+
+
+class _StreamBuilder:
+    def __init__(self, bound: set[str], defined_attrs: set[str], imports: dict[str, str]):
+        self.bound = bound
+        self.defined_attrs = defined_attrs
+        self.imports = imports
+        self.tokens: list[str] = []
+        self.sl: list[int] = []
+        self.sc: list[int] = []
+        self.el: list[int] = []
+        self.ec: list[int] = []
+
+    def emit(self, tok: str, start: tuple[int, int], end: tuple[int, int]) -> None:
+        self.tokens.append(tok)
+        self.sl.append(start[0])
+        self.sc.append(start[1])
+        self.el.append(end[0])
+        self.ec.append(end[1])
+
+    def extend_last(self, text: str, end: tuple[int, int]) -> None:
+        self.tokens[-1] += text
+        self.el[-1] = end[0]
+        self.ec[-1] = end[1]
+
+    def name(self, value: str, start: tuple[int, int], end: tuple[int, int], after_dot: bool,
+             prev_is_import_path: bool) -> bool:
+        """Emit a NAME; returns True when the emitted token is a qualified import path."""
+        if value in _KEYWORDS:
+            self.emit(value, start, end)
+            return False
+        if after_dot:
+            if prev_is_import_path:
+                # fold `torch.nn` + `.Conv2d` into one qualified token
+                self.tokens.pop()  # the '.'
+                for arr in (self.sl, self.sc, self.el, self.ec):
+                    arr.pop()
+                self.extend_last("." + value, end)
+                return True
+            self.emit("ID" if value in self.defined_attrs else value, start, end)
+            return False
+        if value in self.imports:
+            self.emit(self.imports[value], start, end)
+            return True
+        if value in self.bound:
+            self.emit("ID", start, end)
+        else:
+            self.emit(value, start, end)
+        return False
+
+    def stream(self, parser: str, reason: str = "") -> TokenStream:
+        return TokenStream(self.tokens, self.sl, self.sc, self.el, self.ec, parser, reason)
+
+
+def _walk_tokens(raw: list[tokenize.TokenInfo], builder: _StreamBuilder) -> list[tuple[str, int, int]]:
+    """Walk raw tokens into the builder; returns def/class markers ("def name", index, depth).
+
+    Import statements are dropped: their order and form carry no evidence, and the imported
+    names reappear, qualified, wherever they are used.
+    """
+    markers: list[tuple[str, int, int]] = []
+    depth = 0
+    at_stmt_start = True
+    in_import = False
+    after_dot = False
+    prev_import_path = False
+    last_raw_type = None
+    n = len(raw)
+    for idx, tok in enumerate(raw):
+        ttype = tok.type
+        if ttype not in (tokenize.NL, tokenize.COMMENT):
+            prev_raw_type, last_raw_type = last_raw_type, ttype
+        if in_import and ttype not in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            continue
+        if ttype == tokenize.INDENT:
+            depth += 1
+            continue
+        if ttype == tokenize.DEDENT:
+            depth -= 1
+            markers.append(("", len(builder.tokens), depth))
+            continue
+        if ttype in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER):
+            continue
+        if ttype == tokenize.NEWLINE:
+            in_import = False
+            if builder.tokens and builder.tokens[-1] != ";":
+                builder.emit(";", tok.start, tok.end)
+            at_stmt_start = True
+            after_dot = prev_import_path = False
+            continue
+        if ttype == tokenize.STRING:
+            if at_stmt_start:
+                # a statement made only of strings is a docstring or a bare string: skip it
+                j = idx + 1
+                while j < n and raw[j].type in (tokenize.STRING, tokenize.NL, tokenize.COMMENT):
+                    j += 1
+                if j >= n or raw[j].type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                    continue
+            if builder.tokens and builder.tokens[-1] == "STR" and prev_raw_type == tokenize.STRING:
+                builder.extend_last("", tok.end)  # implicit concatenation is one literal
+            else:
+                builder.emit("STR", tok.start, tok.end)
+            at_stmt_start = after_dot = prev_import_path = False
+            continue
+        if ttype == tokenize.NUMBER:
+            builder.emit("NUM", tok.start, tok.end)
+            at_stmt_start = after_dot = prev_import_path = False
+            continue
+        if ttype == tokenize.NAME:
+            if at_stmt_start and tok.string in ("import", "from"):
+                in_import = True
+                continue
+            if tok.string in ("def", "class") and idx + 1 < n and raw[idx + 1].type == tokenize.NAME:
+                markers.append((f"{tok.string} {raw[idx + 1].string}", len(builder.tokens), depth))
+            prev_import_path = builder.name(tok.string, tok.start, tok.end, after_dot,
+                                            prev_import_path)
+            at_stmt_start = after_dot = False
+            continue
+        # OP, ERRORTOKEN, FSTRING_* (3.12+) and anything else: keep the text
+        string = tok.string
+        if ttype == tokenize.ERRORTOKEN and not string.strip():
+            continue
+        builder.emit(string, tok.start, tok.end)
+        was_import_path = prev_import_path
+        after_dot = string == "."
+        prev_import_path = was_import_path and after_dot
+        at_stmt_start = False
+    return markers
+
+
+def _units_from_markers(markers: list[tuple[str, int, int]], stream: TokenStream,
+                        min_tokens: int) -> list[Unit]:
+    """A def/class at depth d runs until the first DEDENT back to depth d."""
+    units: list[Unit] = []
+    open_defs: list[tuple[str, int, int]] = []  # (kind, token index, depth)
+    total = len(stream.tokens)
+
+    def close(start: int, end: int, name: str) -> None:
+        end = min(end, total)
+        if end - start >= min_tokens:
+            units.append(Unit(name, start, end, stream.start_lines[start],
+                              stream.end_lines[end - 1]))
+
+    for kind, index, depth in markers:
+        if kind:
+            open_defs.append((kind, index, depth))
+            continue
+        while open_defs and open_defs[-1][2] >= depth:
+            k, start, _ = open_defs.pop()
+            close(start, index, k)
+    while open_defs:
+        k, start, _ = open_defs.pop()
+        close(start, total, k)
+    units.sort(key=lambda u: u.start)
+    return units
+
+
+# --------------------------------------------------------------------------------------------
+# lexical fallback: same stream construction, bindings guessed from token positions
+
+_LEX = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>(?:[rRbBuUfF]{0,2})(?:\"\"\"[\s\S]*?(?:\"\"\"|$(?![\s\S]))|'''[\s\S]*?(?:'''|$(?![\s\S]))
+                |"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?))
+  | (?P<number>\d[\w.]*|\.\d[\w]*)
+  | (?P<name>[^\W\d]\w*)
+  | (?P<newline>\n)
+  | (?P<space>[ \t\r\f\\]+)
+  | (?P<op>\*\*=?|//=?|>>=?|<<=?|->|:=|[-+*/%&|^@=<>!]=|[^\s\w])
+    """,
+    re.VERBOSE,
+)
+_LEX_TYPES = {"comment": tokenize.COMMENT, "string": tokenize.STRING, "number": tokenize.NUMBER,
+              "name": tokenize.NAME, "newline": tokenize.NEWLINE, "op": tokenize.OP}
+
+
+def _regex_tokens(text: str) -> list[tokenize.TokenInfo]:
+    """A forgiving lexer for text the stdlib tokenizer rejects (unterminated strings, bad dedent)."""
+    out: list[tokenize.TokenInfo] = []
+    line, line_start, depth = 1, 0, 0
+    for m in _LEX.finditer(text):
+        kind = m.lastgroup
+        value = m.group()
+        start = (line, m.start() - line_start)
+        nl = value.count("\n")
+        end = (line + nl, (len(value) - value.rfind("\n") - 1) if nl else start[1] + len(value))
+        if kind == "op" and value in "([{":
+            depth += 1
+        elif kind == "op" and value in ")]}":
+            depth = max(0, depth - 1)
+        if kind in _LEX_TYPES and not (kind == "newline" and depth):
+            out.append(tokenize.TokenInfo(_LEX_TYPES[kind], value, start, end, ""))
+        if nl:
+            line += nl
+            line_start = m.start() + value.rfind("\n") + 1
+    return out
+
+
+def _guess_bindings(raw: list[tokenize.TokenInfo]) -> tuple[set[str], set[str], dict[str, str]]:
+    """Bindings from token positions, for code libCST cannot parse.
+
+    Mirrors GatherBindingsVisitor as far as tokens allow: def/class names, parameters, assignment,
+    for, as, global targets, attributes assigned (`self.X =`), and import aliases.
+    """
+    toks = [t for t in raw if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT,
+                                             tokenize.DEDENT, tokenize.ENDMARKER)]
+    bound: set[str] = set()
+    attrs: set[str] = set()
+    imports: dict[str, str] = {}
+    n = len(toks)
+    stmt_start = 0
+    for i, t in enumerate(toks):
+        if t.type == tokenize.NEWLINE or i == n - 1:
+            stmt = toks[stmt_start:i + 1] if i == n - 1 else toks[stmt_start:i]
+            stmt_start = i + 1
+            _bind_statement(stmt, bound, attrs, imports)
+    return bound - set(imports), attrs, imports
+
+
+def _bind_statement(stmt: list[tokenize.TokenInfo], bound: set[str], attrs: set[str],
+                    imports: dict[str, str]) -> None:
+    words = [t.string for t in stmt]
+    while words and words[0] in ("@",):  # decorators are statements of their own
+        return
+    if not words:
+        return
+    if words[0] == "import":
+        for part in " ".join(words[1:]).replace(" . ", ".").split(","):
+            bits = part.split()
+            if bits:
+                full = bits[0].replace(" ", "")
+                if len(bits) >= 3 and bits[1] == "as":
+                    imports[bits[2]] = full
+                else:
+                    imports[full.split(".")[0]] = full.split(".")[0]
+        return
+    if words[0] == "from" and "import" in words:
+        k = words.index("import")
+        module = "".join(words[1:k])
+        names = [w for w in words[k + 1:] if w not in "(),"]
+        j = 0
+        while j < len(names):
+            name, local = names[j], names[j]
+            if j + 2 < len(names) and names[j + 1] == "as":
+                local = names[j + 2]
+                j += 2
+            if module.startswith("."):
+                bound.add(local)
+            else:
+                imports[local] = f"{module}.{name}"
+            j += 1
+        return
+    depth = 0
+    for idx, t in enumerate(stmt):
+        w = t.string
+        prev = stmt[idx - 1].string if idx else ""
+        nxt = stmt[idx + 1].string if idx + 1 < len(stmt) else ""
+        if w in "([{":
+            depth += 1
+        elif w in ")]}":
+            depth -= 1
+        if t.type != tokenize.NAME or w in _KEYWORDS:
+            continue
+        if prev in ("def", "class", "as", "global", "nonlocal"):
+            bound.add(w)
+            if prev == "def" and stmt[idx - 1].start[1] > 0:
+                attrs.add(w)  # an indented def is (most likely) a method
+        elif depth >= 1 and words[0] in ("def", "async") and prev in ("(", ",", "*", "**") \
+                and nxt in (",", ")", ":", "="):
+            bound.add(w)  # a parameter
+        elif prev == "lambda" or (prev == "," and "lambda" in words[:idx] and ":" not in words[words.index("lambda"):idx]):
+            bound.add(w)
+        elif prev == "for" or (prev == "," and "for" in words[:idx] and "in" not in words[words.index("for"):idx]):
+            bound.add(w)
+        elif depth == 0 and nxt in ("=", ",", ":", "+=", "-=", "*=", "/=", "|=", "&=", "//=", "**=", "%=") \
+                and any(x in ("=", "+=", "-=", "*=", "/=", "|=", "&=", "//=", "**=", "%=")
+                        for x in words[idx + 1:]):
+            if prev == ".":
+                attrs.add(w)
+            elif nxt != ":" or words[0] not in ("if", "while", "elif", "else", "try", "with", "for"):
+                bound.add(w)
+        elif nxt == ":=":
+            bound.add(w)
+
+
+def _lexical_stream(text: str, reason: str) -> TokenStream:
+    try:
+        raw = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        raw = _regex_tokens(text)
+    bound, attrs, imports = _guess_bindings(raw)
+    builder = _StreamBuilder(bound, attrs, imports)
+    markers = _walk_tokens(raw, builder)
+    stream = builder.stream("lexical", reason)
+    stream.units = _units_from_markers(markers, stream, 40)
+    return stream
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def normalise(text: str, min_unit_tokens: int = 40) -> TokenStream:
+    """Normalised token stream of Python source `text`; never raises for bad code."""
+    try:
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return _lexical_stream(text, f"libCST could not parse it ({first[:160]})")
+    gather = GatherBindingsVisitor()
+    try:
+        module.visit(gather)
+    except RecursionError:
+        return _lexical_stream(text, "nesting too deep for libCST")
+    builder = _StreamBuilder(gather.bound - set(gather.imports), gather.defined_attrs, gather.imports)
+    try:
+        markers = _walk_tokens(list(tokenize.generate_tokens(io.StringIO(text).readline)), builder)
+    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
+        return _lexical_stream(text, f"tokenizer failed ({exc})")
+    stream = builder.stream("libcst")
+    stream.units = _units_from_markers(markers, stream, min_unit_tokens)
+    return stream

@@ -1,0 +1,120 @@
+"""Fingerprints of code files: normalised tokens -> k-gram hashes -> winnowed set -> MinHash.
+
+`FingerprintParams` travel with every stored sketch (report.json, the corpus index); comparing
+sketches made with other parameters fails loudly (`ParamsMismatch`), like datasketch's
+`MinHash.jaccard` does for seeds.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from checker import defaults
+from checker.codetokens import TokenStream, Unit, normalise
+from checker.hashing import kgram_hashes, token_hashes, winnow
+
+
+class ParamsMismatch(ValueError):
+    """Fingerprints made with different parameters cannot be compared."""
+
+
+@dataclass(frozen=True)
+class FingerprintParams:
+    k: int = defaults.CODE_K
+    window: int = defaults.CODE_WINDOW
+    num_perm: int = defaults.NUM_PERM
+    seed: int = defaults.HASH_SEED
+    min_unit_tokens: int = defaults.MIN_UNIT_TOKENS
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def check_compatible(self, other: "FingerprintParams", where: str) -> None:
+        if self != other:
+            diff = {k: (v, getattr(other, k)) for k, v in asdict(self).items()
+                    if getattr(other, k) != v}
+            raise ParamsMismatch(
+                f"{where} was built with other fingerprint parameters {diff} (this run, stored); "
+                "rebuild it with the current parameters (`checker corpus build --rebuild`) or run "
+                "with the parameters it was built with")
+
+
+@dataclass
+class CodeFingerprint:
+    """What the pipeline keeps of one code file."""
+
+    stream: TokenStream
+    kgrams: np.ndarray  # uint64, len(tokens) - k + 1 (may be empty)
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.stream.tokens)
+
+    def winnowed(self, window: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """Winnowed hashes of k-grams [lo, hi) (a unit), as a unique array."""
+        part = self.kgrams[lo:hi]
+        _, hashes = winnow(part, window)
+        return np.unique(hashes)
+
+    def unit_ranges(self, k: int) -> list[tuple[str, int, int]]:
+        """(name, k-gram start, k-gram end) for the whole file and each function/class unit."""
+        n = len(self.kgrams)
+        out = [("<file>", 0, n)]
+        for u in self.stream.units:
+            hi = min(u.end - k + 1, n)
+            if hi > u.start:
+                out.append((u.name, u.start, hi))
+        return out
+
+
+def fingerprint_text(text: str, params: FingerprintParams) -> CodeFingerprint:
+    stream = normalise(text, params.min_unit_tokens)
+    kgrams = kgram_hashes(token_hashes(stream.tokens, params.seed), params.k)
+    return CodeFingerprint(stream, kgrams)
+
+
+def _fingerprint_star(args: tuple[str, FingerprintParams]) -> CodeFingerprint:
+    return fingerprint_text(*args)
+
+
+def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
+                     progress=None) -> list[CodeFingerprint]:
+    """Fingerprint texts, in worker processes when there are enough to pay for them.
+
+    jobs=0 means one worker per core. Workers only parse text: no learner code is imported.
+    """
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1 or len(texts) < 40:
+        out = []
+        for i, t in enumerate(texts):
+            out.append(fingerprint_text(t, params))
+            if progress:
+                progress(i + 1, len(texts))
+        return out
+    out = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        chunk = max(1, min(32, len(texts) // (jobs * 4)))
+        for i, fp in enumerate(pool.map(_fingerprint_star, ((t, params) for t in texts),
+                                        chunksize=chunk)):
+            out.append(fp)
+            if progress:
+                progress(i + 1, len(texts))
+    return out
+
+
+def minhash_of(hashes: np.ndarray, params: FingerprintParams):
+    """datasketch MinHash of a set of 64-bit fingerprints (fixed seed, affine64 scheme)."""
+    from datasketch import MinHash
+
+    m = MinHash(num_perm=params.num_perm, seed=params.seed, hashfunc=int, scheme="affine64")
+    if hashes.size:
+        m.update_batch(hashes)
+    return m
+
+
+__all__ = ["CodeFingerprint", "FingerprintParams", "ParamsMismatch", "Unit", "fingerprint_many",
+           "fingerprint_text", "minhash_of"]

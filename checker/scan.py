@@ -1,0 +1,190 @@
+"""`checker scan`: one round of submissions in, one `Report` out.
+
+ingest -> fingerprints -> (base and frequent k-grams removed) -> MinHashLSH candidates ->
+exact alignment of candidates -> file-pair and learner-pair scores -> verdicts -> Report.
+The library never prints; progress goes through the optional `progress(stage, done, total)`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from checker import defaults
+from checker.align import align
+from checker.candidates import candidate_pairs
+from checker.fingerprints import CodeFingerprint, FingerprintParams, fingerprint_many, minhash_of
+from checker.ingest import Submission, load_base, load_round
+from checker.model import IngestWarning, SourceFile
+from checker.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    round_dir: Path
+    base_dir: Path | None = None
+    params: FingerprintParams = field(default_factory=FingerprintParams)
+    lsh_threshold: float = defaults.LSH_THRESHOLD
+    frequent_share: float = defaults.FREQUENT_SHARE
+    frequent_min_learners: int = defaults.FREQUENT_MIN_LEARNERS
+    min_fragment_tokens: int = defaults.MIN_FRAGMENT_TOKENS
+    min_similarity: float = defaults.MIN_REPORT_SIMILARITY
+    jobs: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "round_dir": str(self.round_dir),
+            "base_dir": str(self.base_dir) if self.base_dir else None,
+            "fingerprint": self.params.to_dict(),
+            "lsh_threshold": self.lsh_threshold,
+            "frequent_share": self.frequent_share,
+            "frequent_min_learners": self.frequent_min_learners,
+            "min_fragment_tokens": self.min_fragment_tokens,
+            "min_similarity": self.min_similarity,
+        }
+
+
+@dataclass
+class CodeDoc:
+    """A fingerprinted code file of a learner."""
+
+    source: SourceFile
+    fp: CodeFingerprint
+    own_tokens: int = 0  # tokens outside ignored (handout / common) k-grams
+
+
+def own_token_count(kgrams: np.ndarray, n_tokens: int, k: int, ignore: np.ndarray) -> int:
+    """Tokens not covered by any ignored k-gram: what the learner (or the copier) wrote."""
+    if not ignore.size or not kgrams.size:
+        return n_tokens
+    hit = np.isin(kgrams, ignore)
+    if not hit.any():
+        return n_tokens
+    covered = np.zeros(n_tokens + 1, dtype=np.int32)
+    starts = np.flatnonzero(hit)
+    np.add.at(covered, starts, 1)
+    np.add.at(covered, starts + k, -1)
+    return int((np.cumsum(covered[:n_tokens]) == 0).sum())
+
+
+@dataclass
+class CodeMatchResult:
+    submissions: list[Submission]
+    docs: list[CodeDoc]
+    file_pairs: list[FilePair]
+    learner_pairs: list
+    warnings: list[IngestWarning]
+    stats: dict
+
+
+def frequent_kgrams(docs: list[CodeDoc], share: float, min_learners: int) -> np.ndarray:
+    """K-grams present in more than `share` of the learners (common knowledge, not evidence)."""
+    by_owner: dict[str, list[np.ndarray]] = {}
+    for d in docs:
+        by_owner.setdefault(d.source.owner, []).append(d.fp.kgrams)
+    if len(by_owner) < min_learners:
+        return np.empty(0, dtype=np.uint64)
+    per_owner = [np.unique(np.concatenate(v)) for v in by_owner.values()]
+    values, counts = np.unique(np.concatenate(per_owner), return_counts=True)
+    return values[(counts > share * len(by_owner)) & (counts >= min_learners)]
+
+
+def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfig,
+               progress: Progress | None = None) -> CodeMatchResult:
+    """Learner-vs-learner code matching of a round (the heart of `checker scan`)."""
+    params = config.params
+    t0 = time.perf_counter()
+    sources = [f for s in subs for f in s.code]
+    texts = [f.text for f in sources] + [f.text for f in base]
+    fps = fingerprint_many(texts, params, config.jobs,
+                           (lambda d, t: progress("fingerprint", d, t)) if progress else None)
+    docs = [CodeDoc(s, fp) for s, fp in zip(sources, fps)]
+    base_fps = fps[len(sources):]
+    t_fp = time.perf_counter()
+
+    warnings: list[IngestWarning] = []
+    for d in docs:
+        if d.fp.stream.parser != "libcst":
+            warnings.append(IngestWarning(d.source.path, f"compared with the lexical fallback: "
+                                          f"{d.fp.stream.reason}", d.source.owner, kind="fallback"))
+
+    ignored = [frequent_kgrams(docs, config.frequent_share, config.frequent_min_learners)]
+    ignored += [fp.kgrams for fp in base_fps]
+    ignore = np.unique(np.concatenate(ignored)) if ignored else np.empty(0, dtype=np.uint64)
+    for d in docs:
+        d.own_tokens = own_token_count(d.fp.kgrams, d.fp.n_tokens, params.k, ignore)
+
+    def signatures():
+        for i, d in enumerate(docs):
+            for u, (_, lo, hi) in enumerate(d.fp.unit_ranges(params.k)):
+                hashes = d.fp.winnowed(params.window, lo, hi)
+                if ignore.size:
+                    hashes = hashes[~np.isin(hashes, ignore)]
+                if hashes.size:
+                    yield i, u, minhash_of(hashes, params)
+
+    pairs = candidate_pairs(signatures(), lambda i: docs[i].source.owner,
+                            config.lsh_threshold, params.num_perm)
+    t_cand = time.perf_counter()
+
+    union = CoverageUnion()
+    file_pairs: list[FilePair] = []
+    ordered = sorted(pairs)
+    for n, (a, b) in enumerate(ordered):
+        da, db = docs[a], docs[b]
+        frags = align(da.fp.kgrams, db.fp.kgrams, params.k, config.min_fragment_tokens, ignore)
+        if progress and (n % 200 == 0 or n + 1 == len(ordered)):
+            progress("align", n + 1, len(ordered))
+        if not frags:
+            continue
+        # learner ids in a stable order: left < right
+        if da.source.owner > db.source.owner:
+            da, db = db, da
+            frags = [type(f)(f.right_start, f.right_end, f.left_start, f.left_end) for f in frags]
+        fp = score_file_pair(da.source.owner, db.source.owner, da.source.path, db.source.path,
+                             frags, da.fp.stream, db.fp.stream, da.own_tokens, db.own_tokens)
+        union.add(da.source.key, db.source.owner, da.fp.n_tokens,
+                  [(f.left_start, f.left_end) for f in frags])
+        union.add(db.source.key, da.source.owner, db.fp.n_tokens,
+                  [(f.right_start, f.right_end) for f in frags])
+        file_pairs.append(fp)
+    t_align = time.perf_counter()
+
+    tokens_of: dict[str, int] = {}
+    files_of: dict[str, list[str]] = {}
+    for d in docs:
+        tokens_of[d.source.owner] = tokens_of.get(d.source.owner, 0) + d.own_tokens
+        files_of.setdefault(d.source.owner, []).append(d.source.key)
+    learner_pairs = aggregate_learner_pairs(file_pairs, union, tokens_of, files_of)
+    file_pairs.sort(key=lambda p: (-p.similarity, p.left, p.right, p.left_file, p.right_file))
+    stats = {
+        "files": len(docs), "learners": len(subs), "candidate_pairs": len(pairs),
+        "matched_pairs": len(file_pairs), "ignored_kgrams": int(ignore.size),
+        "seconds": {"fingerprint": round(t_fp - t0, 3), "candidates": round(t_cand - t_fp, 3),
+                    "align": round(t_align - t_cand, 3)},
+    }
+    return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats)
+
+
+def scan(config: ScanConfig, progress: Progress | None = None):
+    """Run the whole scan of a round and return its `Report`."""
+    from checker.report import build_report
+
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="noshortcut-") as work:
+        subs, round_warnings = load_round(config.round_dir, Path(work))
+        base: list[SourceFile] = []
+        base_warnings: list[IngestWarning] = []
+        if config.base_dir:
+            base, base_warnings = load_base(config.base_dir)
+        result = match_code(subs, base, config, progress)
+        warnings = round_warnings + base_warnings + [w for s in subs for w in s.warnings]
+        warnings += result.warnings
+        return build_report(config, result, warnings, started)

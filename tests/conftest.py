@@ -1,0 +1,59 @@
+"""Shared fixtures: writing tiny rounds, and locating the shared datasets (skip when absent)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def write_round(root: Path, files: dict[str, str | bytes]) -> Path:
+    """files: {"learner/path.py": text or bytes} -> a round folder."""
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+def dataset(name: str) -> Path:
+    path = DATASETS / name
+    if not path.exists():
+        pytest.skip(f"shared dataset {path} is absent (it lives in ../shared/datasets beside the repo)")
+    return path
+
+
+def materialise_jsonl(name: str, dest: Path, prefix: str = "", strip: str = "") -> list[str]:
+    """Write the records of a JSONL.gz dataset whose path starts with `prefix` under `dest`,
+    removing `strip` from the front of each path. Returns the written relative paths."""
+    written = []
+    with gzip.open(dataset(name), "rt", encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            path = rec["path"]
+            if not path.startswith(prefix):
+                continue
+            rel = path[len(strip):] if strip and path.startswith(strip) else path
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if rec.get("text") is not None:
+                target.write_text(rec["text"], encoding="utf-8")
+            else:
+                target.write_bytes(base64.b64decode(rec["text_b64"]))
+            written.append(rel)
+    return written
+
+
+@pytest.fixture
+def round_dir(tmp_path: Path):
+    def make(files: dict[str, str | bytes]) -> Path:
+        return write_round(tmp_path / "round", files)
+    return make
