@@ -73,96 +73,165 @@ def _dotted(node: cst.BaseExpression) -> str:
     return ""
 
 
-class GatherBindingsVisitor(cst.CSTVisitor):
-    """Collects what the module binds, which attributes it defines, and its import aliases."""
+class GatherStatementBindings:
+    """What the module binds, which attributes it defines, and its import aliases.
+
+    Walks statement-level nodes only. A `CSTVisitor` over every node gives the same sets plus
+    expression-level binders, but measured 70x slower (4.3 s vs 0.06 s on 100 torch files, more
+    than the parse itself); the expression-level binders (comprehension targets, lambda
+    parameters, walrus targets) are taken from the tokens instead (`_expression_binders`).
+    """
 
     def __init__(self) -> None:
         self.bound: set[str] = set()
         self.defined_attrs: set[str] = set()
         self.imports: dict[str, str] = {}
-        self._class_depth = 0
 
-    # imports ----------------------------------------------------------------------------
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            full = _dotted(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.imports[alias.asname.name.value] = full
-            else:
-                top = full.split(".")[0]
-                self.imports[top] = top
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        module = _dotted(node.module) if node.module is not None else ""
-        prefix = "." * len(node.relative)
-        if isinstance(node.names, cst.ImportStar):
-            return
-        for alias in node.names:
-            name = _dotted(alias.name)
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            if prefix:
-                # a relative import is the learner's own module: treat as a binding, not an API
-                self.bound.add(local)
-            else:
-                self.imports[local] = f"{module}.{name}" if module else name
-
-    # definitions ------------------------------------------------------------------------
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.bound.add(node.name.value)
-        self._class_depth += 1
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._class_depth -= 1
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.bound.add(node.name.value)
-        if self._class_depth:
-            self.defined_attrs.add(node.name.value)
-
-    def visit_Param(self, node: cst.Param) -> None:
-        self.bound.add(node.name.value)
-
-    def _target(self, node: cst.BaseExpression) -> None:
+    def target(self, node: cst.BaseExpression) -> None:
         if isinstance(node, cst.Name):
             self.bound.add(node.value)
         elif isinstance(node, cst.Attribute):
             self.defined_attrs.add(node.attr.value)
         elif isinstance(node, (cst.Tuple, cst.List)):
             for el in node.elements:
-                self._target(el.value)
+                self.target(el.value)
         elif isinstance(node, cst.StarredElement):
-            self._target(node.value)
+            self.target(node.value)
 
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._target(node.target)
+    def params(self, params: cst.Parameters) -> None:
+        for p in (*params.posonly_params, *params.params, *params.kwonly_params):
+            self.bound.add(p.name.value)
+        for p in (params.star_arg, params.star_kwarg):
+            if isinstance(p, cst.Param):
+                self.bound.add(p.name.value)
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._target(node.target)
+    def body(self, stmts, in_class: bool = False) -> None:
+        for st in stmts:
+            self.stmt(st, in_class)
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._target(node.target)
+    def block(self, node, in_class: bool = False) -> None:
+        # IndentedBlock.body holds statements; SimpleStatementSuite.body small statements
+        self.body(node.body.body, in_class)
 
-    def visit_For(self, node: cst.For) -> None:
-        self._target(node.target)
+    def stmt(self, st, in_class: bool = False) -> None:
+        if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in st.body:
+                self.small(small)
+        elif isinstance(st, cst.BaseSmallStatement):
+            self.small(st)
+        elif isinstance(st, cst.FunctionDef):
+            self.bound.add(st.name.value)
+            if in_class:
+                self.defined_attrs.add(st.name.value)
+            self.params(st.params)
+            self.block(st)
+        elif isinstance(st, cst.ClassDef):
+            self.bound.add(st.name.value)
+            self.block(st, in_class=True)
+        elif isinstance(st, cst.For):
+            self.target(st.target)
+            self.block(st)
+            if st.orelse:
+                self.block(st.orelse)
+        elif isinstance(st, cst.With):
+            for item in st.items:
+                if item.asname:
+                    self.target(item.asname.name)
+            self.block(st)
+        elif isinstance(st, (cst.Try, cst.TryStar)):
+            self.block(st)
+            for handler in st.handlers:
+                if handler.name:
+                    self.target(handler.name.name)
+                self.block(handler)
+            for extra in (st.orelse, st.finalbody):
+                if extra:
+                    self.block(extra)
+        elif isinstance(st, cst.If):
+            self.block(st)
+            if isinstance(st.orelse, cst.If):
+                self.stmt(st.orelse, in_class)
+            elif st.orelse:
+                self.block(st.orelse)
+        elif isinstance(st, cst.While):
+            self.block(st)
+            if st.orelse:
+                self.block(st.orelse)
+        elif isinstance(getattr(st, "body", None), (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            self.block(st, in_class)  # match cases and anything newer: recurse into the body
+        if isinstance(st, cst.Match):
+            for case in st.cases:
+                self.block(case)
 
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._target(node.target)
+    def small(self, s: cst.BaseSmallStatement) -> None:
+        if isinstance(s, cst.Assign):
+            for t in s.targets:
+                self.target(t.target)
+        elif isinstance(s, (cst.AnnAssign, cst.AugAssign)):
+            self.target(s.target)
+        elif isinstance(s, (cst.Global, cst.Nonlocal)):
+            for item in s.names:
+                self.bound.add(item.name.value)
+        elif isinstance(s, cst.Import):
+            for alias in s.names:
+                full = _dotted(alias.name)
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.imports[alias.asname.name.value] = full
+                else:
+                    top = full.split(".")[0]
+                    self.imports[top] = top
+        elif isinstance(s, cst.ImportFrom):
+            module = _dotted(s.module) if s.module is not None else ""
+            if isinstance(s.names, cst.ImportStar):
+                return
+            for alias in s.names:
+                name = _dotted(alias.name)
+                local = name
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    local = alias.asname.name.value
+                if s.relative:
+                    self.bound.add(local)  # the learner's own module: a binding, not an API
+                else:
+                    self.imports[local] = f"{module}.{name}" if module else name
 
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self._target(node.name)
 
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._target(node.target)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        for item in node.names:
-            self.bound.add(item.name.value)
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        for item in node.names:
-            self.bound.add(item.name.value)
+def _expression_binders(raw: list[tokenize.TokenInfo]) -> set[str]:
+    """Names bound inside expressions: comprehension targets, lambda parameters, `x :=`."""
+    bound: set[str] = set()
+    depth = 0
+    collecting: list[tuple[str, int]] = []  # ("for"|"lambda", depth at start)
+    prev = ""
+    for tok in raw:
+        s = tok.string
+        if tok.type == tokenize.OP:
+            if s in "([{":
+                depth += 1
+            elif s in ")]}":
+                depth -= 1
+                while collecting and collecting[-1][1] > depth:
+                    collecting.pop()
+            elif s == ":" and collecting and collecting[-1][0] == "lambda" \
+                    and collecting[-1][1] == depth:
+                collecting.pop()
+            elif s == ":=" and prev:
+                bound.add(prev)
+        elif tok.type == tokenize.NAME:
+            if s == "for" and depth > 0:
+                collecting.append(("for", depth))
+            elif s == "lambda":
+                collecting.append(("lambda", depth))
+            elif s == "in" and collecting and collecting[-1][0] == "for" \
+                    and collecting[-1][1] == depth:
+                collecting.pop()
+            elif collecting and s not in _KEYWORDS:
+                bound.add(s)
+            prev = s
+            continue
+        elif tok.type == tokenize.NEWLINE:
+            collecting.clear()
+            depth = 0
+        prev = ""
+    return bound
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,7 +438,7 @@ def _regex_tokens(text: str) -> list[tokenize.TokenInfo]:
 def _guess_bindings(raw: list[tokenize.TokenInfo]) -> tuple[set[str], set[str], dict[str, str]]:
     """Bindings from token positions, for code libCST cannot parse.
 
-    Mirrors GatherBindingsVisitor as far as tokens allow: def/class names, parameters, assignment,
+    Mirrors GatherStatementBindings as far as tokens allow: def/class names, parameters, assignment,
     for, as, global targets, attributes assigned (`self.X =`), and import aliases.
     """
     toks = [t for t in raw if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT,
@@ -476,16 +545,17 @@ def normalise(text: str, min_unit_tokens: int = 40) -> TokenStream:
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return _lexical_stream(text, f"libCST could not parse it ({first[:160]})")
-    gather = GatherBindingsVisitor()
+    gather = GatherStatementBindings()
     try:
-        module.visit(gather)
+        gather.body(module.body)
+        raw = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except RecursionError:
         return _lexical_stream(text, "nesting too deep for libCST")
-    builder = _StreamBuilder(gather.bound - set(gather.imports), gather.defined_attrs, gather.imports)
-    try:
-        markers = _walk_tokens(list(tokenize.generate_tokens(io.StringIO(text).readline)), builder)
     except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
         return _lexical_stream(text, f"tokenizer failed ({exc})")
+    bound = (gather.bound | _expression_binders(raw)) - set(gather.imports)
+    builder = _StreamBuilder(bound, gather.defined_attrs, gather.imports)
+    markers = _walk_tokens(raw, builder)
     stream = builder.stream("libcst")
     stream.units = _units_from_markers(markers, stream, min_unit_tokens)
     return stream
