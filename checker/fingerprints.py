@@ -86,7 +86,18 @@ def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
     """Fingerprint texts, in worker processes when there are enough to pay for them.
 
     jobs=0 means one worker per core. Workers only parse text: no learner code is imported.
+    Identical texts (handout copies, files shared between learners) are fingerprinted once.
     """
+    unique: dict[str, int] = {}
+    slots = [unique.setdefault(t, len(unique)) for t in texts]
+    if len(unique) < len(texts):
+        done = _fingerprint_unique(list(unique), params, jobs, progress)
+        return [done[i] for i in slots]
+    return _fingerprint_unique(texts, params, jobs, progress)
+
+
+def _fingerprint_unique(texts: list[str], params: FingerprintParams, jobs: int,
+                        progress) -> list[CodeFingerprint]:
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1 or len(texts) < 40:
         out = []
