@@ -126,8 +126,10 @@ def _run_with_progress(fn, config, quiet: bool):
 def _register_commands() -> None:
     """Command families live in checker/commands/, one module each."""
     from checker.commands.retrain import retrain_command
+    from checker.commands.rules import lint_command, rules_command
 
-    cli.add_command(retrain_command)
+    for command in (retrain_command, rules_command, lint_command):
+        cli.add_command(command)
 
 
 _register_commands()

@@ -1,0 +1,89 @@
+"""The rules engine as a whole: findings as values, never exceptions, never running learner code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rules_helpers import code, codes, run
+
+from checker.model import SourceFile
+from checker.rules import RULES, Finding, check_submission
+from checker.rules_reader import notebook_sources, read_submission
+from checker.taskfile import parse_task
+
+
+def test_unparsable_file_is_a_finding_not_an_exception():
+    findings = run('forbid_imports = ["d2l"]\n', code("py2.py", 'print "hello"\n'), code("ok.py", "import d2l\n"))
+    assert [(f.path, f.code) for f in findings] == [("ok.py", "NS101"), ("py2.py", "NS000")]
+    assert findings[1].severity == "warning" and "cannot parse" in findings[1].message
+
+
+def test_notebook_magics_do_not_stop_the_rules():
+    text = json.dumps({"cells": [
+        {"cell_type": "code", "source": ["%matplotlib inline\n", "!pip install d2l\n", "import d2l\n"]},
+    ]})
+    [nb] = [s for s in notebook_sources("l1", "nb.ipynb", text) if s.kind == "code"]
+    findings = run('forbid_imports = ["d2l"]\n', nb)
+    assert [(f.code, f.line, f.cell) for f in findings] == [("NS101", 3, 1)]
+
+
+def test_a_prose_cell_is_left_out_and_the_other_cells_are_checked():
+    text = json.dumps({"cells": [
+        {"cell_type": "code", "source": "import numpy as np"},
+        {"cell_type": "code", "source": "那么我们现在生成了一个函数，横坐标为0.1。"},
+        {"cell_type": "markdown", "source": "# notes"},
+        {"cell_type": "code", "source": "for i in range(3):\n    print(i)"},
+    ]})
+    files = notebook_sources("l1", "a.ipynb", text)
+    assert [f.kind for f in files] == ["code", "notes"]
+    findings = run("forbid_loops = true\n", *files)
+    assert [(f.code, f.cell) for f in findings] == [("NS000", 2), ("NS301", 3)]
+
+
+def test_finding_prints_like_a_linter_and_serialises():
+    finding = Finding("NS301", "error", "explicit for loop", "a/b.py", 3, 5, "learner-07")
+    assert str(finding) == "a/b.py:3:5 NS301 explicit for loop"
+    assert finding.to_dict()["title"] == "explicit-loop"
+    assert finding.to_dict()["learner"] == "learner-07"
+
+
+def test_severity_can_be_changed_or_switched_off():
+    files = [code("a.py", "for i in x:\n    pass\nd = [y for y in x]\n")]
+    findings = run('forbid_loops = true\n[rules.severity]\nNS301 = "warning"\nNS302 = "off"\n', *files)
+    assert [(f.code, f.severity) for f in findings] == [("NS301", "warning")]
+
+
+def test_every_rule_code_is_documented():
+    for code_, doc in RULES.items():
+        assert code_ == doc.code and doc.title and doc.doc and doc.example
+        assert doc.severity in ("error", "warning", "info")
+
+
+def test_learner_code_is_never_executed(tmp_path: Path):
+    marker = tmp_path / "executed"
+    learner = tmp_path / "learner-01"
+    learner.mkdir()
+    (learner / "train.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\nimport d2l\n", encoding="utf-8")
+    files, warnings = read_submission(learner)
+    task = parse_task('[rules]\nforbid_imports = ["d2l"]\nmax_params = 10\nrequire_layers = ["LSTM"]\n', "t.toml")
+    findings = check_submission(task, files, root=learner)
+    assert not marker.exists()
+    assert "NS101" in codes(findings) and warnings == []
+
+
+def test_learner_is_taken_from_the_files():
+    findings = check_submission(parse_task('[rules]\nforbid_calls = ["eval"]\n', "t"),
+                                [SourceFile("learner-42", "a.py", "eval('1')\n")])
+    assert findings[0].learner == "learner-42"
+
+
+def test_reader_decodes_gbk_and_skips_binary_and_environment_folders(tmp_path: Path):
+    (tmp_path / "a.py").write_bytes("# 中文注释\nx = 1\n".encode("gb18030"))
+    (tmp_path / "weights.py").write_bytes(b"\x00\x01binary")
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "venv" / "lib.py").write_text("import d2l\n", encoding="utf-8")
+    files, warnings = read_submission(tmp_path, owner="learner-01")
+    assert [(f.path, f.encoding) for f in files] == [("a.py", "gb18030")]
+    assert [w.path for w in warnings] == ["weights.py"]
