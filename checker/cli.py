@@ -52,12 +52,19 @@ def cli() -> None:
 @click.option("--jobs", type=click.IntRange(0, 256), default=0, show_default=True,
               help="Worker processes for fingerprinting (0: one per core).")
 @click.option("--top", type=int, default=20, show_default=True, help="Rows in the terminal tables.")
+@click.option("--task", "task_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="task.toml: check its [rules] for every learner (and [retrain] with --retrain).")
+@click.option("--retrain", is_flag=True,
+              help="Re-run every learner's training in the sandbox (needs --task with [retrain]).")
+@click.option("--short", "retrain_short", is_flag=True,
+              help="With --retrain: the task's quick mode (fewer epochs, a data subset).")
 @click.option("--fail-on", type=click.Choice(["never", "medium", "high"]), default="never",
               show_default=True, help="Exit 1 when a learner's risk is at this level or above.")
 @click.option("-q", "--quiet", is_flag=True, help="No tables and no progress bar.")
 def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: Path | None,
          min_similarity: float, frequent_share: float, kgram: int, window: int, jobs: int, top: int,
-         fail_on: str, quiet: bool) -> None:
+         task_path: Path | None, retrain: bool, retrain_short: bool, fail_on: str,
+         quiet: bool) -> None:
     """Check a round: every learner against every other learner.
 
     ROUND_DIR holds one folder (or zip) per learner, or a manifest.csv (learner,path).
@@ -67,6 +74,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     Examples:
       checker scan round/ --base handout/ -o report/
       checker scan --example -o report/
+      checker scan round/ --task task.toml --retrain --short -o report/
     """
     from rich.console import Console
 
@@ -79,6 +87,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     if example:
         round_dir = round_dir or defaults.EXAMPLE_ROUND
         base_dir = base_dir or defaults.EXAMPLE_HANDOUT
+        task_path = task_path or defaults.EXAMPLE_TASK
     if round_dir is None:
         raise _UsageExit2("give ROUND_DIR (one folder or zip per learner), or --example")
     if not round_dir.is_dir():
@@ -88,7 +97,10 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         params=FingerprintParams(k=kgram, window=window),
         frequent_share=frequent_share, min_similarity=min_similarity, jobs=jobs,
         min_fragment_tokens=max(defaults.MIN_FRAGMENT_TOKENS, kgram),
+        task_path=task_path, retrain=retrain, retrain_short=retrain_short,
     )
+    if retrain and not task_path:
+        raise _UsageExit2("--retrain needs --task TASK.toml with a [retrain] table")
     console = Console(stderr=False)
     try:
         report = _run_with_progress(run_scan, config, quiet)

@@ -287,3 +287,4 @@ VECTOR_IVF_MIN_SIZE = 200_000
 # Inverted lists probed per query in IVF mode: 16 of ~4*sqrt(n) lists keeps recall@10 high
 # (tests/test_vector_index.py checks recall on random unit vectors) at a few % of a full scan.
 VECTOR_IVF_NPROBE = 16
+EXAMPLE_TASK = EXAMPLES_DIR / "task.toml"

@@ -37,6 +37,10 @@ class ScanConfig:
     min_fragment_tokens: int = defaults.MIN_FRAGMENT_TOKENS
     min_similarity: float = defaults.MIN_REPORT_SIMILARITY
     jobs: int = 0
+    task_path: Path | None = None  # task.toml: rules for every learner, and [retrain]
+    retrain: bool = False
+    retrain_short: bool = False
+    retrain_parallel: int = defaults.RETRAIN_PARALLEL
 
     def to_dict(self) -> dict:
         return {
@@ -48,6 +52,9 @@ class ScanConfig:
             "frequent_min_learners": self.frequent_min_learners,
             "min_fragment_tokens": self.min_fragment_tokens,
             "min_similarity": self.min_similarity,
+            "task": str(self.task_path) if self.task_path else None,
+            "retrain": self.retrain,
+            "retrain_short": self.retrain_short,
         }
 
 
@@ -173,11 +180,52 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats)
 
 
+def check_rules(task, subs: list[Submission], progress: Progress | None = None) -> list[dict]:
+    """Every rule of the task for every learner, as report.json findings."""
+    from checker.rules import check_submission
+
+    findings: list[dict] = []
+    for n, sub in enumerate(subs):
+        for finding in check_submission(task, sub.code, root=sub.root, learner=sub.learner):
+            findings.append(finding.to_dict())
+        if progress:
+            progress("rules", n + 1, len(subs))
+    return findings
+
+
+def retrain_round(task, config: ScanConfig, subs: list[Submission]) -> dict[str, dict]:
+    """Re-run every learner's training (sandboxed child processes), as report.json entries."""
+    from checker.retrain import RetrainConfig, retrain_many
+
+    if not task.retrain_table:
+        raise ValueError(f"{config.task_path}: --retrain needs a [retrain] table in the task file")
+    retrain_config = RetrainConfig.from_table(task.retrain_table, Path(config.task_path))
+    roots = {s.learner: s.root for s in subs if s.root is not None}
+    results = retrain_many(roots, retrain_config, max_params=task.rules.max_params,
+                           short=config.retrain_short, parallel=config.retrain_parallel)
+    out = {learner: result.to_dict() for learner, result in results.items()}
+    for s in subs:
+        if s.root is None:
+            out[s.learner] = {"status": "skipped",
+                              "reason": "the round is a manifest, so there is no learner folder to run"}
+    return out
+
+
 def scan(config: ScanConfig, progress: Progress | None = None):
-    """Run the whole scan of a round and return its `Report`."""
-    from checker.report import build_report
+    """Run the whole scan of a round and return its `Report`.
+
+    A bad task file fails before any work (TaskFileError / RetrainConfigError, both ValueError).
+    """
+    from checker.report import build_report, refresh_verdicts
 
     started = time.time()
+    task = None
+    if config.task_path:
+        from checker.taskfile import load_task
+
+        task = load_task(config.task_path)
+        if config.retrain and not task.retrain_table:
+            raise ValueError(f"{config.task_path}: --retrain needs a [retrain] table in the task file")
     with tempfile.TemporaryDirectory(prefix="noshortcut-") as work:
         subs, round_warnings = load_round(config.round_dir, Path(work))
         base: list[SourceFile] = []
@@ -187,4 +235,13 @@ def scan(config: ScanConfig, progress: Progress | None = None):
         result = match_code(subs, base, config, progress)
         warnings = round_warnings + base_warnings + [w for s in subs for w in s.warnings]
         warnings += result.warnings
-        return build_report(config, result, warnings, started)
+        report = build_report(config, result, warnings, started)
+        if task is not None:
+            report["task"] = {"name": task.name, "description": task.description,
+                              "url": task.url, "max_params": task.rules.max_params}
+            report["findings"] = check_rules(task, subs, progress)
+            if config.retrain:
+                report["retrain"] = retrain_round(task, config, subs)
+        refresh_verdicts(report)
+        report["elapsed_s"] = round(time.time() - started, 3)
+        return report

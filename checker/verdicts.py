@@ -61,6 +61,8 @@ def learner_verdicts(learners: list[str], learner_pairs: list[dict], file_pairs:
         errors = [f for f in (findings or []) if f.get("learner") == learner
                   and f.get("severity") == "error"]
         if errors:
+            # the example read out is one that points at a line, where there is one
+            errors.sort(key=lambda f: (f.get("line", 0) == 0, f["code"]))
             raise_to("medium")
             codes = sorted({f["code"] for f in errors})
             reasons.append(f"{len(errors)} rule violation(s): {', '.join(codes)} — "
