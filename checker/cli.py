@@ -58,13 +58,18 @@ def cli() -> None:
               help="Re-run every learner's training in the sandbox (needs --task with [retrain]).")
 @click.option("--short", "retrain_short", is_flag=True,
               help="With --retrain: the task's quick mode (fewer epochs, a data subset).")
+@click.option("--notes/--no-notes", default=True, show_default=True,
+              help="Check learners' notes (md, txt, pdf, docx, html, notebook markdown).")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Corpus index to match against (default: $NOSHORTCUT_INDEX, else fingerprints/ "
+                   "when it holds an index).")
 @click.option("--fail-on", type=click.Choice(["never", "medium", "high"]), default="never",
               show_default=True, help="Exit 1 when a learner's risk is at this level or above.")
 @click.option("-q", "--quiet", is_flag=True, help="No tables and no progress bar.")
 def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: Path | None,
          min_similarity: float, frequent_share: float, kgram: int, window: int, jobs: int, top: int,
-         task_path: Path | None, retrain: bool, retrain_short: bool, fail_on: str,
-         quiet: bool) -> None:
+         task_path: Path | None, retrain: bool, retrain_short: bool, notes: bool,
+         index_dir: Path | None, fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
 
     ROUND_DIR holds one folder (or zip) per learner, or a manifest.csv (learner,path).
@@ -98,6 +103,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         frequent_share=frequent_share, min_similarity=min_similarity, jobs=jobs,
         min_fragment_tokens=max(defaults.MIN_FRAGMENT_TOKENS, kgram),
         task_path=task_path, retrain=retrain, retrain_short=retrain_short,
+        notes=notes, index_dir=index_dir or _default_index(),
     )
     if retrain and not task_path:
         raise _UsageExit2("--retrain needs --task TASK.toml with a [retrain] table")
@@ -107,7 +113,9 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     except (FileNotFoundError, ValueError) as exc:
         raise _UsageExit2(str(exc)) from None
     if out_dir:
-        for path in write_report(report, out_dir):
+        from checker.render import render_html
+
+        for path in write_report(report, out_dir) + render_html(report, out_dir)[:1]:
             if not quiet:
                 console.print(f"wrote {path}")
     if not quiet:
@@ -117,6 +125,17 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
 
         if any(RISK_ORDER[v["risk"]] >= RISK_ORDER[fail_on] for v in report["verdicts"]):
             sys.exit(1)
+
+
+def _default_index() -> Path | None:
+    """$NOSHORTCUT_INDEX, else ./fingerprints when it holds an index; None: learners only."""
+    import os
+
+    env = os.environ.get("NOSHORTCUT_INDEX")
+    if env:
+        return Path(env)
+    local = Path(defaults.DEFAULT_INDEX_DIR)
+    return local if local.is_dir() and any(local.glob("*/*.sqlite")) | any(local.glob("*.sqlite")) else None
 
 
 def _run_with_progress(fn, config, quiet: bool):
@@ -138,9 +157,12 @@ def _run_with_progress(fn, config, quiet: bool):
 def _register_commands() -> None:
     """Command families live in checker/commands/, one module each."""
     from checker.commands.retrain import retrain_command
+    from checker.commands.notes import notes_command, notes_index_group
+    from checker.commands.report import report as report_command
     from checker.commands.rules import lint_command, rules_command
 
-    for command in (retrain_command, rules_command, lint_command):
+    for command in (retrain_command, rules_command, lint_command, notes_command,
+                    notes_index_group, report_command):
         cli.add_command(command)
 
 

@@ -41,6 +41,8 @@ class ScanConfig:
     retrain: bool = False
     retrain_short: bool = False
     retrain_parallel: int = defaults.RETRAIN_PARALLEL
+    notes: bool = True  # check learners' notes (against each other and the index's notes corpus)
+    index_dir: Path | None = None  # the corpus index (code and notes); None: learners only
 
     def to_dict(self) -> dict:
         return {
@@ -55,6 +57,8 @@ class ScanConfig:
             "task": str(self.task_path) if self.task_path else None,
             "retrain": self.retrain,
             "retrain_short": self.retrain_short,
+            "notes": self.notes,
+            "index": str(self.index_dir) if self.index_dir else None,
         }
 
 
@@ -211,6 +215,40 @@ def retrain_round(task, config: ScanConfig, subs: list[Submission]) -> dict[str,
     return out
 
 
+def read_round_notes(subs: list[Submission], round_dir: Path) -> list:
+    """Every learner's notes files (and notebooks' markdown cells) as NotesDocuments.
+
+    Fenced code blocks inside notes go to the code path: they join the learner's code files.
+    """
+    from checker.notes_ingest import read_notes_file
+
+    documents = []
+    for sub in subs:
+        base = sub.root if sub.root is not None else Path(round_dir)
+        for rel in [*sub.notes, *sub.notebook_markdown]:
+            doc = read_notes_file(base / rel, owner=sub.learner, rel_path=rel)
+            sub.warnings.extend(doc.warnings)
+            sub.code.extend(doc.code_files)
+            documents.append(doc)
+    return documents
+
+
+def check_round_notes(documents: list, config: ScanConfig) -> dict:
+    """Notes of every learner against each other and, with an index, the public notes corpus."""
+    from checker.notes import NotesCorpus, check_notes
+
+    corpus = None
+    if config.index_dir is not None:
+        notes_dir = Path(config.index_dir) / defaults.NOTES_INDEX_SUBDIR
+        if (notes_dir / "notes.sqlite").exists():
+            corpus = NotesCorpus.open(notes_dir, create=False)
+    try:
+        return check_notes(documents, corpus).to_dict()
+    finally:
+        if corpus is not None:
+            corpus.close()
+
+
 def scan(config: ScanConfig, progress: Progress | None = None):
     """Run the whole scan of a round and return its `Report`.
 
@@ -232,6 +270,7 @@ def scan(config: ScanConfig, progress: Progress | None = None):
         base_warnings: list[IngestWarning] = []
         if config.base_dir:
             base, base_warnings = load_base(config.base_dir)
+        notes_documents = read_round_notes(subs, config.round_dir) if config.notes else []
         result = match_code(subs, base, config, progress)
         warnings = round_warnings + base_warnings + [w for s in subs for w in s.warnings]
         warnings += result.warnings
@@ -242,6 +281,12 @@ def scan(config: ScanConfig, progress: Progress | None = None):
             report["findings"] = check_rules(task, subs, progress)
             if config.retrain:
                 report["retrain"] = retrain_round(task, config, subs)
+        if config.notes:
+            if progress:
+                progress("notes", 0, 1)
+            report["notes"] = check_round_notes(notes_documents, config)
+            if progress:
+                progress("notes", 1, 1)
         refresh_verdicts(report)
         report["elapsed_s"] = round(time.time() - started, 3)
         return report

@@ -15,6 +15,48 @@ def _pct(x: float) -> str:
     return f"{round(100 * x)}%"
 
 
+def _lines(span: dict | None) -> str:
+    if not span:
+        return ""
+    a, b = span.get("start_line"), span.get("end_line")
+    return f" lines {a}-{b}" if a and b and a != b else (f" line {a}" if a else "")
+
+
+def _notes_reasons(learner: str, notes: dict, threshold: float) -> list[tuple[str, str]]:
+    """Reasons (and risk levels) from report["notes"] (checker.notes.NotesReport.to_dict())."""
+    out: list[tuple[str, str]] = []
+    entry = next((e for e in notes.get("learners", []) if isinstance(e, dict)
+                  and e.get("learner") == learner), None)
+    if entry:
+        copied = [p for p in entry.get("paragraphs", []) if p.get("status") == "copied"]
+        cited = [p for p in entry.get("paragraphs", []) if p.get("status") == "cited"]
+        if copied:
+            first = copied[0]
+            match = first.get("corpus_match") or first.get("learner_match") or {}
+            src = match.get("source") or {}
+            where = f"{src.get('source', '')} {src.get('path', '')}".strip()
+            own = entry.get("own_share", 0.0)
+            out.append((f"notes: {_pct(own)} in their own words; {len(copied)} paragraph(s) copied "
+                        f"without citation, e.g. {first.get('path')}{_lines(first.get('span'))} "
+                        f"({match.get('kind', 'copied')} from {where or 'another text'})",
+                        "high" if own < threshold else "medium"))
+        if cited:
+            out.append((f"notes: {len(cited)} paragraph(s) taken from cited sources", "low"))
+        for finding in entry.get("findings", []):
+            out.append((f"notes: {finding.get('message', finding.get('kind', ''))}", "low"))
+    elif notes.get("learners") is not None:
+        out.append(("notes: none handed in (no .md, .txt, .pdf, .docx, .html or notebook markdown)",
+                    "low"))
+    for shared in notes.get("shared", []):
+        if learner in (shared.get("learner_a"), shared.get("learner_b")):
+            other = shared["learner_b"] if shared.get("learner_a") == learner else shared["learner_a"]
+            mine = shared["path_a"] if shared.get("learner_a") == learner else shared["path_b"]
+            common = f" (both from {shared['common_source']})" if shared.get("common_source") else ""
+            out.append((f"notes: {mine} shares a paragraph with {other}'s notes "
+                        f"({shared.get('kind', '')}){common}", "medium"))
+    return out
+
+
 def learner_verdicts(learners: list[str], learner_pairs: list[dict], file_pairs: list[dict],
                      findings: list[dict] | None = None, notes: dict | None = None,
                      retrain: dict | None = None,
@@ -67,13 +109,9 @@ def learner_verdicts(learners: list[str], learner_pairs: list[dict], file_pairs:
             codes = sorted({f["code"] for f in errors})
             reasons.append(f"{len(errors)} rule violation(s): {', '.join(codes)} — "
                            f"e.g. {errors[0]['path']}:{errors[0]['line']} {errors[0]['message']}")
-        nl = (notes or {}).get("learners", {}).get(learner)
-        if nl:
-            for reason in nl.get("reasons", []):
-                reasons.append(reason)
-            level = nl.get("risk", "none")
-            if level in RISK_ORDER:
-                raise_to(level)
+        for reason, level in _notes_reasons(learner, notes or {}, threshold):
+            reasons.append(reason)
+            raise_to(level)
         rt = (retrain or {}).get(learner)
         if rt and rt.get("status") in ("not_reproduced", "over_budget", "failed", "timed_out"):
             raise_to("medium")
