@@ -36,27 +36,46 @@ class Fragment:
         return self.left_end - self.left_start
 
 
-def _match_points(left: np.ndarray, right: np.ndarray, ignore: np.ndarray | None,
+@dataclass(frozen=True)
+class Prepared:
+    """A document's k-grams ready for many alignments: sorted once, ignored k-grams masked once.
+
+    Aligning one document against many candidates (a round, a corpus) then costs two binary
+    searches per pair instead of a set intersection (measured 3x faster per pair).
+    """
+
+    kgrams: np.ndarray
+    order: np.ndarray  # argsort of kgrams (stable)
+    sorted: np.ndarray  # kgrams[order]
+    usable: np.ndarray  # bool per k-gram: not in the ignore set
+
+
+def prepare(kgrams: np.ndarray, ignore: np.ndarray | None = None) -> Prepared:
+    order = np.argsort(kgrams, kind="stable")
+    if ignore is not None and ignore.size and kgrams.size:
+        usable = ~np.isin(kgrams, ignore)
+    else:
+        usable = np.ones(len(kgrams), dtype=bool)
+    return Prepared(kgrams, order, kgrams[order], usable)
+
+
+def _match_points(left: Prepared, right: Prepared,
                   max_occurrences: int) -> tuple[np.ndarray, np.ndarray]:
-    common = np.intersect1d(left, right)
-    if ignore is not None and ignore.size and common.size:
-        common = common[~np.isin(common, ignore, assume_unique=False)]
-    if not common.size:
+    """Every (i, j) with left k-gram i == right k-gram j, both usable (capped per hash)."""
+    kl = left.kgrams
+    lo = np.searchsorted(right.sorted, kl, "left")
+    hi = np.searchsorted(right.sorted, kl, "right")
+    counts = np.minimum(hi - lo, max_occurrences)
+    counts[~left.usable] = 0
+    total = int(counts.sum())
+    if not total:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    li = np.nonzero(np.isin(left, common))[0]
-    ri = np.nonzero(np.isin(right, common))[0]
-    order = np.argsort(right[ri], kind="stable")
-    rs = ri[order]
-    rh = right[rs]
-    lo = np.searchsorted(rh, left[li], "left")
-    hi = np.searchsorted(rh, left[li], "right")
-    counts = np.minimum(hi - lo, max_occurrences)
-    total = int(counts.sum())
-    ii = np.repeat(li, counts)
+    ii = np.repeat(np.arange(len(kl), dtype=np.int64), counts)
     group_start = np.repeat(np.cumsum(counts) - counts, counts)
-    jj = rs[np.repeat(lo, counts) + (np.arange(total) - group_start)]
-    return ii.astype(np.int64), jj.astype(np.int64)
+    jj = right.order[np.repeat(lo, counts) + (np.arange(total) - group_start)].astype(np.int64)
+    keep = right.usable[jj]
+    return ii[keep], jj[keep]
 
 
 def _runs(ii: np.ndarray, jj: np.ndarray) -> list[tuple[int, int, int]]:
@@ -90,15 +109,22 @@ def align(left: np.ndarray, right: np.ndarray, k: int, min_tokens: int,
           ignore: np.ndarray | None = None,
           max_occurrences: int = MAX_OCCURRENCES) -> list[Fragment]:
     """Non-overlapping common fragments of two k-gram arrays, longest first."""
+    return align_prepared(prepare(left, ignore), prepare(right, ignore), k, min_tokens,
+                          max_occurrences)
+
+
+def align_prepared(left: Prepared, right: Prepared, k: int, min_tokens: int,
+                   max_occurrences: int = MAX_OCCURRENCES) -> list[Fragment]:
+    """`align` on prepared documents (see `prepare`)."""
     if min_tokens < k:
         raise ValueError(f"min_tokens ({min_tokens}) must be >= k ({k}): a match is at least k tokens")
-    ii, jj = _match_points(left, right, ignore, max_occurrences)
+    ii, jj = _match_points(left, right, max_occurrences)
     runs = _runs(ii, jj)
     if not runs:
         return []
     runs.sort(key=lambda r: -r[2])
-    n_left = len(left) + k - 1
-    n_right = len(right) + k - 1
+    n_left = len(left.kgrams) + k - 1
+    n_right = len(right.kgrams) + k - 1
     cov_l = np.zeros(n_left, dtype=bool)
     cov_r = np.zeros(n_right, dtype=bool)
     fragments: list[Fragment] = []
@@ -106,8 +132,12 @@ def align(left: np.ndarray, right: np.ndarray, k: int, min_tokens: int,
         ntok = length + k - 1
         if ntok < min_tokens:
             break  # sorted by length: nothing shorter can qualify
-        free = ~cov_l[i0:i0 + ntok] & ~cov_r[j0:j0 + ntok]
-        off, run = _longest_free_run(free)
+        taken_l = cov_l[i0:i0 + ntok]
+        taken_r = cov_r[j0:j0 + ntok]
+        if not taken_l.any() and not taken_r.any():
+            off, run = 0, ntok  # the common case: nothing of it tiled yet
+        else:
+            off, run = _longest_free_run(~taken_l & ~taken_r)
         if run < min_tokens:
             continue
         a, b = i0 + off, j0 + off

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from checker import defaults
-from checker.align import align
+from checker.align import Fragment, Prepared, align_prepared, prepare
 from checker.candidates import candidate_pairs
 from checker.fingerprints import CodeFingerprint, FingerprintParams, fingerprint_many, minhash_of
 from checker.ingest import Submission, load_base, load_round
@@ -107,6 +107,48 @@ def frequent_kgrams(docs: list[CodeDoc], share: float, min_learners: int) -> np.
     return values[(counts > share * len(by_owner)) & (counts >= min_learners)]
 
 
+# Alignment of many candidate pairs runs in forked workers that inherit the prepared documents
+# (copy-on-write) instead of receiving them pickled: set just before the pool forks, cleared after.
+_FORK_STATE: tuple[list[Prepared], int, int] | None = None
+# Below this many candidate pairs a pool costs more than it saves.
+_PARALLEL_ALIGN_MIN_PAIRS = 2000
+
+
+def _align_chunk(pairs: list[tuple[int, int]]) -> list[tuple[int, int, list[Fragment]]]:
+    prepared, k, min_tokens = _FORK_STATE
+    return [(a, b, align_prepared(prepared[a], prepared[b], k, min_tokens)) for a, b in pairs]
+
+
+def align_pairs(prepared: list[Prepared], pairs: list[tuple[int, int]], k: int, min_tokens: int,
+                jobs: int, progress: Progress | None = None):
+    """Fragments of every candidate pair; yields (a, b, fragments) in `pairs` order."""
+    global _FORK_STATE
+    import multiprocessing
+    import os
+
+    jobs = jobs or os.cpu_count() or 1
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    if jobs == 1 or len(pairs) < _PARALLEL_ALIGN_MIN_PAIRS or not can_fork:
+        for n, (a, b) in enumerate(pairs):
+            if progress and (n % 500 == 0 or n + 1 == len(pairs)):
+                progress("align", n + 1, len(pairs))
+            yield a, b, align_prepared(prepared[a], prepared[b], k, min_tokens)
+        return
+    size = 500
+    chunks = [pairs[i:i + size] for i in range(0, len(pairs), size)]
+    _FORK_STATE = (prepared, k, min_tokens)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            done = 0
+            for result in pool.imap(_align_chunk, chunks):
+                done += len(result)
+                if progress:
+                    progress("align", done, len(pairs))
+                yield from result
+    finally:
+        _FORK_STATE = None
+
+
 def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfig,
                progress: Progress | None = None) -> CodeMatchResult:
     """Learner-vs-learner code matching of a round (the heart of `checker scan`)."""
@@ -148,11 +190,13 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     union = CoverageUnion()
     file_pairs: list[FilePair] = []
     ordered = sorted(pairs)
-    for n, (a, b) in enumerate(ordered):
+    needed = sorted({i for pair in ordered for i in pair})
+    prepared: list[Prepared | None] = [None] * len(docs)
+    for i in needed:
+        prepared[i] = prepare(docs[i].fp.kgrams, ignore)
+    for a, b, frags in align_pairs(prepared, ordered, params.k, config.min_fragment_tokens,
+                                   config.jobs, progress):
         da, db = docs[a], docs[b]
-        frags = align(da.fp.kgrams, db.fp.kgrams, params.k, config.min_fragment_tokens, ignore)
-        if progress and (n % 200 == 0 or n + 1 == len(ordered)):
-            progress("align", n + 1, len(ordered))
         if not frags:
             continue
         # learner ids in a stable order: left < right
