@@ -260,3 +260,16 @@ def test_code_shared_by_most_of_a_large_round_is_discounted(round_dir):
     report = _scan(round_dir(files))
     assert _sim(report, "l02", "l03") < 0.05  # the shared loop is common knowledge here
     assert _sim(report, "l00", "l01") > 0.5  # the rare shared code still stands out
+
+
+def test_parallel_alignment_reports_the_same_pairs_as_serial(round_dir, monkeypatch):
+    import checker.scan as scan_module
+
+    files = {f"l{i}/a.py": TRAIN.replace("SmallNet", f"Net{i}") + f"\nX = {i}\n" for i in range(5)}
+    files["m/b.py"] = INDEPENDENT
+    root = round_dir(files)
+    serial = scan(ScanConfig(round_dir=root, min_similarity=0.0, jobs=1))
+    monkeypatch.setattr(scan_module, "_PARALLEL_ALIGN_MIN_PAIRS", 0)
+    parallel = scan(ScanConfig(round_dir=root, min_similarity=0.0, jobs=2))
+    assert len(serial["pairs"]) == 10
+    assert serial["pairs"] == parallel["pairs"]
