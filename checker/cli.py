@@ -63,13 +63,15 @@ def cli() -> None:
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Corpus index to match against (default: $NOSHORTCUT_INDEX, else fingerprints/ "
                    "when it holds an index).")
+@click.option("--html/--no-html", default=True, show_default=True,
+              help="With -o: also write the HTML report (index.html, learner and pair pages).")
 @click.option("--fail-on", type=click.Choice(["never", "medium", "high"]), default="never",
               show_default=True, help="Exit 1 when a learner's risk is at this level or above.")
 @click.option("-q", "--quiet", is_flag=True, help="No tables and no progress bar.")
 def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: Path | None,
          min_similarity: float, frequent_share: float, kgram: int, window: int, jobs: int, top: int,
          task_path: Path | None, retrain: bool, retrain_short: bool, notes: bool,
-         index_dir: Path | None, fail_on: str, quiet: bool) -> None:
+         index_dir: Path | None, html: bool, fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
 
     ROUND_DIR holds one folder (or zip) per learner, or a manifest.csv (learner,path).
@@ -115,7 +117,10 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     if out_dir:
         from checker.render import render_html
 
-        for path in write_report(report, out_dir) + render_html(report, out_dir)[:1]:
+        written = write_report(report, out_dir)
+        if html:
+            written += render_html(report, out_dir)[:1]
+        for path in written:
             if not quiet:
                 console.print(f"wrote {path}")
     if not quiet:

@@ -338,9 +338,9 @@ CORPUS_LSH_ENGINE = "banded"
 # Corpus files aligned exactly per learner file, best estimated Jaccard first: a copied helper is
 # among the first few; 50 bounds the work (~1 ms per alignment) however large the corpus grows.
 CORPUS_MAX_CANDIDATES = 50
-# Corpus pairs kept per learner file (most of the file matched first): the same helper often sits
-# in several versions or forks (d2l 0.17.6 and 1.0.3, yolov5 in two packages); five shows that
-# without flooding pairs.csv.
+# Corpus pairs kept per learner file (most of the file matched first). A pair of a project already
+# shown is kept only if it shows other learner code (d2l 0.17.6 and d2l/mxnet.py repeat 1.0.3's
+# d2l/torch.py); other projects stay (a fork in another package is other evidence), up to five.
 CORPUS_MAX_PAIRS_PER_FILE = 5
 # A corpus pair needs one fragment of at least this many tokens (~5 lines of code): a learner file
 # and a 3,000-line library file share 16-25-token runs by chance (a class header, `__init__` and
@@ -380,4 +380,20 @@ CORPUS_GENERIC_NAMES = frozenset({
     "examples", "example", "models", "model", "src", "code", "notebooks", "tutorials",
     "tutorial", "docs", "python", "pytorch", "torch", "deep-learning", "deeplearning", "ml",
     "ai", "nn", "lib", "utils", "main", "master", "project", "homework", "assignment", "solutions",
+    "vision", "transformer", "transformers", "data", "datasets", "train", "scripts", "notes",
 })
+
+# --- corpus: prose handed to the notes corpus (checker.corpus_index._NotesHandOff) ------------
+# Docstrings shorter than this many words are parameter notes ("Args: x (Tensor): input"), not
+# text anyone copies into learning notes; longer ones (d2l's, labml's explanations) are handed.
+CORPUS_NOTES_MIN_DOCSTRING_WORDS = 20
+# Notes files above this size are data, not prose (timm ships 200 KB ImageNet synset lists as .txt).
+CORPUS_NOTES_MAX_FILE_BYTES = 262_144
+# Prose handed per source, in characters: d2l's docstrings are 45 k, timm's 0.7 M; transformers'
+# 11 M characters of API docstrings made the notes corpus exceed 12 GB of memory (measured, killed),
+# so a source's prose beyond 2 M characters is left out and the build says so.
+CORPUS_NOTES_MAX_CHARS = 2_000_000
+# Pair pages are written for the most similar pairs only: a round of thousands of files can have
+# 100,000+ weakly similar pairs (pairs.csv and report.json keep them all); 2,000 pages of
+# evidence is more than any review meeting reads and renders in seconds.
+REPORT_MAX_PAIR_PAGES = 2000

@@ -20,6 +20,8 @@ or paths, so a hostile file name cannot escape the output folder.
 
 from __future__ import annotations
 
+import dataclasses
+
 import csv
 import functools
 import io
@@ -1001,7 +1003,8 @@ def build_context(report: dict, *, single_file: bool = False, anonymised: bool =
 
 
 def _build_context(report: dict, single_file: bool, anonymised: bool,
-                   csv_embed_max_bytes: int, max_rows: int) -> ReportContext:
+                   csv_embed_max_bytes: int, max_rows: int,
+                   max_pair_pages: int = defaults.REPORT_MAX_PAIR_PAGES) -> ReportContext:
     threshold = defaults.SUSPICIOUS_SIMILARITY
     learners = report["learners"]
     ids = [lr["id"] for lr in learners]
@@ -1047,8 +1050,13 @@ def _build_context(report: dict, single_file: bool, anonymised: bool,
             longest_lines=int(p.get("longest_lines", 0)), fragment_count=len(p.get("fragments", [])),
             attributed=bool(p.get("attributed")), attribution=str(p.get("attribution", "") or ""),
             hot=float(p["similarity"]) >= threshold)
+        if number > max_pair_pages:
+            # a huge round: the least similar pairs get no page of their own (pairs.csv and
+            # report.json keep them); the row says so instead of linking
+            row = dataclasses.replace(row, href="")
         pair_rows.append(row)
-        pair_views.append(_pair_view(row, p, files, lines_of))
+        if number <= max_pair_pages:
+            pair_views.append(_pair_view(row, p, files, lines_of))
 
     learner_pair_rows = [LearnerPairRow(
         ref(lp["left"]), ref(lp["right"]), _pct(lp["similarity"]), _pct(lp.get("left_coverage")),

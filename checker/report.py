@@ -107,7 +107,8 @@ def write_report(report: dict, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     written = []
     path = out_dir / "report.json"
-    _atomic_write(path, json.dumps(report, ensure_ascii=False, indent=1))
+    # compact: a big round's report.json has 100,000+ pairs; indentation would double its size
+    _atomic_write(path, json.dumps(report, ensure_ascii=False, separators=(",", ":")))
     written.append(path)
     path = out_dir / "pairs.csv"
     _atomic_write(path, pairs_csv(report))

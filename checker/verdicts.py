@@ -9,6 +9,9 @@ from __future__ import annotations
 from checker import defaults
 
 RISK_ORDER = {"high": 3, "medium": 2, "low": 1, "none": 0}
+# Code-sharing reasons listed per learner (most similar first); the rest are counted. A mentor
+# reads the top few aloud; a learner in a 50-way cluster does not need 50 sentences.
+MAX_PAIR_REASONS = 5
 
 
 def _pct(x: float) -> str:
@@ -62,6 +65,18 @@ def learner_verdicts(learners: list[str], learner_pairs: list[dict], file_pairs:
                      retrain: dict | None = None,
                      threshold: float = defaults.SUSPICIOUS_SIMILARITY) -> list[dict]:
     """One verdict per learner: {learner, risk, score, reasons}, ranked by risk then score."""
+    # group everything by learner once: a round of thousands of learners has 100,000+ pairs
+    pairs_of: dict[str, list[dict]] = {}
+    for lp in learner_pairs:
+        pairs_of.setdefault(lp["left"], []).append(lp)
+        pairs_of.setdefault(lp["right"], []).append(lp)
+    corpus_of: dict[str, list[dict]] = {}
+    for fp in file_pairs:
+        if fp.get("source") == "corpus":
+            corpus_of.setdefault(fp["left"], []).append(fp)
+    findings_of: dict[str, list[dict]] = {}
+    for f in findings or []:
+        findings_of.setdefault(f.get("learner", ""), []).append(f)
     out = []
     for learner in learners:
         reasons: list[str] = []
@@ -73,21 +88,25 @@ def learner_verdicts(learners: list[str], learner_pairs: list[dict], file_pairs:
             if RISK_ORDER[level] > RISK_ORDER[risk]:
                 risk = level
 
-        for lp in learner_pairs:
-            if learner not in (lp["left"], lp["right"]):
-                continue
+        shown = 0
+        more = 0
+        for lp in sorted(pairs_of.get(learner, []), key=lambda p: -p["similarity"]):
             other = lp["right"] if lp["left"] == learner else lp["left"]
             own_cov = lp["left_coverage"] if lp["left"] == learner else lp["right_coverage"]
             if lp["similarity"] < threshold / 2 and own_cov < threshold:
                 continue
             score = max(score, lp["similarity"])
             raise_to("high" if lp["similarity"] >= threshold else "medium")
+            if shown == MAX_PAIR_REASONS:
+                more += 1
+                continue
+            shown += 1
             reasons.append(f"shares {_pct(own_cov)} of their code with {other} "
                            f"(similarity {_pct(lp['similarity'])}, longest common fragment "
                            f"{lp['longest_lines']} lines)")
-        for fp in file_pairs:
-            if fp.get("source") != "corpus" or fp["left"] != learner:
-                continue
+        if more:
+            reasons.append(f"... and {more} more learner(s) above half the threshold")
+        for fp in corpus_of.get(learner, []):
             if fp["left_coverage"] < threshold / 2:
                 continue
             where = fp["right"] + (f" {fp['right_file']}" if fp.get("right_file") else "")
@@ -100,8 +119,7 @@ def learner_verdicts(learners: list[str], learner_pairs: list[dict], file_pairs:
                 raise_to("high" if fp["left_coverage"] >= threshold else "medium")
                 reasons.append(f"{fp['left_file']}: {_pct(fp['left_coverage'])} matches public code "
                                f"{where} without attribution")
-        errors = [f for f in (findings or []) if f.get("learner") == learner
-                  and f.get("severity") == "error"]
+        errors = [f for f in findings_of.get(learner, []) if f.get("severity") == "error"]
         if errors:
             # the example read out is one that points at a line, where there is one
             errors.sort(key=lambda f: (f.get("line", 0) == 0, f["code"]))
