@@ -348,16 +348,18 @@ CORPUS_MAX_PAIRS_PER_FILE = 5
 # (tests/test_corpus_match.py). Longer chance runs (`self.a = a` x 8, 57 tokens, west2 vs
 # torchvision) are common code and removed by the discount below.
 CORPUS_MIN_LONGEST_TOKENS = 40
-# A k-gram is common public code (ignored like handout code) when found in at least
-# CORPUS_COMMON_PROJECTS distinct projects and in more than CORPUS_COMMON_SHARE of the corpus's
-# projects (versions of a package count once). Normalised 12-grams found in a few projects are
-# mostly structure (`ID ) ; ID = ID ( ID , ID ) ;`), and ignoring them cuts real copies into
-# pieces: on the default PyPI corpus (8 projects), ignoring k-grams of >= 3 or >= 4 projects lost a
-# renamed copy of d2l's MultiHeadAttention (only PositionalEncoding was still found); with more
-# than half (>= 5) it is found whole, d2l/torch.py lines 1153-1227. Like FREQUENT_SHARE for
-# learners, the share keeps "common" meaning "most implementations" as the corpus grows; the
-# minimum keeps code shared by two projects (one copied the other) as evidence in a small corpus.
-CORPUS_COMMON_SHARE = 0.5
+# A k-gram is common public code when found in at least CORPUS_COMMON_PROJECTS distinct projects
+# and in more than CORPUS_COMMON_SHARE of the corpus's projects (versions of a package count once).
+# Common code gives no candidates and no evidence in corpus matching (it does not cut alignments
+# apart); `CorpusIndex.common_kgrams()` is also what a scan adds to its ignored k-grams.
+# Normalised 12-grams are shapes (`ID = ID . ID ( ID ) ;` twice) that many projects share: with
+# the default PyPI corpus (9 projects), a renamed copy of d2l's MultiHeadAttention has only 160 of
+# 549 tokens outside k-grams of >= 5 projects and was reported as its PositionalEncoding alone;
+# with >= 7 (more than 75%) it is found whole (d2l/torch.py lines 1153-1227), and chance matches
+# of west2 learner files (a Pokemon class's `self.a = a` run against transformers' configs) that
+# appear at >= 9 are gone. The minimum keeps code shared by two projects (one copied the other)
+# as evidence in a small corpus.
+CORPUS_COMMON_SHARE = 0.75
 CORPUS_COMMON_PROJECTS = 3
 # Attribution (checker.attribution): a reference marker in a comment attributes matched code when
 # it is inside the matched lines or at most this many lines above them (a comment heads the
@@ -394,6 +396,36 @@ CORPUS_NOTES_MAX_FILE_BYTES = 262_144
 # so a source's prose beyond 2 M characters is left out and the build says so.
 CORPUS_NOTES_MAX_CHARS = 2_000_000
 # Pair pages are written for the most similar pairs only: a round of thousands of files can have
-# 100,000+ weakly similar pairs (pairs.csv and report.json keep them all); 2,000 pages of
-# evidence is more than any review meeting reads and renders in seconds.
-REPORT_MAX_PAIR_PAGES = 2000
+# 100,000+ weakly similar pairs (pairs.csv and report.json keep them all). 500 pages of evidence
+# is more than any review meeting reads; 2,000 took 17 s of jinja2 rendering on 2 cores.
+REPORT_MAX_PAIR_PAGES = 500
+
+# --- beyond one machine: shared LSH on Redis, fingerprinting on Ray (checker.scale; docs/scale.md) --
+# Redis's own default port, so `redis://host` alone reaches a stock `redis-server`.
+SCALE_REDIS_PORT = 6379
+# Key prefix of the shared LSH (`?prefix=` overrides): one Redis can hold several programmes'
+# tables side by side (`redis://host/0?prefix=west2`).
+SCALE_REDIS_PREFIX = "noshortcut"
+# Commands per pipeline flush while pushing tables: datasketch's own default insertion buffer;
+# a flush of 50,000 commands is a few MB on the wire, far below Redis's 512 MB request limit.
+SCALE_REDIS_BUFFER = 50_000
+# A second writer waits this long for the lock (as CORPUS_LOCK_WAIT_S for the index folder).
+SCALE_REDIS_LOCK_WAIT_S = 600.0
+# The writer lock expires after this long, so a writer killed mid-push does not block the others
+# for ever; an hour is far above a push of the default corpus (seconds; docs/scale.md).
+SCALE_REDIS_LOCK_TTL_S = 3600
+# Ray's session files (sockets, logs) of a `--ray local` cluster: short, under /tmp (unix socket
+# paths are limited to 107 bytes), and Ray's own default.
+SCALE_RAY_TEMP_DIR = "/tmp/ray"
+# Files per Ray task: a task costs a few ms of scheduling and the params/texts transfer, a file
+# ~5-50 ms to fingerprint, so 32 files keep the overhead to a few % while a 1,000-file build
+# still makes ~30 tasks to balance over the workers. Capped in characters too (a batch of large
+# library files would otherwise be one long task).
+SCALE_RAY_BATCH_FILES = 32
+SCALE_RAY_BATCH_CHARS = 2_000_000
+# A task lost with its worker (a node gone) is re-run this many times: fingerprinting is pure,
+# so a re-run gives the same result.
+SCALE_RAY_RETRIES = 2
+# Texts per embedding call of a Ray embedding actor: large enough to keep a GPU busy (the model
+# batches them by EMBEDDING_BATCH inside), small enough that the work spreads over the actors.
+SCALE_RAY_EMBED_BATCH = 512

@@ -11,7 +11,7 @@ A learner pair aggregates its file pairs by the union of covered tokens per file
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,11 +50,21 @@ class FilePair:
     right_meta: dict = field(default_factory=dict)  # corpus: version, licence, url, path
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["similarity"] = round(self.similarity, 4)
-        d["left_coverage"] = round(self.left_coverage, 4)
-        d["right_coverage"] = round(self.right_coverage, 4)
-        return d
+        # by hand, not dataclasses.asdict: asdict deep-copies recursively and was 6 of 27 s of a
+        # 1,000-file scan with 34,000 pairs
+        return {
+            "left": self.left, "right": self.right, "left_file": self.left_file,
+            "right_file": self.right_file, "similarity": round(self.similarity, 4),
+            "left_coverage": round(self.left_coverage, 4),
+            "right_coverage": round(self.right_coverage, 4),
+            "longest_lines": self.longest_lines,
+            "fragments": [{"left_start_line": f.left_start_line, "left_end_line": f.left_end_line,
+                           "right_start_line": f.right_start_line,
+                           "right_end_line": f.right_end_line, "tokens": f.tokens}
+                          for f in self.fragments],
+            "source": self.source, "attributed": self.attributed, "attribution": self.attribution,
+            "right_meta": dict(self.right_meta),
+        }
 
 
 def fragment_spans(fragments: list[Fragment], left: TokenStream, right: TokenStream) -> list[FragmentSpan]:
@@ -98,10 +108,10 @@ class LearnerPair:
     files: int  # file pairs involved
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        for key in ("similarity", "left_coverage", "right_coverage"):
-            d[key] = round(d[key], 4)
-        return d
+        return {"left": self.left, "right": self.right, "similarity": round(self.similarity, 4),
+                "left_coverage": round(self.left_coverage, 4),
+                "right_coverage": round(self.right_coverage, 4),
+                "longest_lines": self.longest_lines, "files": self.files}
 
 
 class CoverageUnion:
