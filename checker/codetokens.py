@@ -291,7 +291,27 @@ class _StreamBuilder:
         return TokenStream(self.tokens, self.sl, self.sc, self.el, self.ec, parser, reason)
 
 
-def _walk_tokens(raw: list[tokenize.TokenInfo], builder: _StreamBuilder) -> list[tuple[str, int, int]]:
+_STRING_PREFIX = re.compile(r"""^[rRbBuUfF]{0,2}('{3}|"{3}|'|")""")
+_INTERPOLATION = re.compile(r"\{[^{}]*\}")
+
+
+def string_token(literal: str, long_string_chars: int) -> str:
+    """`STR`, or for a long literal `STR:` + its content with whitespace collapsed.
+
+    A long string survives renaming and restructuring unchanged (a prompt, an XML template, a
+    message), so its content is evidence; short ones ('relu', "cpu") are everywhere and stay
+    abstract. f-string fields are blanked: they hold the (renamable) variable names.
+    """
+    m = _STRING_PREFIX.match(literal)
+    body = literal[m.end():len(literal) - len(m.group(1))] if m else literal
+    body = " ".join(_INTERPOLATION.sub("{}", body).split())
+    if len(body) < long_string_chars:
+        return "STR"
+    return "STR:" + body
+
+
+def _walk_tokens(raw: list[tokenize.TokenInfo], builder: _StreamBuilder,
+                 long_string_chars: int = 24) -> list[tuple[str, int, int]]:
     """Walk raw tokens into the builder; returns def/class markers ("def name", index, depth).
 
     Import statements are dropped: their order and form carry no evidence, and the imported
@@ -335,10 +355,11 @@ def _walk_tokens(raw: list[tokenize.TokenInfo], builder: _StreamBuilder) -> list
                     j += 1
                 if j >= n or raw[j].type in (tokenize.NEWLINE, tokenize.ENDMARKER):
                     continue
-            if builder.tokens and builder.tokens[-1] == "STR" and prev_raw_type == tokenize.STRING:
+            if builder.tokens and builder.tokens[-1].startswith("STR") \
+                    and prev_raw_type == tokenize.STRING:
                 builder.extend_last("", tok.end)  # implicit concatenation is one literal
             else:
-                builder.emit("STR", tok.start, tok.end)
+                builder.emit(string_token(tok.string, long_string_chars), tok.start, tok.end)
             at_stmt_start = after_dot = prev_import_path = False
             continue
         if ttype == tokenize.NUMBER:
@@ -523,14 +544,14 @@ def _bind_statement(stmt: list[tokenize.TokenInfo], bound: set[str], attrs: set[
             bound.add(w)
 
 
-def _lexical_stream(text: str, reason: str) -> TokenStream:
+def _lexical_stream(text: str, reason: str, long_string_chars: int = 24) -> TokenStream:
     try:
         raw = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         raw = _regex_tokens(text)
     bound, attrs, imports = _guess_bindings(raw)
     builder = _StreamBuilder(bound, attrs, imports)
-    markers = _walk_tokens(raw, builder)
+    markers = _walk_tokens(raw, builder, long_string_chars)
     stream = builder.stream("lexical", reason)
     stream.units = _units_from_markers(markers, stream, 40)
     return stream
@@ -539,7 +560,7 @@ def _lexical_stream(text: str, reason: str) -> TokenStream:
 # --------------------------------------------------------------------------------------------
 
 
-def normalise(text: str, min_unit_tokens: int = 40) -> TokenStream:
+def normalise(text: str, min_unit_tokens: int = 40, long_string_chars: int = 24) -> TokenStream:
     """Normalised token stream of Python source `text`; never raises for bad code."""
     # libCST builds a large graph of small objects; the cyclic GC, triggered by those allocations,
     # costs 30-45% of the parse and finds nothing (the tree has no cycles): off during the parse.
@@ -549,7 +570,8 @@ def normalise(text: str, min_unit_tokens: int = 40) -> TokenStream:
         module = cst.parse_module(text)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _lexical_stream(text, f"libCST could not parse it ({first[:160]})")
+        return _lexical_stream(text, f"libCST could not parse it ({first[:160]})",
+                               long_string_chars)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -558,12 +580,12 @@ def normalise(text: str, min_unit_tokens: int = 40) -> TokenStream:
         gather.body(module.body)
         raw = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except RecursionError:
-        return _lexical_stream(text, "nesting too deep for libCST")
+        return _lexical_stream(text, "nesting too deep for libCST", long_string_chars)
     except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        return _lexical_stream(text, f"tokenizer failed ({exc})")
+        return _lexical_stream(text, f"tokenizer failed ({exc})", long_string_chars)
     bound = (gather.bound | _expression_binders(raw)) - set(gather.imports)
     builder = _StreamBuilder(bound, gather.defined_attrs, gather.imports)
-    markers = _walk_tokens(raw, builder)
+    markers = _walk_tokens(raw, builder, long_string_chars)
     stream = builder.stream("libcst")
     stream.units = _units_from_markers(markers, stream, min_unit_tokens)
     return stream

@@ -14,14 +14,20 @@ REPORT_SCHEMA_VERSION = 1  # bump when report.json changes shape; renderers chec
 HASH_SEED = 20240901
 
 # --- code fingerprints ----------------------------------------------------------------------
-# k = 12 normalised tokens is about one short statement (`ID = nn.Conv2d(NUM, NUM, NUM)` is
-# 10 tokens): shorter k-grams match boilerplate everywhere, longer ones miss edited copies.
-CODE_K = 12
+# k = 10 normalised tokens is about one short statement (`ID = nn.Conv2d(NUM, NUM, NUM)` is
+# 10 tokens). Measured on the generated benchmark (bench/RESULTS.md): k = 12 gave ROC-AUC 0.992 /
+# 0.989 at L5 / L6, k = 10 0.9999 / 0.991, k = 8 0.999 / 0.998 but 3x the candidate pairs.
+CODE_K = 10
 # Winnowing window w: every shared run of at least w + k - 1 tokens is guaranteed to share a
-# fingerprint (Schleimer et al. 2003), i.e. 19 tokens, about two statements.
+# fingerprint (Schleimer et al. 2003), i.e. 17 tokens, about two statements.
 CODE_WINDOW = 8
-# Fragments shorter than this many tokens are dropped: a single shared k-gram is chance.
-MIN_FRAGMENT_TOKENS = 16
+# Fragments shorter than this many tokens are dropped: a single shared k-gram is chance; 12 (three
+# overlapping k-grams) keeps the short runs left between heavy edits (L5/L6) and no negatives rose.
+MIN_FRAGMENT_TOKENS = 12
+# String literals of at least this many characters keep their content as a token (`STR:...`):
+# a copied prompt, template or message survives renaming; shorter ones ('relu', "cpu") do not
+# tell copies apart and stay `STR`.
+CODE_LONG_STRING_CHARS = 24
 
 # --- candidate retrieval (datasketch) -------------------------------------------------------
 NUM_PERM = 128

@@ -30,6 +30,7 @@ class FingerprintParams:
     num_perm: int = defaults.NUM_PERM
     seed: int = defaults.HASH_SEED
     min_unit_tokens: int = defaults.MIN_UNIT_TOKENS
+    long_string_chars: int = defaults.CODE_LONG_STRING_CHARS
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,7 +74,7 @@ class CodeFingerprint:
 
 
 def fingerprint_text(text: str, params: FingerprintParams) -> CodeFingerprint:
-    stream = normalise(text, params.min_unit_tokens)
+    stream = normalise(text, params.min_unit_tokens, params.long_string_chars)
     kgrams = kgram_hashes(token_hashes(stream.tokens, params.seed), params.k)
     return CodeFingerprint(stream, kgrams)
 
@@ -83,12 +84,25 @@ def _fingerprint_star(args: tuple[str, FingerprintParams]) -> CodeFingerprint:
 
 
 def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
-                     progress=None) -> list[CodeFingerprint]:
+                     progress=None, backend: str = "processes",
+                     address: str | None = None) -> list[CodeFingerprint]:
     """Fingerprint texts, in worker processes when there are enough to pay for them.
 
     jobs=0 means one worker per core. Workers only parse text: no learner code is imported.
     Identical texts (handout copies, files shared between learners) are fingerprinted once.
+
+    backend "processes" (default): this machine's cores. "ray": Ray tasks on the cluster at
+    `address` ("local" starts one on this machine with `jobs` CPUs, 0: all; see checker.scale),
+    same results in the same order.
     """
+    if backend == "ray":
+        from checker.scale import ray_fingerprint_many  # lazy: ray is an optional extra
+
+        address = address or "local"
+        return ray_fingerprint_many(texts, params, address, progress=progress,
+                                    num_cpus=(jobs or None) if address == "local" else None)
+    if backend != "processes":
+        raise ValueError(f"unknown fingerprint backend {backend!r}: use 'processes' or 'ray'")
     unique: dict[str, int] = {}
     slots = [unique.setdefault(t, len(unique)) for t in texts]
     if len(unique) < len(texts):

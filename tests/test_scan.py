@@ -273,3 +273,14 @@ def test_parallel_alignment_reports_the_same_pairs_as_serial(round_dir, monkeypa
     parallel = scan(ScanConfig(round_dir=root, min_similarity=0.0, jobs=2))
     assert len(serial["pairs"]) == 10
     assert serial["pairs"] == parallel["pairs"]
+
+
+def test_a_copied_long_string_counts_but_short_strings_do_not_tell_copies_apart(round_dir):
+    from checker.codetokens import normalise
+
+    tokens = normalise('PROMPT = "You are a helpful assistant that answers in Chinese."\n'
+                       'act = "relu"\n').tokens
+    assert tokens[2].startswith("STR:You are a helpful") and tokens[6] == "STR"
+    renamed = normalise('msg = f"epoch {epoch_idx}: loss {loss_value:.3f} and accuracy"\n').tokens
+    original = normalise('text = f"epoch {e}: loss {l:.3f} and accuracy"\n').tokens
+    assert renamed == original
