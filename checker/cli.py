@@ -133,14 +133,13 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
 
 
 def _default_index() -> Path | None:
-    """$NOSHORTCUT_INDEX, else ./fingerprints when it holds an index; None: learners only."""
-    import os
+    """$NOSHORTCUT_INDEX, else fingerprints/ when an index was built there; None: learners only."""
+    from checker.corpus_index import default_index_path
 
-    env = os.environ.get("NOSHORTCUT_INDEX")
-    if env:
-        return Path(env)
-    local = Path(defaults.DEFAULT_INDEX_DIR)
-    return local if local.is_dir() and any(local.glob("*/*.sqlite")) | any(local.glob("*.sqlite")) else None
+    path = default_index_path()
+    has_code = any(path.glob("*.sqlite")) if path.is_dir() else False
+    has_notes = (path / defaults.NOTES_INDEX_SUBDIR / "notes.sqlite").exists()
+    return path if has_code or has_notes else None
 
 
 def _run_with_progress(fn, config, quiet: bool):
@@ -162,12 +161,13 @@ def _run_with_progress(fn, config, quiet: bool):
 def _register_commands() -> None:
     """Command families live in checker/commands/, one module each."""
     from checker.commands.retrain import retrain_command
+    from checker.commands.corpus import corpus as corpus_group
     from checker.commands.notes import notes_command, notes_index_group
     from checker.commands.report import report as report_command
     from checker.commands.rules import lint_command, rules_command
 
     for command in (retrain_command, rules_command, lint_command, notes_command,
-                    notes_index_group, report_command):
+                    notes_index_group, report_command, corpus_group):
         cli.add_command(command)
 
 

@@ -150,8 +150,9 @@ def align_pairs(prepared: list[Prepared], pairs: list[tuple[int, int]], k: int, 
 
 
 def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfig,
-               progress: Progress | None = None) -> CodeMatchResult:
-    """Learner-vs-learner code matching of a round (the heart of `checker scan`)."""
+               progress: Progress | None = None, index=None) -> CodeMatchResult:
+    """Learner-vs-learner code matching of a round (the heart of `checker scan`), and, with a
+    corpus `index` (checker.corpus_index.CorpusIndex), every learner file against the corpus."""
     params = config.params
     t0 = time.perf_counter()
     sources = [f for s in subs for f in s.code]
@@ -170,6 +171,11 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
 
     ignored = [frequent_kgrams(docs, config.frequent_share, config.frequent_min_learners)]
     ignored += [fp.kgrams for fp in base_fps]
+    if index is not None and docs:
+        # code common to many public implementations (the standard training loop) is no
+        # evidence between learners either
+        round_kgrams = np.unique(np.concatenate([d.fp.kgrams for d in docs]))
+        ignored.append(index.common_kgrams(among=round_kgrams).astype(np.uint64))
     ignore = np.unique(np.concatenate(ignored)) if ignored else np.empty(0, dtype=np.uint64)
     for d in docs:
         d.own_tokens = own_token_count(d.fp.kgrams, d.fp.n_tokens, params.k, ignore)
@@ -211,6 +217,14 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
                   [(f.right_start, f.right_end) for f in frags])
         file_pairs.append(fp)
     t_align = time.perf_counter()
+    if index is not None:
+        from checker.attribution import evidence_from_submission
+        from checker.corpus_match import find_corpus_matches
+
+        evidence = {sub.learner: evidence_from_submission(sub) for sub in subs}
+        for m in find_corpus_matches(docs, ignore, index, config, evidence, progress):
+            file_pairs.append(m.pair)
+    t_corpus = time.perf_counter()
 
     tokens_of: dict[str, int] = {}
     files_of: dict[str, list[str]] = {}
@@ -223,7 +237,8 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
         "files": len(docs), "learners": len(subs), "candidate_pairs": len(pairs),
         "matched_pairs": len(file_pairs), "ignored_kgrams": int(ignore.size),
         "seconds": {"fingerprint": round(t_fp - t0, 3), "candidates": round(t_cand - t_fp, 3),
-                    "align": round(t_align - t_cand, 3)},
+                    "align": round(t_align - t_cand, 3),
+                    "corpus": round(t_corpus - t_align, 3)},
     }
     return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats)
 
@@ -293,6 +308,20 @@ def check_round_notes(documents: list, config: ScanConfig) -> dict:
             corpus.close()
 
 
+def open_index(config: ScanConfig):
+    """The corpus index of `config.index_dir`, or None when there is none (learners only)."""
+    if config.index_dir is None:
+        return None
+    from checker.corpus_index import CorpusIndex, CorpusIndexError
+
+    try:
+        return CorpusIndex.open(config.index_dir, config.params)
+    except CorpusIndexError:
+        if (Path(config.index_dir) / defaults.NOTES_INDEX_SUBDIR).exists():
+            return None  # a notes-only index: the notes check uses it, code has no corpus
+        raise
+
+
 def scan(config: ScanConfig, progress: Progress | None = None):
     """Run the whole scan of a round and return its `Report`.
 
@@ -315,10 +344,17 @@ def scan(config: ScanConfig, progress: Progress | None = None):
         if config.base_dir:
             base, base_warnings = load_base(config.base_dir)
         notes_documents = read_round_notes(subs, config.round_dir) if config.notes else []
-        result = match_code(subs, base, config, progress)
+        index = open_index(config)
+        result = match_code(subs, base, config, progress, index)
+        if index is not None:
+            report_index = {"path": str(config.index_dir), "sources": [
+                {"source": r.spec, "version": r.version, "licence": r.licence, "url": r.url}
+                for r in index.sources()]}
         warnings = round_warnings + base_warnings + [w for s in subs for w in s.warnings]
         warnings += result.warnings
         report = build_report(config, result, warnings, started)
+        if index is not None:
+            report["corpus"] = report_index
         if task is not None:
             report["task"] = {"name": task.name, "description": task.description,
                               "url": task.url, "max_params": task.rules.max_params}
