@@ -63,6 +63,12 @@ def cli() -> None:
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Corpus index to match against (default: $NOSHORTCUT_INDEX, else fingerprints/ "
                    "when it holds an index).")
+@click.option("--lsh", "lsh_url", metavar="URL", default=None,
+              help="Match against the corpus's shared LSH tables on Redis "
+                   "(redis://HOST[:PORT][/DB][?prefix=NAME], pushed by `checker lsh-sync`) instead "
+                   "of building the LSH from the index in memory.")
+@click.option("--ray", "ray_address", metavar="ADDRESS", default=None,
+              help="Fingerprint on Ray: 'local', 'auto', HOST:PORT or ray://HOST:PORT.")
 @click.option("--html/--no-html", default=True, show_default=True,
               help="With -o: also write the HTML report (index.html, learner and pair pages).")
 @click.option("--fail-on", type=click.Choice(["never", "medium", "high"]), default="never",
@@ -71,7 +77,8 @@ def cli() -> None:
 def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: Path | None,
          min_similarity: float, frequent_share: float, kgram: int, window: int, jobs: int, top: int,
          task_path: Path | None, retrain: bool, retrain_short: bool, notes: bool,
-         index_dir: Path | None, html: bool, fail_on: str, quiet: bool) -> None:
+         index_dir: Path | None, lsh_url: str | None, ray_address: str | None, html: bool,
+         fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
 
     ROUND_DIR holds one folder (or zip) per learner, or a manifest.csv (learner,path).
@@ -82,6 +89,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
       checker scan round/ --base handout/ -o report/
       checker scan --example -o report/
       checker scan round/ --task task.toml --retrain --short -o report/
+      checker scan round/ --index fingerprints/ --lsh redis://mentors.lan/0 --ray local -o report/
     """
     from rich.console import Console
 
@@ -106,7 +114,15 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         min_fragment_tokens=max(defaults.MIN_FRAGMENT_TOKENS, kgram),
         task_path=task_path, retrain=retrain, retrain_short=retrain_short,
         notes=notes, index_dir=index_dir or _default_index(),
+        ray_address=ray_address, corpus_lsh_engine=lsh_url or defaults.CORPUS_LSH_ENGINE,
     )
+    if lsh_url:
+        from checker.scale import ScaleConfigError, parse_redis_url
+
+        try:
+            parse_redis_url(lsh_url)
+        except ScaleConfigError as exc:
+            raise _UsageExit2(str(exc)) from None
     if retrain and not task_path:
         raise _UsageExit2("--retrain needs --task TASK.toml with a [retrain] table")
     console = Console(stderr=False)
@@ -165,9 +181,10 @@ def _register_commands() -> None:
     from checker.commands.notes import notes_command, notes_index_group
     from checker.commands.report import report as report_command
     from checker.commands.rules import lint_command, rules_command
+    from checker.commands.scale import lsh_sync
 
     for command in (retrain_command, rules_command, lint_command, notes_command,
-                    notes_index_group, report_command, corpus_group):
+                    notes_index_group, report_command, corpus_group, lsh_sync):
         cli.add_command(command)
 
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -485,7 +486,9 @@ class CorpusIndex:
 
         engine "banded": MinHashLSH's banding with datasketch's (b, r), as sorted numpy columns
         (opens in ~0.1 s); "datasketch": a datasketch MinHashLSH filled from the matrix (seconds
-        and ~20 KiB per key; bench/corpus_results.md). Both return the same candidates."""
+        and ~20 KiB per key; bench/corpus_results.md); "redis://host:port/db?prefix=NAME": the
+        shared tables `checker lsh-sync` pushed from this index (checker.scale; refused when they
+        hold another state of it). All return the same candidates."""
         cache_key = (threshold, engine)
         if cache_key not in self._lsh:
             keys, matrix = self.signatures()
@@ -493,8 +496,13 @@ class CorpusIndex:
                 lsh = BandedLSH(matrix, threshold, self.params.num_perm)
             elif engine == "datasketch":
                 lsh = DatasketchLSH(matrix, threshold, self.params)
+            elif engine.startswith(("redis://", "rediss://")):
+                from checker.scale import RedisCorpusLSH  # shared tables (checker lsh-sync)
+
+                lsh = RedisCorpusLSH(self, engine, keys, threshold)
             else:
-                raise ValueError(f"unknown LSH engine {engine!r}: use 'banded' or 'datasketch'")
+                raise ValueError(f"unknown LSH engine {engine!r}: use 'banded', 'datasketch' "
+                                 "or a redis://host:port/db?prefix=NAME URL")
             self._lsh[cache_key] = (lsh, keys, matrix)
         return self._lsh[cache_key]
 
@@ -730,8 +738,11 @@ class _Writer:
     """Adds and removes sources of one database, one transaction per source."""
 
     def __init__(self, path: Path, db_name: str, params: FingerprintParams, jobs: int,
-                 cache_dir: Path, progress: Progress | None, notes: "_NotesHandOff") -> None:
+                 cache_dir: Path, progress: Progress | None, notes: "_NotesHandOff",
+                 backend: str = "processes", ray_address: str | None = None) -> None:
         self.path = path
+        self.backend = backend  # fingerprint_many's: "processes" or "ray" (checker.scale)
+        self.ray_address = ray_address
         self.conn = _connect(path / db_name)
         self.params = params
         self.jobs = jobs
@@ -870,7 +881,8 @@ class _Writer:
         for f in files:
             if f.entry.sha256 not in known and f.entry.sha256 not in {t.entry.sha256 for t in todo}:
                 todo.append(f)
-        fps = fingerprint_many([f.code.text for f in todo], params, self.jobs)
+        fps = fingerprint_many([f.code.text for f in todo], params, self.jobs,
+                               backend=self.backend, address=self.ray_address)
         kgram_parts = []
         for f, fp in zip(todo, fps):
             known[f.entry.sha256] = self._insert_content(f.entry.sha256, fp, f.code.text)
@@ -1006,7 +1018,7 @@ class _NotesHandOff:
             return self._corpus
         self._opened = True
         try:
-            from checker import notes as notes_module  # a colleague's module; may not exist yet
+            notes_module = importlib.import_module("checker.notes")  # honours sys.modules
         except ImportError as exc:
             self.reason = f"checker.notes is not available ({exc}); notes of sources were not indexed"
             return None
@@ -1155,10 +1167,21 @@ def _open_for_write(path: Path, params: FingerprintParams) -> str:
     return current["db"]
 
 
+def _fingerprint_session(backend: str, ray_address: str | None, jobs: int):
+    """One Ray cluster for the whole build (not one per batch) with backend "ray"."""
+    if backend != "ray":
+        return contextlib.nullcontext()
+    from checker.scale import ray_cluster
+
+    address = ray_address or "local"
+    return ray_cluster(address, num_cpus=(jobs or None) if address == "local" else None)
+
+
 def add_sources(index_path: Path, requests: Sequence[SourceRequest | str],
                 params: FingerprintParams | None = None, jobs: int = 0,
                 cache_dir: Path | None = None, progress: Progress | None = None,
-                notes: bool = True) -> BuildResult:
+                notes: bool = True, backend: str = "processes",
+                ray_address: str | None = None) -> BuildResult:
     """Add (or refresh) sources, one transaction each; a failing source does not stop the others.
 
     `notes`: hand each source's prose to the notes corpus (`checker.notes`) as well.
@@ -1169,19 +1192,21 @@ def add_sources(index_path: Path, requests: Sequence[SourceRequest | str],
     reqs = [r if isinstance(r, SourceRequest) else SourceRequest(parse_source(r)) for r in requests]
     started = time.perf_counter()
     result = BuildResult(index_path)
-    with _write_lock(index_path):
+    with _write_lock(index_path), _fingerprint_session(backend, ray_address, jobs):
         db_name = _open_for_write(index_path, params)
         result.outcomes = _add_all(index_path, db_name, reqs, params, jobs, cache_dir, progress,
-                                   result, notes)
+                                   result, notes, backend, ray_address)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _add_all(index_path: Path, db_name: str, reqs: Sequence[SourceRequest], params, jobs, cache_dir,
-             progress, result: BuildResult, notes_enabled: bool = True) -> list[SourceOutcome]:
+             progress, result: BuildResult, notes_enabled: bool = True, backend: str = "processes",
+             ray_address: str | None = None) -> list[SourceOutcome]:
     notes = _NotesHandOff(index_path, notes_enabled)
     writer = _Writer(index_path, db_name, params, jobs,
-                     Path(cache_dir) if cache_dir else index_path / "downloads", progress, notes)
+                     Path(cache_dir) if cache_dir else index_path / "downloads", progress, notes,
+                     backend, ray_address)
     outcomes = []
     try:
         for req in reqs:
@@ -1225,7 +1250,8 @@ def _canonical_spec(text: str) -> str:
 def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | None = None,
                  rebuild: bool = False, params: FingerprintParams | None = None, jobs: int = 0,
                  cache_dir: Path | None = None, progress: Progress | None = None,
-                 notes: bool = True) -> BuildResult:
+                 notes: bool = True, backend: str = "processes",
+                 ray_address: str | None = None) -> BuildResult:
     """Make the index hold what the manifest lists.
 
     Sources listed are added (unchanged ones skipped); sources that came from a manifest and are
@@ -1240,9 +1266,10 @@ def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | No
     requests = [SourceRequest.from_entry(e) for e in entries]
     started = time.perf_counter()
     result = BuildResult(index_path)
-    with _write_lock(index_path):
+    with _write_lock(index_path), _fingerprint_session(backend, ray_address, jobs):
         if rebuild:
-            _rebuild(index_path, requests, params, jobs, cache_dir, progress, result, notes)
+            _rebuild(index_path, requests, params, jobs, cache_dir, progress, result, notes,
+                     backend, ray_address)
         else:
             db_name = _open_for_write(index_path, params)
             listed = {r.spec.id for r in requests}
@@ -1262,13 +1289,14 @@ def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | No
                     writer.close()
                     hand_off.close()
             result.outcomes += _add_all(index_path, db_name, requests, params, jobs, cache_dir,
-                                        progress, result, notes)
+                                        progress, result, notes, backend, ray_address)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _rebuild(index_path: Path, requests: list[SourceRequest], params, jobs, cache_dir, progress,
-             result: BuildResult, notes: bool) -> None:
+             result: BuildResult, notes: bool, backend: str = "processes",
+             ray_address: str | None = None) -> None:
     current = _read_current(index_path) if (index_path / "CURRENT").exists() else None
     _remove_orphans(index_path, current["db"] if current else None)
     keep: list[SourceRequest] = []
@@ -1287,7 +1315,7 @@ def _rebuild(index_path: Path, requests: list[SourceRequest], params, jobs, cach
             conn.close()
     new_db = _create_db(index_path, params)
     result.outcomes += _add_all(index_path, new_db, requests + keep, params, jobs, cache_dir,
-                                progress, result, notes)
+                                progress, result, notes, backend, ray_address)
     _write_current(index_path, new_db)
     _remove_orphans(index_path, new_db)
 

@@ -335,12 +335,14 @@ CORPUS_CONTENT_CACHE = 256
 # Jaccard threshold of the corpus LSH. Same reasoning as LSH_THRESHOLD (exact alignment follows);
 # the candidates are then ranked by their estimated Jaccard and capped (CORPUS_MAX_CANDIDATES).
 CORPUS_LSH_THRESHOLD = LSH_THRESHOLD
-# How the corpus LSH is held in memory: "banded" (datasketch's banding for the threshold, kept as
-# sorted numpy columns) or "datasketch" (a MinHashLSH filled at open). Measured on the default
-# PyPI corpus (15,634 signatures): banded 0.09 s and 16 MB; MinHashLSH 2.0 s and 205 MB, and
-# unpickling a stored MinHashLSH 2.8 s, so nothing is pickled. Both give the same candidates
-# (tests/test_corpus_index.py).
-CORPUS_LSH_ENGINE = "banded"
+# How the corpus LSH is held in memory: "datasketch" (a datasketch MinHashLSH filled from the
+# stored signature matrix at open), "banded" (the same banding, datasketch's (b, r), kept as sorted
+# numpy columns), or a redis:// URL (datasketch's Redis storage, shared by mentors: checker.scale).
+# Measured on the default PyPI corpus (15,634 signatures): MinHashLSH 2.0 s and 205 MB to open,
+# banded 0.09 s and 16 MB; unpickling a stored MinHashLSH 2.8 s, so nothing is pickled. Both give
+# the same candidates (tests/test_corpus_index.py). The default is datasketch's own structure;
+# "banded" is the option for a large corpus on a small machine.
+CORPUS_LSH_ENGINE = "datasketch"
 # Corpus files aligned exactly per learner file, best estimated Jaccard first: a copied helper is
 # among the first few; 50 bounds the work (~1 ms per alignment) however large the corpus grows.
 CORPUS_MAX_CANDIDATES = 50

@@ -43,6 +43,12 @@ class ScanConfig:
     retrain_parallel: int = defaults.RETRAIN_PARALLEL
     notes: bool = True  # check learners' notes (against each other and the index's notes corpus)
     index_dir: Path | None = None  # the corpus index (code and notes); None: learners only
+    # fingerprinting on Ray ("local", "auto", host:port, ray://host:port); None: this machine's
+    # process pool. Same fingerprints either way (checker.scale, tests/test_scale_ray.py).
+    ray_address: str | None = None
+    # how the corpus LSH is held: "banded", "datasketch", or the redis:// URL of shared tables
+    # pushed by `checker lsh-sync` (read by CorpusMatchConfig.of)
+    corpus_lsh_engine: str = defaults.CORPUS_LSH_ENGINE
 
     def to_dict(self) -> dict:
         return {
@@ -158,7 +164,9 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     sources = [f for s in subs for f in s.code]
     texts = [f.text for f in sources] + [f.text for f in base]
     fps = fingerprint_many(texts, params, config.jobs,
-                           (lambda d, t: progress("fingerprint", d, t)) if progress else None)
+                           (lambda d, t: progress("fingerprint", d, t)) if progress else None,
+                           backend="ray" if config.ray_address else "processes",
+                           address=config.ray_address)
     docs = [CodeDoc(s, fp) for s, fp in zip(sources, fps)]
     base_fps = fps[len(sources):]
     t_fp = time.perf_counter()

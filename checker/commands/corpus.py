@@ -29,6 +29,10 @@ _index_option = click.option(
     help=f"Index folder (also ${defaults.CORPUS_INDEX_ENV}).")
 _jobs_option = click.option("--jobs", type=click.IntRange(0, 256), default=0, show_default=True,
                             help="Worker processes for fingerprinting (0: one per core).")
+_ray_option = click.option(
+    "--ray", "ray_address", metavar="ADDRESS", default=None,
+    help="Fingerprint on Ray: 'local' (a cluster on this machine, --jobs CPUs), 'auto', "
+         "HOST:PORT or ray://HOST:PORT. Same index as without (docs/scale.md).")
 _no_notes_option = click.option(
     "--no-notes", is_flag=True,
     help="Do not hand the sources' Markdown, text and docstrings to the notes corpus "
@@ -120,10 +124,11 @@ def _run(fn, index: Path, quiet: bool, **kwargs):
 @click.option("--alias", "aliases", multiple=True,
               help="Another name learners cite the source by (repeatable); used for attribution.")
 @_jobs_option
+@_ray_option
 @_no_notes_option
 @_quiet_option
 def add(sources: tuple[str, ...], index: Path, licence: str, url: str, aliases: tuple[str, ...],
-        jobs: int, no_notes: bool, quiet: bool) -> None:
+        jobs: int, ray_address: str | None, no_notes: bool, quiet: bool) -> None:
     """Add public code to the corpus: PyPI releases, git repositories, folders.
 
     SOURCE is pypi:NAME[==VERSION] (the wheel, else the sdist), git:URL[@REF] (a shallow clone)
@@ -143,7 +148,8 @@ def add(sources: tuple[str, ...], index: Path, licence: str, url: str, aliases: 
     except SourceError as exc:
         raise _UsageError(str(exc)) from None
     result = _run(add_sources, index, quiet, index_path=index, requests=requests, jobs=jobs,
-                  notes=not no_notes)
+                  notes=not no_notes, backend="ray" if ray_address else "processes",
+                  ray_address=ray_address)
     _echo_outcomes(result, quiet)
     if result.failed:
         raise click.ClickException(
@@ -219,11 +225,12 @@ def list_sources(index: Path, as_json: bool) -> None:
                    "when complete (after a change of parameters, or to repair).")
 @_index_option
 @_jobs_option
+@_ray_option
 @_no_notes_option
 @click.option("--strict", is_flag=True, help="Exit 1 when any source fails.")
 @_quiet_option
-def build(manifest: Path, rebuild: bool, index: Path, jobs: int, no_notes: bool, strict: bool,
-          quiet: bool) -> None:
+def build(manifest: Path, rebuild: bool, index: Path, jobs: int, ray_address: str | None,
+          no_notes: bool, strict: bool, quiet: bool) -> None:
     """Build the corpus from the manifest: add what it lists, drop what it no longer lists.
 
     Incremental: unchanged sources are skipped, a pinned PyPI release is not downloaded twice.
@@ -235,13 +242,15 @@ def build(manifest: Path, rebuild: bool, index: Path, jobs: int, no_notes: bool,
       checker corpus build
       checker corpus build --manifest corpus/sources.toml --index fingerprints/ --jobs 2
       checker corpus build --rebuild
+      checker corpus build --rebuild --ray local --jobs 2
     """
     from checker.corpus_index import build_corpus
 
     if not manifest.is_file():
         raise _UsageError(f"{manifest}: no such manifest (give one with --manifest)")
     result = _run(build_corpus, index, quiet, index_path=index, manifest=manifest, rebuild=rebuild,
-                  jobs=jobs, notes=not no_notes)
+                  jobs=jobs, notes=not no_notes, backend="ray" if ray_address else "processes",
+                  ray_address=ray_address)
     _echo_outcomes(result, quiet)
     failed = result.failed
     if not quiet or failed:
