@@ -1065,7 +1065,8 @@ def _build_context(report: dict, single_file: bool, anonymised: bool,
 
     # --- optional sections
     findings = report.get("findings") or []
-    findings_state = "ran" if findings else NOT_RUN
+    # a task file ran the rules (report["task"]) even when they found nothing
+    findings_state = "ran" if findings or report.get("task") else NOT_RUN
     finding_rows = [_finding_row(f, ref) for f in sorted(
         findings, key=lambda f: ({"error": 0, "warning": 1, "info": 2}.get(f.get("severity"), 3),
                                  str(f.get("learner", "")), str(f.get("path", "")),

@@ -48,3 +48,17 @@ def test_scan_retrain_reruns_every_learner_and_flags_an_inflated_claim(tmp_path)
     assert report["retrain"]["inflated"]["status"] == "not_reproduced"
     verdict = {v["learner"]: v for v in report["verdicts"]}["inflated"]
     assert any("retrain not reproduced" in r for r in verdict["reasons"])
+
+
+def test_rules_that_found_nothing_show_as_run_in_the_report(tmp_path, round_dir):
+    from checker.render import build_context
+
+    root = round_dir({"ann/net.py": "import torch.nn as nn\nlayer = nn.Conv2d(3, 8, 3)\n"})
+    task = tmp_path / "task.toml"
+    task.write_text('[rules]\nforbid_imports = ["d2l"]\n')
+    result = CliRunner().invoke(cli, ["scan", str(root), "--task", str(task), "-o", str(tmp_path / "o"),
+                                      "-q", "--no-notes", "--no-html"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["findings"] == []
+    assert build_context(report).overview.findings_state == "ran"
