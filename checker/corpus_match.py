@@ -54,7 +54,8 @@ class CorpusMatchConfig:
     max_pairs_per_file: int = defaults.CORPUS_MAX_PAIRS_PER_FILE
     min_longest_tokens: int = defaults.CORPUS_MIN_LONGEST_TOKENS
     lsh_engine: str = defaults.CORPUS_LSH_ENGINE
-    discount_common: bool = True  # index.common_kgrams() give no candidates and no evidence
+    discount_common: bool = True  # common k-grams and commonly matched code are no evidence
+    common_fragment_projects: int = defaults.CORPUS_COMMON_FRAGMENT_PROJECTS
 
     @classmethod
     def of(cls, config) -> "CorpusMatchConfig":
@@ -201,13 +202,21 @@ def find_corpus_matches(docs: list["CodeDoc"], ignore: np.ndarray, index: Corpus
             evidence[learner] = gather_evidence(learner, [d.source for d in docs
                                                           if d.source.owner == learner])
         own = _own_mask(doc.fp.kgrams, doc.fp.n_tokens, params.k, discount)
-        found: list[CorpusMatch] = []
+        aligned = []  # (content id, fragments) of candidates with a long enough specific run
         for cid, _ in candidate_contents(doc, discount, index, cfg):
+            frags = align(doc.fp.kgrams, index.content(cid).kgrams, params.k,
+                          cfg.min_fragment_tokens, align_ignore)
+            if frags and max(int(own[f.left_start:f.left_end].sum()) for f in frags) >= cfg.min_longest_tokens:
+                aligned.append((cid, frags))
+        if cfg.discount_common:
+            # frequency at the level of copies: learner code that long runs of several public
+            # projects match (AverageMeter, a textbook attention block) is common, not evidence
+            own = own & ~_found_in_projects(aligned, index, doc.fp.n_tokens, cfg.common_fragment_projects)
+        found: list[CorpusMatch] = []
+        for cid, frags in aligned:
             content = index.content(cid)
-            frags = align(doc.fp.kgrams, content.kgrams, params.k, cfg.min_fragment_tokens,
-                          align_ignore)
             weight = [int(own[f.left_start:f.left_end].sum()) for f in frags]
-            if not frags or max(weight) < cfg.min_longest_tokens:
+            if max(weight) < cfg.min_longest_tokens:
                 continue  # no run of specific (not common) code long enough to be copying
             frags = _coherent(frags, weight, content, cfg.min_longest_tokens)
             stream = content.token_stream()
@@ -239,6 +248,19 @@ def find_corpus_matches(docs: list["CodeDoc"], ignore: np.ndarray, index: Corpus
         matches.extend(_distinct(found, own, cfg))
     matches.sort(key=lambda m: (m.pair.left, m.pair.left_file, _rank(m)))
     return matches
+
+
+def _found_in_projects(aligned: list, index: CorpusIndex, n_tokens: int, projects: int) -> np.ndarray:
+    """Learner tokens inside matched runs of at least `projects` distinct projects."""
+    by_project: dict[str, np.ndarray] = {}
+    for cid, frags in aligned:
+        for project in {d.project for d in index.documents_for_content(cid)}:
+            mask = by_project.setdefault(project, np.zeros(n_tokens, dtype=bool))
+            for f in frags:
+                mask[f.left_start:f.left_end] = True
+    if len(by_project) < projects:
+        return np.zeros(n_tokens, dtype=bool)
+    return np.sum(list(by_project.values()), axis=0) >= projects
 
 
 def _distinct(found: list[CorpusMatch], own: np.ndarray, cfg: CorpusMatchConfig) -> list[CorpusMatch]:

@@ -359,16 +359,18 @@ CORPUS_MIN_LONGEST_TOKENS = 40
 # A k-gram is common public code when found in at least CORPUS_COMMON_PROJECTS distinct projects
 # and in more than CORPUS_COMMON_SHARE of the corpus's projects (versions of a package count once).
 # Common code gives no candidates and no evidence in corpus matching (it does not cut alignments
-# apart); `CorpusIndex.common_kgrams()` is also what a scan adds to its ignored k-grams.
-# Normalised 12-grams are shapes (`ID = ID . ID ( ID ) ;` twice) that many projects share: with
-# the default PyPI corpus (9 projects), a renamed copy of d2l's MultiHeadAttention has only 160 of
-# 549 tokens outside k-grams of >= 5 projects and was reported as its PositionalEncoding alone;
-# with >= 7 (more than 75%) it is found whole (d2l/torch.py lines 1153-1227), and chance matches
-# of west2 learner files (a Pokemon class's `self.a = a` run against transformers' configs) that
-# appear at >= 9 are gone. The minimum keeps code shared by two projects (one copied the other)
-# as evidence in a small corpus.
-CORPUS_COMMON_SHARE = 0.75
+# apart); `CorpusIndex.common_kgrams()` is also what a scan adds to its ignored k-grams. Normalised
+# k-grams are shapes (`ID = ID . ID ( ID ) ;`) that many projects share, so only near-universal
+# ones are common: with the default PyPI corpus (9 projects, k=10) a renamed copy of d2l's
+# MultiHeadAttention was reported as its PositionalEncoding alone when k-grams of >= 5, >= 7 or
+# >= 8 projects were discounted, and whole (d2l/torch.py lines 1153-1227, 93% of the file) at 9.
+# The minimum keeps code shared by two projects (one copied the other) as evidence.
+CORPUS_COMMON_SHARE = 0.9
 CORPUS_COMMON_PROJECTS = 3
+# Frequency at the level of copies: learner code that long matched runs (CORPUS_MIN_LONGEST_TOKENS)
+# of at least this many distinct projects cover is common (AverageMeter, a textbook block), not
+# evidence against the learner. Three: two projects may share a lineage (yolov5 and ultralytics).
+CORPUS_COMMON_FRAGMENT_PROJECTS = 3
 # Attribution (checker.attribution): a reference marker in a comment attributes matched code when
 # it is inside the matched lines or at most this many lines above them (a comment heads the
 # function it describes), or anywhere in the file's first ATTRIBUTION_HEADER_LINES lines (a file

@@ -295,6 +295,29 @@ def test_code_found_in_many_public_projects_is_discounted(tmp_path: Path):
         assert match_corpus(docs, NOTHING, index, CorpusMatchConfig()) == []  # the loop is common
 
 
+def test_code_that_several_projects_match_at_length_is_common_and_a_rare_copy_is_not(tmp_path: Path):
+    special = ("def special(x, table):\n    acc = torch.zeros_like(x)\n    for row in table:\n"
+               "        acc = acc + torch.roll(x, shifts=int(row[0]), dims=-1) * row[1]\n"
+               "        acc = torch.clamp(acc, min=-row[2], max=row[2]) / (1 + row[3])\n"
+               "    return torch.nn.functional.layer_norm(acc, acc.shape[-1:]) + x.mean()\n")
+    sources = []
+    for i, body in enumerate([TRAINING_LOOP, TRAINING_LOOP, TRAINING_LOOP, special]):
+        folder = tmp_path / f"project{i}"
+        folder.mkdir()
+        (folder / "code.py").write_text(f"import torch\n\ndef act(x):\n    return torch.cos(x) * {i + 7}\n"
+                                        + body, encoding="utf-8")
+        sources.append(f"dir:{folder}")
+    add_sources(tmp_path / "idx", sources, jobs=1, notes=False)
+    docs = _docs({("learner-01", "train.py"): "import torch\n\n" + special + TRAINING_LOOP})
+    with CorpusIndex.open(tmp_path / "idx") as index:
+        assert index.common_threshold() == 4  # the loop's k-grams (3 projects) are not common
+        pairs = match_corpus(docs, NOTHING, index, CorpusMatchConfig())
+        everything = match_corpus(docs, NOTHING, index, CorpusMatchConfig(discount_common=False))
+    assert len(everything) == 4
+    assert [p.right for p in pairs] == [sources[3]]  # the loop matched three projects: common
+    assert pairs[0].fragments[0].left_start_line == 3 and pairs[0].left_coverage > 0.9
+
+
 def test_matching_with_other_fingerprint_parameters_raises_params_mismatch(tmp_path: Path):
     lib = _library(tmp_path)
     add_sources(tmp_path / "idx", [f"dir:{lib}"], jobs=1, notes=False)
