@@ -3,6 +3,8 @@ a figure: every number printed here is a field of results.json."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bench import obfuscate
 
 LEVEL_NAMES = {f"L{k}": name for k, name in obfuscate.LEVEL_NAMES.items()}
@@ -81,6 +83,7 @@ def render(results: dict) -> str:
     add("## JPlag and MOSS: published figures (not measured here)\n")
     add(PUBLISHED)
     _notes(results, add)
+    _corpus(add)
     add("## How to reproduce\n")
     add("```\npython bench/run.py            # full run, rewrites bench/RESULTS.md and "
         "bench/results.json\npython bench/run.py --quick    # smoke run into bench/out/quick/\n```\n")
@@ -89,6 +92,21 @@ def render(results: dict) -> str:
         "the labelled round with `bench/obfuscate.py` (libCST, seeded) and runs each tool as its "
         "own process (wall time and peak RSS of the whole process group, `bench/measure.py`).\n")
     return "\n".join(out) + "\n"
+
+
+def _corpus(add) -> None:
+    """The corpus benchmark's own Markdown (bench/bench_corpus.py writes it; building the default
+    manifest takes minutes, so bench/run.py embeds its last output instead of re-running it)."""
+    path = Path(__file__).resolve().parent / "corpus_results.md"
+    if not path.exists():
+        add("## Corpus of public implementations\n")
+        add("Not measured yet: run `python bench/bench_corpus.py --json bench/corpus_results.json "
+            "--markdown bench/corpus_results.md`.\n")
+        return
+    add(f"Embedded as written by `python bench/bench_corpus.py --json bench/corpus_results.json "
+        f"--markdown bench/corpus_results.md` (its last run; not re-run by `bench/run.py`):\n")
+    add(path.read_text(encoding="utf-8"))
+    add("")
 
 
 def _accuracy(results: dict, add) -> None:
