@@ -184,10 +184,10 @@ _CHECK_ONE = textwrap.dedent("""
     with CorpusIndex.open(Path(sys.argv[1]), params) as index:
         kgrams = np.unique(np.concatenate([d.fp.kgrams for d in docs]))
         ignore = index.common_kgrams(among=kgrams)
-        index.lsh()
+        config = CorpusMatchConfig(params, lsh_engine=sys.argv[3])
+        index.lsh(config.lsh_threshold, config.lsh_engine)
         t_open = time.perf_counter()
-        pairs = match_corpus(docs, ignore, index, CorpusMatchConfig(params),
-                             {"learner": evidence_from_submission(sub)})
+        pairs = match_corpus(docs, ignore, index, config, {"learner": evidence_from_submission(sub)})
     t_match = time.perf_counter()
     print(json.dumps({"import_s": t_import - t0, "fingerprint_s": t_fp - t_import,
                       "open_s": t_open - t_fp, "match_s": t_match - t_open, "total_s": t_match - t0,
@@ -198,9 +198,9 @@ _CHECK_ONE = textwrap.dedent("""
 """)
 
 
-def check_one_cold(index: Path, folder: Path) -> dict:
+def check_one_cold(index: Path, folder: Path, engine: str) -> dict:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _CHECK_ONE, str(index), str(folder)], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", _CHECK_ONE, str(index), str(folder), engine], capture_output=True,
                           text=True, check=True,
                           env=dict(os.environ, PYTHONPATH=os.pathsep.join(
                               filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))))
@@ -278,7 +278,8 @@ def west2(index: Path, workdir: Path) -> dict:
 
 
 def markdown(r: dict) -> str:
-    b, o, s = r["build"], r["open"], r["single_submission"]
+    b, o = r["build"], r["open"]
+    s, sd = r["single_submission"]["banded"], r["single_submission"]["datasketch"]
     lines = [
         "## Corpus of public implementations (`bench/bench_corpus.py`)",
         "",
@@ -314,19 +315,21 @@ def markdown(r: dict) -> str:
         f"| datasketch MinHashLSH rebuilt from the matrix | {o['datasketch_rebuild_s']} | {o['datasketch_rebuild_rss_mb']} |",
         f"| datasketch MinHashLSH unpickled ({o['datasketch_pickle_mb']} MB pickle) | {o['datasketch_unpickle_s']} | - |",
         "",
-        "Unpickling a stored MinHashLSH is no faster than rebuilding it (both recreate a million Python "
+        "Unpickling a stored MinHashLSH is no faster than rebuilding it (both recreate millions of Python "
         "bucket entries), so nothing is pickled; the banded structure gives the same candidates "
-        "(tests/test_corpus_index.py) and is what `match_corpus` uses.",
+        f"(tests/test_corpus_index.py). Default engine here: `{defaults.CORPUS_LSH_ENGINE}`.",
         "",
         f"**One submission** (d2l 1.0.3's attention classes with renamed variables + an own training "
-        f"script), checked in a new process: **{s['process_wall_s']} s** wall (imports {s['import_s']} s, "
-        f"fingerprint {s['fingerprint_s']} s, open index + LSH {s['open_s']} s, match {s['match_s']} s). "
+        f"script), checked in a new process: **{s['process_wall_s']} s** wall with the banded LSH (imports "
+        f"{s['import_s']} s, fingerprint {s['fingerprint_s']} s, open index + LSH {s['open_s']} s, match "
+        f"{s['match_s']} s); {sd['process_wall_s']} s with datasketch's MinHashLSH (open index + LSH "
+        f"{sd['open_s']} s). "
         f"Reported: " + "; ".join(f"`{p[0]}` {round(100 * p[3])}% {p[1]} `{p[2]}` lines {p[4][0][0]}-{p[4][-1][1]}"
                                   for p in s["pairs"][:2]) + ".",
     ]
     n = r.get("build_with_notes")
-    if n and "failed" in n:
-        lines += ["", f"**With the notes hand-off**: the separate build failed ({n['failed']})."]
+    if n and "error" in n:
+        lines += ["", f"**With the notes hand-off**: the separate build failed ({n['error']})."]
     elif n:
         lines += ["", f"**With the notes hand-off** (Markdown, text and docstrings of every source handed to "
                       f"`checker.notes` and embedded there), a separate fresh build: {n['seconds']} s, peak RSS "
@@ -383,7 +386,8 @@ def main() -> None:
         results["open"] = open_costs(index)
         save()
         folder = synthetic_submission(Path(tmp) / "learner", index)
-        results["single_submission"] = check_one_cold(index, folder)
+        results["single_submission"] = {engine: check_one_cold(index, folder, engine)
+                                         for engine in ("banded", "datasketch")}
         save()
         results["west2"] = west2(index, Path(tmp))
         save()
@@ -394,7 +398,7 @@ def main() -> None:
                                   env=dict(os.environ, PYTHONPATH=os.pathsep.join(
                                       filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))))
             results["build_with_notes"] = (json.loads(out.read_text(encoding="utf-8")) if done.returncode == 0
-                                           else {"failed": f"exit status {done.returncode}"})
+                                           else {"error": f"exit status {done.returncode}"})
         results["machine"]["load_after"] = [round(x, 1) for x in os.getloadavg()]
     save()
     args.markdown.write_text(markdown(results), encoding="utf-8")

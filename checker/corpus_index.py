@@ -527,9 +527,9 @@ class CorpusIndex:
         min_projects = self.common_threshold() if min_projects is None else int(min_projects)
         if min_projects < 2:
             raise ValueError(f"min_projects must be >= 2 (one project is not 'common'), got {min_projects}")
-        # a literal, not a parameter, so that SQLite can use the partial index (projects >= 2)
+        # the partial index's own condition, literally, lets SQLite use it (projects >= 2)
         rows = self._conn.execute(
-            f"SELECT kgram FROM kgram_df WHERE projects >= {min_projects}").fetchall()
+            "SELECT kgram FROM kgram_df WHERE projects >= 2 AND projects >= ?", (min_projects,)).fetchall()
         common = np.sort(np.array([r[0] for r in rows], dtype=np.int64).view(np.uint64))
         if among is not None:
             common = np.intersect1d(common, np.asarray(among, dtype=np.uint64))
