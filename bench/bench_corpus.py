@@ -311,7 +311,7 @@ def markdown(r: dict) -> str:
         "",
         "| structure | open s | RSS added MB |",
         "| --- | ---: | ---: |",
-        f"| sorted numpy bands (default, `CORPUS_LSH_ENGINE=\"banded\"`) | {o['banded_s']} | {o['banded_rss_mb']} |",
+        f"| sorted numpy bands (`CORPUS_LSH_ENGINE=\"banded\"`) | {o['banded_s']} | {o['banded_rss_mb']} |",
         f"| datasketch MinHashLSH rebuilt from the matrix | {o['datasketch_rebuild_s']} | {o['datasketch_rebuild_rss_mb']} |",
         f"| datasketch MinHashLSH unpickled ({o['datasketch_pickle_mb']} MB pickle) | {o['datasketch_unpickle_s']} | - |",
         "",
