@@ -150,6 +150,17 @@ def align_prepared(left: Prepared, right: Prepared, k: int, min_tokens: int,
     return fragments
 
 
+def own_mask(kgrams: np.ndarray, n_tokens: int, k: int, ignore: np.ndarray) -> np.ndarray:
+    """Per token: True when no ignored k-gram (handout, common code) covers it, i.e. what the
+    author wrote. K-gram i covers tokens [i, i + k)."""
+    covered = np.zeros(n_tokens + 1, dtype=np.int32)
+    if ignore.size and kgrams.size:
+        starts = np.flatnonzero(np.isin(kgrams, ignore))
+        np.add.at(covered, starts, 1)
+        np.add.at(covered, np.minimum(starts + k, n_tokens), -1)
+    return np.cumsum(covered[:n_tokens]) == 0
+
+
 def covered_tokens(fragments: list[Fragment], side: str) -> int:
     """Tokens of one side inside fragments (fragments never overlap on a side)."""
     if side == "left":

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from checker import defaults
-from checker.align import Fragment, align
+from checker.align import Fragment, align, own_mask
 from checker.attribution import LearnerEvidence, attribute, gather_evidence, source_names
 from checker.corpus_index import CorpusDocument, CorpusIndex, StoredContent
 from checker.fingerprints import FingerprintParams, minhash_of
@@ -84,16 +84,6 @@ class CorpusMatch:
     doc: int  # index of the learner's document in `docs`
     document: CorpusDocument
     fragments: list[Fragment]
-
-
-def _own_mask(kgrams: np.ndarray, n_tokens: int, k: int, ignore: np.ndarray) -> np.ndarray:
-    """Tokens not covered by any ignored k-gram (what `checker.scan.own_token_count` counts)."""
-    covered = np.zeros(n_tokens + 1, dtype=np.int32)
-    if ignore.size and kgrams.size:
-        starts = np.flatnonzero(np.isin(kgrams, ignore))
-        np.add.at(covered, starts, 1)
-        np.add.at(covered, np.minimum(starts + k, n_tokens), -1)
-    return np.cumsum(covered[:n_tokens]) == 0
 
 
 def _region_tokens(fragments: list[Fragment], content: StoredContent) -> int:
@@ -201,7 +191,7 @@ def find_corpus_matches(docs: list["CodeDoc"], ignore: np.ndarray, index: Corpus
         if learner not in evidence:
             evidence[learner] = gather_evidence(learner, [d.source for d in docs
                                                           if d.source.owner == learner])
-        own = _own_mask(doc.fp.kgrams, doc.fp.n_tokens, params.k, discount)
+        own = own_mask(doc.fp.kgrams, doc.fp.n_tokens, params.k, discount)
         aligned = []  # (content id, fragments) of candidates with a long enough specific run
         for cid, _ in candidate_contents(doc, discount, index, cfg):
             frags = align(doc.fp.kgrams, index.content(cid).kgrams, params.k,

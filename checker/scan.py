@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from checker import defaults
-from checker.align import Fragment, Prepared, align_prepared, prepare
+from checker.align import Fragment, Prepared, align_prepared, own_mask, prepare
 from checker.candidates import candidate_pairs
 from checker.fingerprints import CodeFingerprint, FingerprintParams, fingerprint_many, minhash_of
 from checker.ingest import Submission, load_base, load_round
@@ -81,14 +81,7 @@ def own_token_count(kgrams: np.ndarray, n_tokens: int, k: int, ignore: np.ndarra
     """Tokens not covered by any ignored k-gram: what the learner (or the copier) wrote."""
     if not ignore.size or not kgrams.size:
         return n_tokens
-    hit = np.isin(kgrams, ignore)
-    if not hit.any():
-        return n_tokens
-    covered = np.zeros(n_tokens + 1, dtype=np.int32)
-    starts = np.flatnonzero(hit)
-    np.add.at(covered, starts, 1)
-    np.add.at(covered, starts + k, -1)
-    return int((np.cumsum(covered[:n_tokens]) == 0).sum())
+    return int(own_mask(kgrams, n_tokens, k, ignore).sum())
 
 
 @dataclass
