@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from checker import defaults
-from checker.align import Fragment, align, own_mask
+from checker.align import Fragment, align_prepared, own_mask, prepare
 from checker.attribution import LearnerEvidence, attribute, gather_evidence, source_names
 from checker.corpus_index import CorpusDocument, CorpusIndex, StoredContent
 from checker.fingerprints import FingerprintParams, minhash_of
@@ -193,9 +193,10 @@ def find_corpus_matches(docs: list["CodeDoc"], ignore: np.ndarray, index: Corpus
                                                           if d.source.owner == learner])
         own = own_mask(doc.fp.kgrams, doc.fp.n_tokens, params.k, discount)
         aligned = []  # (content id, fragments) of candidates with a long enough specific run
+        left = prepare(doc.fp.kgrams, align_ignore)  # once per learner file, not per candidate
         for cid, _ in candidate_contents(doc, discount, index, cfg):
-            frags = align(doc.fp.kgrams, index.content(cid).kgrams, params.k,
-                          cfg.min_fragment_tokens, align_ignore)
+            frags = align_prepared(left, prepare(index.content(cid).kgrams, align_ignore), params.k,
+                                   cfg.min_fragment_tokens)
             if frags and max(int(own[f.left_start:f.left_end].sum()) for f in frags) >= cfg.min_longest_tokens:
                 aligned.append((cid, frags))
         if cfg.discount_common:
