@@ -120,15 +120,29 @@ def bench_clough(datasets: Path, embedder: Embedder, config: NotesConfig) -> dic
         flagged[s["category"]][0] += s["flagged"]
         flagged[s["category"]][1] += 1
     right = [s["right_source"] for s in scored if s["right_source"] is not None]
-    # Copies of Wikipedia text outside the given source (they share not one word 3-gram with it):
-    # no method that compares with the given sources can rank them above independent answers.
-    outside = [s["file"] for s in scored if s["category"] != "non" and s["baseline"] == 0.0]
+    # Copies of text outside the given source: answers labelled cut or light (pasted with at most
+    # light edits) that share fewer of their word 3-grams with the task's source than the median
+    # independent ("non") answer does by chance. g2pE_taskc pastes Wikipedia's "Information
+    # retrieval" intro (0 shared 3-grams); g4pD_taskb pastes the "Simplified algorithm" section of
+    # Wikipedia's PageRank article (3 generic 3-grams of 234: "pagerank is a", "of all pages", "pages
+    # on the"), which is not in orig_taskb.txt either. No score that compares with the given
+    # sources can rank them above independent answers: at best they tie with the independent
+    # answers that score 0, i.e. each costs half of 1/len(copied) of the AUC.
+    non_baseline = sorted(s["baseline"] for s in scored if s["category"] == "non")
+    median_non = non_baseline[len(non_baseline) // 2] if non_baseline else 0.0
+    outside = [s["file"] for s in scored
+               if s["category"] in ("cut", "light") and s["baseline"] < median_non]
     kept = [s for s in scored if s["file"] not in outside]
     copied_kept = [s["score"] for s in kept if s["category"] != "non"]
     non = [s["score"] for s in kept if s["category"] == "non"]
+    n_copied = sum(s["category"] != "non" for s in scored)
     return {
         "outside_source_copies": outside,
+        "outside_source_copies_baseline": {s["file"]: round(s["baseline"], 4) for s in scored
+                                           if s["file"] in outside},
+        "median_non_baseline": round(median_non, 4),
         "ours_copied_vs_non_without_outside_copies": roc_auc(copied_kept, non),
+        "best_possible_copied_vs_non": 1 - 0.5 * len(outside) / n_copied if n_copied else None,
         "answers": len(scored),
         "ours": aucs("score"), "ours_lexical_part": aucs("lexical"), "ours_semantic_part": aucs("semantic"),
         "baseline_word3_containment": aucs("baseline"),
@@ -329,9 +343,14 @@ def markdown(results: dict) -> str:
                        f"{m['cut']:.3f} | {m['light']:.3f} | {m['heavy']:.3f} | {m['non']:.3f} |")
         flagged = ", ".join(f"{c} {v:.0%}" for c, v in cs["flagged_share"].items())
         if cs["outside_source_copies"]:
-            out += ["", f"{', '.join(cs['outside_source_copies'])} (labelled copied): not one word 3-gram shared "
-                    "with the task's source; they copy other Wikipedia text, so no score that "
-                    "compares with the given sources can rank them above independent answers. Without "
+            shares = ", ".join(f"{f} {v:.3f}" for f, v in cs["outside_source_copies_baseline"].items())
+            out += ["", f"Copies of text outside the given sources: {', '.join(cs['outside_source_copies'])} "
+                    "are labelled cut or light, yet share fewer of their word 3-grams with their task's "
+                    f"source ({shares}) than the median independent answer does by chance "
+                    f"({cs['median_non_baseline']:.3f}): they paste Wikipedia text that is not in the "
+                    "given source (see bench/bench_notes.py). No score that compares with the given sources can rank them above "
+                    "independent answers; at best they tie with those that score 0, which caps AUC "
+                    f"{{cut, light, heavy}} vs non at {cs['best_possible_copied_vs_non']:.3f}. Without "
                     f"them, AUC {{cut, light, heavy}} vs non is {cs['ours_copied_vs_non_without_outside_copies']:.3f}."]
         out += ["", f"Flagged as copied at the default threshold ({results['copy_threshold']}): {flagged}; "
                 f"flagged answers attributed to the right source: {cs['right_source_rate']:.0%}; "
