@@ -45,6 +45,10 @@ def cli() -> None:
 @click.option("--frequent-share", type=click.FloatRange(0, 1), default=defaults.FREQUENT_SHARE,
               show_default=True,
               help="Code present in more than this share of learners is ignored as common.")
+@click.option("--frequent-max", "frequent_max", type=click.IntRange(1), metavar="N",
+              default=defaults.FREQUENT_MAX_LEARNERS, show_default=True,
+              help="Code present in more than N learners is ignored as common, whatever the "
+                   "round's size.")
 @click.option("-k", "--kgram", type=click.IntRange(3, 100), default=defaults.CODE_K,
               show_default=True, help="Tokens per k-gram.")
 @click.option("-w", "--window", type=click.IntRange(1, 100), default=defaults.CODE_WINDOW,
@@ -75,8 +79,9 @@ def cli() -> None:
               show_default=True, help="Exit 1 when a learner's risk is at this level or above.")
 @click.option("-q", "--quiet", is_flag=True, help="No tables and no progress bar.")
 def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: Path | None,
-         min_similarity: float, frequent_share: float, kgram: int, window: int, jobs: int, top: int,
-         task_path: Path | None, retrain: bool, retrain_short: bool, notes: bool,
+         min_similarity: float, frequent_share: float, frequent_max: int, kgram: int, window: int,
+         jobs: int, top: int, task_path: Path | None, retrain: bool, retrain_short: bool,
+         notes: bool,
          index_dir: Path | None, lsh_url: str | None, ray_address: str | None, html: bool,
          fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
@@ -110,7 +115,8 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     config = ScanConfig(
         round_dir=round_dir, base_dir=base_dir,
         params=FingerprintParams(k=kgram, window=window),
-        frequent_share=frequent_share, min_similarity=min_similarity, jobs=jobs,
+        frequent_share=frequent_share, frequent_max_learners=frequent_max,
+        min_similarity=min_similarity, jobs=jobs,
         min_fragment_tokens=max(defaults.MIN_FRAGMENT_TOKENS, kgram),
         task_path=task_path, retrain=retrain, retrain_short=retrain_short,
         notes=notes, index_dir=index_dir or _default_index(),

@@ -43,8 +43,15 @@ MIN_UNIT_TOKENS = 40
 # standard training loop) and ignored when matching, but only once at least
 # FREQUENT_MIN_LEARNERS learners have it (MOSS ignores passages found in more than 10 programs by
 # default): in a small round, code most learners share is evidence, not noise.
+# In a big round a share is too lenient: code 60 of 1,000 learners have is a public snippet or the
+# programme's own boilerplate, not a copy between two of them, yet at 50% it would be kept and make
+# every pair of those 60 a candidate to align. So a k-gram more than FREQUENT_MAX_LEARNERS learners
+# share is common whatever the round's size. Rounds of up to 2 * FREQUENT_MAX_LEARNERS learners are
+# unaffected. Measured on the benchmark (bench/RESULTS.md): N=1000 files 32k -> 10k candidate
+# pairs, and AUC at L5/L6 up, not down (boilerplate no longer lifts independent pairs).
 FREQUENT_SHARE = 0.5
 FREQUENT_MIN_LEARNERS = 10
+FREQUENT_MAX_LEARNERS = 60
 
 # --- ingest ---------------------------------------------------------------------------------
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a warning (datasets, minified code)

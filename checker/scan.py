@@ -34,6 +34,7 @@ class ScanConfig:
     lsh_threshold: float = defaults.LSH_THRESHOLD
     frequent_share: float = defaults.FREQUENT_SHARE
     frequent_min_learners: int = defaults.FREQUENT_MIN_LEARNERS
+    frequent_max_learners: int = defaults.FREQUENT_MAX_LEARNERS
     min_fragment_tokens: int = defaults.MIN_FRAGMENT_TOKENS
     min_similarity: float = defaults.MIN_REPORT_SIMILARITY
     jobs: int = 0
@@ -58,6 +59,7 @@ class ScanConfig:
             "lsh_threshold": self.lsh_threshold,
             "frequent_share": self.frequent_share,
             "frequent_min_learners": self.frequent_min_learners,
+            "frequent_max_learners": self.frequent_max_learners,
             "min_fragment_tokens": self.min_fragment_tokens,
             "min_similarity": self.min_similarity,
             "task": str(self.task_path) if self.task_path else None,
@@ -94,8 +96,10 @@ class CodeMatchResult:
     stats: dict
 
 
-def frequent_kgrams(docs: list[CodeDoc], share: float, min_learners: int) -> np.ndarray:
-    """K-grams present in more than `share` of the learners (common knowledge, not evidence)."""
+def frequent_kgrams(docs: list[CodeDoc], share: float, min_learners: int,
+                    max_learners: int | None = None) -> np.ndarray:
+    """K-grams present in more than `share` of the learners, or in more than `max_learners` of
+    them, and in at least `min_learners` (common knowledge, not evidence)."""
     by_owner: dict[str, list[np.ndarray]] = {}
     for d in docs:
         by_owner.setdefault(d.source.owner, []).append(d.fp.kgrams)
@@ -103,7 +107,10 @@ def frequent_kgrams(docs: list[CodeDoc], share: float, min_learners: int) -> np.
         return np.empty(0, dtype=np.uint64)
     per_owner = [np.unique(np.concatenate(v)) for v in by_owner.values()]
     values, counts = np.unique(np.concatenate(per_owner), return_counts=True)
-    return values[(counts > share * len(by_owner)) & (counts >= min_learners)]
+    limit = share * len(by_owner)
+    if max_learners is not None:
+        limit = min(limit, max_learners)
+    return values[(counts > limit) & (counts >= min_learners)]
 
 
 # Alignment of many candidate pairs runs in forked workers that inherit the prepared documents
@@ -170,7 +177,8 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
             warnings.append(IngestWarning(d.source.path, f"compared with the lexical fallback: "
                                           f"{d.fp.stream.reason}", d.source.owner, kind="fallback"))
 
-    ignored = [frequent_kgrams(docs, config.frequent_share, config.frequent_min_learners)]
+    ignored = [frequent_kgrams(docs, config.frequent_share, config.frequent_min_learners,
+                               config.frequent_max_learners)]
     ignored += [fp.kgrams for fp in base_fps]
     if index is not None and docs:
         # code common to many public implementations (the standard training loop) is no

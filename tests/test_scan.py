@@ -284,3 +284,18 @@ def test_a_copied_long_string_counts_but_short_strings_do_not_tell_copies_apart(
     renamed = normalise('msg = f"epoch {epoch_idx}: loss {loss_value:.3f} and accuracy"\n').tokens
     original = normalise('text = f"epoch {e}: loss {l:.3f} and accuracy"\n').tokens
     assert renamed == original
+
+
+def test_code_shared_by_more_than_the_learner_cap_is_common_even_below_half(round_dir):
+    # 64 of 130 learners (49%, under FREQUENT_SHARE) share the same training loop
+    files = {f"l{i:03d}/main.py": (INDEPENDENT.replace("width", f"w{i}") if i < 64 else
+                                   f"def f{i}(a):\n    return a * {i}\n")
+             for i in range(130)}
+    files["l000/extra.py"] = TRAIN
+    files["l001/extra.py"] = RENAMED
+    root = round_dir(files)
+    capped = _scan(root)  # 64 learners > FREQUENT_MAX_LEARNERS (60): common code
+    assert _sim(capped, "l002", "l003") < 0.05
+    assert _sim(capped, "l000", "l001") > 0.5  # what two of them share beyond it still stands out
+    uncapped = _scan(root, frequent_max_learners=100)  # 64 of 130 is under half: evidence again
+    assert _sim(uncapped, "l002", "l003") > 0.5
