@@ -37,6 +37,7 @@ from checker.align import Fragment, align_prepared, own_mask, prepare
 from checker.attribution import LearnerEvidence, attribute, gather_evidence, source_names
 from checker.corpus_index import CorpusDocument, CorpusIndex, StoredContent
 from checker.fingerprints import FingerprintParams, minhash_of
+from checker.hashing import member_of
 from checker.scoring import FilePair, score_file_pair
 
 if TYPE_CHECKING:  # checker.scan calls this module: no import cycle at run time
@@ -147,7 +148,7 @@ def candidate_contents(doc: "CodeDoc", ignore: np.ndarray, index: CorpusIndex,
     for _, lo, hi in doc.fp.unit_ranges(params.k):
         hashes = doc.fp.winnowed(params.window, lo, hi)
         if ignore.size:
-            hashes = hashes[~np.isin(hashes, ignore)]
+            hashes = hashes[~member_of(hashes, ignore)]
         if not hashes.size:
             continue
         mh = minhash_of(hashes, params)

@@ -92,3 +92,17 @@ def winnow(kgrams: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     keep[1:] = positions[1:] != positions[:-1]
     positions = np.unique(positions[keep])
     return positions.astype(np.int64), kgrams[positions]
+
+
+def member_of(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Bool per value: is it in `sorted_set` (ascending, e.g. from np.unique)?
+
+    A binary search per value. `np.isin` re-sorts the whole set on every call: with the round's
+    ignore set checked once per file and unit, that was 2.5 of 6.4 s of the candidate stage at
+    3,000 files.
+    """
+    if not sorted_set.size or not values.size:
+        return np.zeros(values.shape, dtype=bool)
+    idx = np.searchsorted(sorted_set, values)
+    np.minimum(idx, sorted_set.size - 1, out=idx)
+    return sorted_set[idx] == values

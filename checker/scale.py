@@ -465,7 +465,7 @@ def _fingerprint_batch(texts: list[str], params: FingerprintParams) -> list[Code
     """Runs in a Ray worker: the same function as the in-process path, nothing else."""
     from checker.fingerprints import fingerprint_text
 
-    return [fingerprint_text(t, params) for t in texts]
+    return [fingerprint_text(t, params).compact() for t in texts]
 
 
 def ray_fingerprint_many(texts: Sequence[str], params: FingerprintParams, address: str = "local",

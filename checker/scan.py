@@ -7,6 +7,8 @@ The library never prints; progress goes through the optional `progress(stage, do
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import tempfile
 import time
 from collections.abc import Callable
@@ -18,7 +20,9 @@ import numpy as np
 from checker import defaults
 from checker.align import Fragment, Prepared, align_prepared, own_mask, prepare
 from checker.candidates import candidate_pairs
-from checker.fingerprints import CodeFingerprint, FingerprintParams, fingerprint_many, minhash_of
+from checker.fingerprints import (CodeFingerprint, FingerprintParams, fingerprint_many,
+                                  minhash_from_values, minhash_values_many)
+from checker.hashing import member_of
 from checker.ingest import Submission, load_base, load_round
 from checker.model import IngestWarning, SourceFile
 from checker.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
@@ -120,9 +124,12 @@ _FORK_STATE: tuple[list[Prepared], int, int] | None = None
 _PARALLEL_ALIGN_MIN_PAIRS = 2000
 
 
-def _align_chunk(pairs: list[tuple[int, int]]) -> list[tuple[int, int, list[Fragment]]]:
+def _align_chunk(pairs: list[tuple[int, int]]) -> list[tuple[int, int, list[tuple]]]:
+    # fragments travel back as plain tuples: pickling named tuples costs 6x more (0.32 s vs
+    # 0.05 s for the 65k fragments of a 1,000-file round)
     prepared, k, min_tokens = _FORK_STATE
-    return [(a, b, align_prepared(prepared[a], prepared[b], k, min_tokens)) for a, b in pairs]
+    return [(a, b, [tuple(f) for f in align_prepared(prepared[a], prepared[b], k, min_tokens)])
+            for a, b in pairs]
 
 
 def align_pairs(prepared: list[Prepared], pairs: list[tuple[int, int]], k: int, min_tokens: int,
@@ -150,7 +157,8 @@ def align_pairs(prepared: list[Prepared], pairs: list[tuple[int, int]], k: int, 
                 done += len(result)
                 if progress:
                     progress("align", done, len(pairs))
-                yield from result
+                for a, b, frags in result:
+                    yield a, b, list(map(Fragment._make, frags))
     finally:
         _FORK_STATE = None
 
@@ -189,16 +197,20 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     for d in docs:
         d.own_tokens = own_token_count(d.fp.kgrams, d.fp.n_tokens, params.k, ignore)
 
-    def signatures():
-        for i, d in enumerate(docs):
-            for u, (_, lo, hi) in enumerate(d.fp.unit_ranges(params.k)):
-                hashes = d.fp.winnowed(params.window, lo, hi)
-                if ignore.size:
-                    hashes = hashes[~np.isin(hashes, ignore)]
-                if hashes.size:
-                    yield i, u, minhash_of(hashes, params)
-
-    pairs = candidate_pairs(signatures(), lambda i: docs[i].source.owner,
+    keys, hash_sets = [], []
+    for i, d in enumerate(docs):
+        seen: set[bytes] = set()  # a unit that is the whole file (or its only method) adds nothing
+        for u, (_, lo, hi) in enumerate(d.fp.unit_ranges(params.k)):
+            hashes = d.fp.winnowed(params.window, lo, hi)
+            if ignore.size:
+                hashes = hashes[~member_of(hashes, ignore)]
+            if hashes.size and (key := hashes.tobytes()) not in seen:
+                seen.add(key)
+                keys.append((i, u))
+                hash_sets.append(hashes)
+    values = minhash_values_many(hash_sets, params)
+    signatures = ((i, u, minhash_from_values(row, params)) for (i, u), row in zip(keys, values))
+    pairs = candidate_pairs(signatures, lambda i: docs[i].source.owner,
                             config.lsh_threshold, params.num_perm)
     t_cand = time.perf_counter()
 
@@ -331,11 +343,34 @@ def open_index(config: ScanConfig):
         raise
 
 
+@contextlib.contextmanager
+def paused_gc():
+    """The cyclic garbage collector off for a bounded piece of work, back on after.
+
+    A scan allocates hundreds of thousands of small objects that live to its end (fingerprints,
+    fragments, pairs) and makes almost no reference cycles; each full collection re-walks all of
+    them. Measured on the 1,000-file benchmark round: 9.1-9.6 s with the collector, 8.0-8.3 s
+    without. Reference counting still frees everything that is not a cycle.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def scan(config: ScanConfig, progress: Progress | None = None):
     """Run the whole scan of a round and return its `Report`.
 
     A bad task file fails before any work (TaskFileError / RetrainConfigError, both ValueError).
     """
+    with paused_gc():
+        return _scan(config, progress)
+
+
+def _scan(config: ScanConfig, progress: Progress | None = None):
     from checker.report import build_report, refresh_verdicts
 
     started = time.time()

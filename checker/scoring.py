@@ -12,15 +12,15 @@ A learner pair aggregates its file pairs by the union of covered tokens per file
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import NamedTuple
 
 from checker.align import Fragment
 from checker.codetokens import TokenStream
 
 
-@dataclass
-class FragmentSpan:
+class FragmentSpan(NamedTuple):
+    """A fragment in source lines (a named tuple: a big round makes hundreds of thousands)."""
+
     left_start_line: int
     left_end_line: int
     right_start_line: int
@@ -82,8 +82,8 @@ def score_file_pair(left_id: str, right_id: str, left_file: str, right_file: str
     """`left_own`/`right_own`: tokens not covered by ignored (handout, common) code; the
     coverages are shares of those, so a copied file that contains handout parts still scores
     1.0 and handout code never counts for or against anyone."""
-    n_l = len(left.tokens) if left_own is None else left_own
-    n_r = len(right.tokens) if right_own is None else right_own
+    n_l = len(left.start_lines) if left_own is None else left_own
+    n_r = len(right.start_lines) if right_own is None else right_own
     cov_l = min(n_l, sum(f.left_end - f.left_start for f in fragments))
     cov_r = min(n_r, sum(f.right_end - f.right_start for f in fragments))
     spans = fragment_spans(fragments, left, right)
@@ -115,19 +115,25 @@ class LearnerPair:
 
 
 class CoverageUnion:
-    """Union of covered tokens per (file, partner) for learner-pair aggregation."""
+    """Union of covered tokens per (file, partner) for learner-pair aggregation.
+
+    Keeps the token ranges and merges them when asked, instead of a token mask per (file,
+    partner): a 3,000-file round has ~100k of those, and allocating a mask each was 0.7 s."""
 
     def __init__(self) -> None:
-        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._ranges: dict[tuple[str, str], list[tuple[int, int]]] = {}
 
     def add(self, file_key: str, partner: str, n_tokens: int, ranges: list[tuple[int, int]]) -> None:
-        mask = self._masks.setdefault((file_key, partner), np.zeros(n_tokens, dtype=bool))
-        for a, b in ranges:
-            mask[a:b] = True
+        self._ranges.setdefault((file_key, partner), []).extend(
+            (max(0, a), min(b, n_tokens)) for a, b in ranges)
 
     def covered(self, file_key: str, partner: str) -> int:
-        mask = self._masks.get((file_key, partner))
-        return int(mask.sum()) if mask is not None else 0
+        total, reach = 0, 0
+        for a, b in sorted(self._ranges.get((file_key, partner), ())):
+            if b > reach:
+                total += b - max(a, reach)
+                reach = b
+        return total
 
 
 def aggregate_learner_pairs(file_pairs: list[FilePair], union: CoverageUnion,
