@@ -138,10 +138,12 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         raise _UsageExit2(str(exc)) from None
     if out_dir:
         from checker.render import render_html
+        from checker.scan import paused_gc
 
-        written = write_report(report, out_dir)
-        if html:
-            written += render_html(report, out_dir)[:1]
+        with paused_gc():
+            written = write_report(report, out_dir)
+            if html:
+                written += render_html(report, out_dir)[:1]
         for path in written:
             if not quiet:
                 console.print(f"wrote {path}")
@@ -198,7 +200,29 @@ _register_commands()
 
 
 def main() -> None:
-    cli()
+    """The console entry point: runs the command, then leaves without tearing the interpreter
+    down. Python's shutdown walks and frees every module and object it loaded (numpy, scipy via
+    datasketch, libCST, torch for notes): measured 0.5 s after a scan had finished, also on a
+    two-file round. Exit handlers still run and streams are flushed first; files the commands
+    write are closed by then (context managers)."""
+    try:
+        cli()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)  # what sys.exit("message") would do
+        code = 1
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":
