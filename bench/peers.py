@@ -67,10 +67,16 @@ def noshortcut_tool() -> Tool:
                 "checker.defaults.SUSPICIOUS_SIMILARITY")
 
 
-def noshortcut_command(round_dir: Path, out_dir: Path) -> list[str]:
-    """The documented CLI contract: one row per pair in OUT/pairs.csv."""
+def noshortcut_command(round_dir: Path, out_dir: Path, all_pairs: bool = True) -> list[str]:
+    """The documented CLI contract: one row per pair in OUT/pairs.csv.
+
+    all_pairs: every aligned pair is written (`--min-similarity 0`), which the accuracy runs need
+    for their ROC curves; the speed runs keep the CLI's default (pairs from 0.1 up), as a user
+    runs it and as copydetect's run keeps only its report's pairs over its display threshold.
+    """
+    threshold = ["--min-similarity", "0"] if all_pairs else []
     return [sys.executable, "-m", "checker", "scan", str(round_dir), "-o", str(out_dir),
-            "--min-similarity", "0", "--quiet", "--no-html"]
+            *threshold, "--quiet", "--no-html"]
 
 
 def noshortcut_scores(out_dir: Path) -> dict[Pair, float]:

@@ -188,11 +188,14 @@ def _speed(results: dict, add) -> None:
     add("Each N: the first N files of one seeded shuffle of every Python file of the four "
         "wheels plus generated originals and variants (so smaller corpora are subsets of larger "
         "ones), one learner folder per file, all pairs compared. noshortcut runs its CLI "
-        "(`scan --min-similarity 0 --quiet --no-html`: report.json and pairs.csv, no HTML, as "
-        "copydetect's run makes no HTML); copydetect its "
-        "API (fingerprint, compare all pairs, build the report's list of flagged pairs; no HTML); "
+        "with its defaults (`scan --quiet --no-html`: report.json and pairs.csv with every pair "
+        "from similarity 0.1 up, no HTML, as copydetect's run makes no HTML); copydetect its "
+        "API (fingerprint, compare all pairs, build the report's list of pairs over its display "
+        "threshold 0.33 with their highlighted code; no HTML); "
         "Dolos `analyzePaths` + `allPairs()`. Wall time, CPU time (user + system, workers "
-        "included) and peak RSS of the whole process group. The machine may be shared with "
+        "included) and peak RSS of the whole process group; up to N=1000 every tool runs three "
+        "times, the tools taking turns, and the median run is shown (every run's wall time is "
+        "in results.json, `speed[tool][n].runs_wall_s`). The machine may be shared with "
         "other work: CPU seconds move less than wall seconds when it is; each run's load "
         "average is in results.json (`speed_runs[].load_1m`).\n")
     rows = []
