@@ -8,6 +8,7 @@ above, 2 bad input or usage.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -137,12 +138,13 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     except (FileNotFoundError, ValueError) as exc:
         raise _UsageExit2(str(exc)) from None
     if out_dir:
-        from checker.render import render_html
         from checker.scan import paused_gc
 
         with paused_gc():
             written = write_report(report, out_dir)
             if html:
+                from checker.render import render_html
+
                 written += render_html(report, out_dir)[:1]
         for path in written:
             if not quiet:
@@ -158,9 +160,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
 
 def _default_index() -> Path | None:
     """$NOSHORTCUT_INDEX, else fingerprints/ when an index was built there; None: learners only."""
-    from checker.corpus_index import default_index_path
-
-    path = default_index_path()
+    path = Path(os.environ.get(defaults.CORPUS_INDEX_ENV) or defaults.DEFAULT_INDEX_DIR)
     has_code = any(path.glob("*.sqlite")) if path.is_dir() else False
     has_notes = (path / defaults.NOTES_INDEX_SUBDIR / "notes.sqlite").exists()
     return path if has_code or has_notes else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -93,7 +94,8 @@ def _fingerprint_star(args: tuple[str, FingerprintParams]) -> CodeFingerprint:
 
 def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
                      progress=None, backend: str = "processes",
-                     address: str | None = None) -> list[CodeFingerprint]:
+                     address: str | None = None,
+                     on_workers_started: Callable[[], None] | None = None) -> list[CodeFingerprint]:
     """Fingerprint texts, in worker processes when there are enough to pay for them.
 
     jobs=0 means one worker per core. Workers only parse text: no learner code is imported.
@@ -103,11 +105,16 @@ def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
     backend "processes" (default): this machine's cores. "ray": Ray tasks on the cluster at
     `address` ("local" starts one on this machine with `jobs` CPUs, 0: all; see checker.scale),
     same results in the same order.
+
+    `on_workers_started` is called once the work is handed out (after the worker processes
+    forked): the caller may start threads then without forking in the middle of them.
     """
     if backend == "ray":
         from checker.scale import ray_fingerprint_many  # lazy: ray is an optional extra
 
         address = address or "local"
+        if on_workers_started:
+            on_workers_started()
         return ray_fingerprint_many(texts, params, address, progress=progress,
                                     num_cpus=(jobs or None) if address == "local" else None)
     if backend != "processes":
@@ -115,15 +122,17 @@ def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
     unique: dict[str, int] = {}
     slots = [unique.setdefault(t, len(unique)) for t in texts]
     if len(unique) < len(texts):
-        done = _fingerprint_unique(list(unique), params, jobs, progress)
+        done = _fingerprint_unique(list(unique), params, jobs, progress, on_workers_started)
         return [done[i] for i in slots]
-    return _fingerprint_unique(texts, params, jobs, progress)
+    return _fingerprint_unique(texts, params, jobs, progress, on_workers_started)
 
 
-def _fingerprint_unique(texts: list[str], params: FingerprintParams, jobs: int,
-                        progress) -> list[CodeFingerprint]:
+def _fingerprint_unique(texts: list[str], params: FingerprintParams, jobs: int, progress,
+                        on_workers_started=None) -> list[CodeFingerprint]:
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1 or len(texts) < 40:
+        if on_workers_started:
+            on_workers_started()
         out = []
         for i, t in enumerate(texts):
             out.append(fingerprint_text(t, params).compact())
@@ -136,8 +145,12 @@ def _fingerprint_unique(texts: list[str], params: FingerprintParams, jobs: int,
     out: list[CodeFingerprint | None] = [None] * len(texts)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         chunk = max(1, min(8, len(texts) // (jobs * 8)))
-        for n, (i, fp) in enumerate(zip(order, pool.map(
-                _fingerprint_star, ((texts[i], params) for i in order), chunksize=chunk))):
+        # map() submits every chunk before it returns, and the first submit forks the workers
+        results = pool.map(_fingerprint_star, ((texts[i], params) for i in order),
+                           chunksize=chunk)
+        if on_workers_started:
+            on_workers_started()
+        for n, (i, fp) in enumerate(zip(order, results)):
             out[i] = fp
             if progress:
                 progress(n + 1, len(texts))

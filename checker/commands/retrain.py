@@ -10,13 +10,10 @@ from pathlib import Path
 
 import click
 import tomllib
+from typing import TYPE_CHECKING
 
-from checker.retrain import (
-    RetrainConfig,
-    RetrainConfigError,
-    RetrainResult,
-    retrain_submission,
-)
+if TYPE_CHECKING:
+    from checker.retrain import RetrainResult
 
 # The exit status lets a script tell a reproduced claim from anything else.
 EXIT_REPRODUCED, EXIT_NOT_REPRODUCED = 0, 1
@@ -45,6 +42,9 @@ def retrain_command(submission: Path, task_path: Path, short: bool, as_json: boo
         checker retrain examples/retrain-mlp/submission \\
             --task examples/retrain-mlp/task.toml --short
     """
+    # imported here, not at module level: every `checker` command loads this module
+    from checker.retrain import RetrainConfig, RetrainConfigError, retrain_submission
+
     table, max_params = _read_task(task_path)
     try:
         config = RetrainConfig.from_table(table, task_path)
