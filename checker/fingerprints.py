@@ -206,13 +206,11 @@ def minhash_values_many(hash_sets: list[np.ndarray], params: FingerprintParams) 
     return out
 
 
-def minhash_from_values(values: np.ndarray, params: FingerprintParams):
-    """A datasketch MinHash holding already computed `values` (a row of minhash_values_many)."""
-    from datasketch import MinHash
-
-    return MinHash(seed=params.seed, hashfunc=int, scheme="affine64", hashvalues=values,
-                   permutations=_permutations(params.num_perm, params.seed))
+def minhash_permutations(params: FingerprintParams) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) permutation parameters behind `minhash_of` (datasketch's, from num_perm and
+    seed), for building MinHash objects from values computed elsewhere."""
+    return _permutations(params.num_perm, params.seed)
 
 
 __all__ = ["CodeFingerprint", "FingerprintParams", "ParamsMismatch", "Unit", "fingerprint_many",
-           "fingerprint_text", "minhash_from_values", "minhash_of", "minhash_values_many"]
+           "fingerprint_text", "minhash_of", "minhash_permutations", "minhash_values_many"]

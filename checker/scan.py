@@ -22,7 +22,7 @@ import numpy as np
 from checker import defaults
 from checker.align import Fragment, Prepared, align_prepared, own_mask, prepare
 from checker.fingerprints import (CodeFingerprint, FingerprintParams, fingerprint_many,
-                                  minhash_from_values, minhash_values_many)
+                                  minhash_permutations, minhash_values_many)
 from checker.hashing import member_of
 from checker.ingest import Submission, load_base, load_round
 from checker.model import IngestWarning, SourceFile
@@ -242,10 +242,12 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
                 keys.append((i, u))
                 hash_sets.append(hashes)
     values = minhash_values_many(hash_sets, params)
-    signatures = ((i, u, minhash_from_values(row, params)) for (i, u), row in zip(keys, values))
+    owner_ids: dict[str, int] = {}
+    owners = np.array([owner_ids.setdefault(d.source.owner, len(owner_ids)) for d in docs])
     candidate_pairs = candidates_module.module().candidate_pairs
-    pairs = candidate_pairs(signatures, lambda i: docs[i].source.owner,
-                            config.lsh_threshold, params.num_perm)
+    pairs = candidate_pairs(np.array([i for i, _ in keys], dtype=np.int64), values, owners,
+                            config.lsh_threshold, params.seed, minhash_permutations(params),
+                            config.jobs)
     t_cand = time.perf_counter()
 
     union = CoverageUnion()

@@ -4,10 +4,11 @@ compact fingerprints from worker processes, coverage unions."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from datasketch import MinHash
 
 from checker.fingerprints import (FingerprintParams, fingerprint_many, fingerprint_text,
-                                  minhash_from_values, minhash_of, minhash_values_many)
+                                  minhash_of, minhash_permutations, minhash_values_many)
 from checker.hashing import member_of
 from checker.scoring import CoverageUnion
 
@@ -26,8 +27,9 @@ def test_vectorised_minhash_values_equal_datasketch_update_batch_bit_for_bit():
             reference.update_batch(hashes)
         assert np.array_equal(row, reference.hashvalues)
         assert np.array_equal(row, minhash_of(hashes, PARAMS).hashvalues)
-    a, b = minhash_from_values(values[0], PARAMS), minhash_of(sets[0], PARAMS)
-    assert a.jaccard(b) == 1.0
+    rebuilt = MinHash(seed=PARAMS.seed, hashfunc=int, scheme="affine64", hashvalues=values[0],
+                      permutations=minhash_permutations(PARAMS))
+    assert rebuilt.jaccard(minhash_of(sets[0], PARAMS)) == 1.0
 
 
 def test_member_of_agrees_with_isin_for_a_sorted_set():
@@ -63,24 +65,28 @@ def test_coverage_union_counts_overlapping_fragments_once():
     assert union.covered("b.py", "bob") == 0
 
 
-def test_candidate_pairs_are_the_pairs_querying_every_signature_would_give():
-    from checker.candidates import build_lsh, candidate_pairs
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_candidate_pairs_are_the_pairs_querying_every_signature_would_give(jobs, monkeypatch):
+    import checker.candidates as candidates
 
     rng = np.random.default_rng(11)
     base = [rng.integers(0, 2**64 - 1, size=60, dtype=np.uint64) for _ in range(6)]
-    sets = []
+    keys, sets = [], []
     for doc in range(40):  # documents built from overlapping pieces of six shared blocks
         parts = [base[(doc + j) % 6][: 20 + (doc * 7 + j) % 40] for j in range(2)]
         parts.append(rng.integers(0, 2**64 - 1, size=doc % 30, dtype=np.uint64))
-        sets.append((doc, 0, np.unique(np.concatenate(parts))))
-        sets.append((doc, 1, np.unique(parts[0])))
-    owner = {doc: f"learner{doc // 3}" for doc in range(40)}  # three documents per learner
-    sigs = [(d, u, minhash_of(h, PARAMS)) for d, u, h in sets]
-    got = candidate_pairs(sigs, owner.__getitem__, 0.1, PARAMS.num_perm)
+        keys += [doc, doc]
+        sets += [np.unique(np.concatenate(parts)), np.unique(parts[0])]
+    owners = np.array([doc // 3 for doc in range(40)])  # three documents per learner
+    values = minhash_values_many(sets, PARAMS)
+    monkeypatch.setattr(candidates, "_PARALLEL_MIN_SIGNATURES", 0)  # band groups in 2 processes
+    got = candidates.candidate_pairs(np.array(keys), values, owners, 0.1, PARAMS.seed,
+                                     minhash_permutations(PARAMS), jobs=jobs)
 
-    lsh = build_lsh(0.1, PARAMS.num_perm)
-    for d, u, mh in sigs:
-        lsh.insert((d, u), mh)
-    expected = {(min(d, o), max(d, o)) for d, _, mh in sigs for o, _ in lsh.query(mh)
-                if owner[o] != owner[d]}
+    lsh = candidates.build_lsh(0.1, PARAMS.num_perm)  # the one LSH, queried signature by signature
+    signatures = [(d, minhash_of(h, PARAMS)) for d, h in zip(keys, sets)]
+    for n, (d, mh) in enumerate(signatures):
+        lsh.insert(n, mh)
+    expected = {(min(d, keys[o]), max(d, keys[o])) for d, mh in signatures for o in lsh.query(mh)
+                if owners[keys[o]] != owners[d]}
     assert got == expected and len(got) > 50
