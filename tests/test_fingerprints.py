@@ -68,6 +68,7 @@ def test_coverage_union_counts_overlapping_fragments_once():
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_candidate_pairs_are_the_pairs_querying_every_signature_would_give(jobs, monkeypatch):
     import checker.candidates as candidates
+    import checker.scan as scan
 
     rng = np.random.default_rng(11)
     base = [rng.integers(0, 2**64 - 1, size=60, dtype=np.uint64) for _ in range(6)]
@@ -79,9 +80,10 @@ def test_candidate_pairs_are_the_pairs_querying_every_signature_would_give(jobs,
         sets += [np.unique(np.concatenate(parts)), np.unique(parts[0])]
     owners = np.array([doc // 3 for doc in range(40)])  # three documents per learner
     values = minhash_values_many(sets, PARAMS)
-    monkeypatch.setattr(candidates, "_PARALLEL_MIN_SIGNATURES", 0)  # band groups in 2 processes
-    got = candidates.candidate_pairs(np.array(keys), values, owners, 0.1, PARAMS.seed,
-                                     minhash_permutations(PARAMS), jobs=jobs)
+    monkeypatch.setattr(scan, "_PARALLEL_LSH_MIN_SIGNATURES", 0)  # band groups in 2 processes
+    got = scan.lsh_pairs(np.array(keys), values, owners, 0.1, PARAMS, jobs=jobs)
+    assert got == candidates.candidate_pairs(np.array(keys), values, owners, 0.1, PARAMS.seed,
+                                             minhash_permutations(PARAMS))
 
     lsh = candidates.build_lsh(0.1, PARAMS.num_perm)  # the one LSH, queried signature by signature
     signatures = [(d, minhash_of(h, PARAMS)) for d, h in zip(keys, sets)]
