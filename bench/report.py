@@ -193,9 +193,10 @@ def _speed(results: dict, add) -> None:
         "API (fingerprint, compare all pairs, build the report's list of pairs over its display "
         "threshold 0.33 with their highlighted code; no HTML); "
         "Dolos `analyzePaths` + `allPairs()`. Wall time, CPU time (user + system, workers "
-        "included) and peak RSS of the whole process group; up to N=1000 every tool runs three "
-        "times, the tools taking turns, and the median run is shown (every run's wall time is "
-        "in results.json, `speed[tool][n].runs_wall_s`). The machine may be shared with "
+        "included) and peak RSS of the whole process group; a tool whose run takes less than a "
+        "minute runs three times, the tools taking turns, and the median run is shown (every "
+        "run's wall time is in results.json, `speed[tool][n].runs_wall_s`). The machine may be "
+        "shared with "
         "other work: CPU seconds move less than wall seconds when it is; each run's load "
         "average is in results.json (`speed_runs[].load_1m`).\n")
     rows = []
