@@ -620,8 +620,10 @@ class _Estimator:
             values = value if isinstance(value, (tuple, list)) and len(value) == len(target.elements) else None
             for i, el in enumerate(target.elements):
                 self.bind_target(el.value, values[i] if values is not None else Unknown("unpacking"), frame)
-        elif isinstance(target, cst.Attribute) and self.is_self(target.value, frame):
-            assert frame.self_attrs is not None
+        elif isinstance(target, cst.Attribute) and self.is_self(target.value, frame) \
+                and frame.self_attrs is not None:
+            # (a helper function handed the module, `init_weights(self)`, runs without a class
+            # frame: what it sets on `self` is not followed)
             frame.self_attrs[target.attr.value] = value
             self.register(value, frame)
 
@@ -661,7 +663,8 @@ class _Estimator:
             return self.name_value(node.value, frame)
         if isinstance(node, cst.Attribute):
             if self.is_self(node.value, frame):
-                assert frame.self_attrs is not None
+                if frame.self_attrs is None:  # `self` handed to a helper function: not followed
+                    return Unknown(f"self.{node.attr.value} outside the class")
                 if node.attr.value in frame.self_attrs:
                     return frame.self_attrs[node.attr.value]
                 return _SelfMethod(node.attr.value)

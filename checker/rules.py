@@ -168,5 +168,12 @@ def check_submission(task: Task, files: Sequence[SourceFile], root: str | Path |
     ctx = RuleContext(task, learner, root_path, parsed, [f for f in files if f.kind == "notes"],
                       files, SubmissionIndex(parsed))
     for family in _rule_families():
-        findings.extend(family.check(ctx))
+        try:
+            findings.extend(family.check(ctx))
+        except Exception as exc:  # noqa: BLE001 - one family's defect must not stop the round
+            # a bug of ours, not the learner's: say so, keep the other families' findings
+            name = family.__name__.rsplit(".", 1)[-1]
+            findings.append(ctx_probe.finding(
+                "NS000", f"the {name} checks failed on this submission and were skipped "
+                f"(internal error {type(exc).__name__}: {str(exc)[:160]}); please report it"))
     return sort_findings(_dedupe(findings))

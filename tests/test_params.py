@@ -197,3 +197,38 @@ def test_checkpoint_rules_on_a_learner_folder(tmp_path: Path):
 def test_estimates_ignore_unrelated_learner_classes():
     files = [SourceFile("l", "a.py", "class Pokemon:\n    def __init__(self, hp=100):\n        self.hp = hp\n")]
     assert _estimate(*files) == []
+
+
+def test_a_helper_function_handed_self_does_not_stop_the_estimate():
+    # timm-style: __init__ passes `self` to a module-level helper that sets and reads attributes
+    [estimate] = _estimate(code("net.py", """
+        import torch.nn as nn
+        def build(module, d):
+            module.fc = nn.Linear(d, 10)
+            return module.fc.out_features
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.head = nn.Linear(4, 2)
+                build(self, 64)
+    """))
+    assert estimate.name == "Net" and estimate.params >= 10  # the head at least; no crash
+
+
+def test_a_failing_rule_family_is_reported_and_the_others_still_run(monkeypatch):
+    from checker import rules_loops
+
+    def broken(ctx):
+        raise AssertionError("a defect in the checker")
+
+    monkeypatch.setattr(rules_loops, "check", broken)
+    findings = run('max_params = 100\n', code("net.py", """
+        import torch.nn as nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(512, 512)
+    """))
+    assert "NS501" in codes(findings)  # the budget rule still ran
+    [internal] = [f for f in findings if f.code == "NS000"]
+    assert "rules_loops checks failed" in internal.message and "AssertionError" in internal.message
