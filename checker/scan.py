@@ -339,11 +339,18 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
 
 def check_rules(task, subs: list[Submission], progress: Progress | None = None) -> list[dict]:
     """Every rule of the task for every learner, as report.json findings."""
-    from checker.rules import check_submission
+    from checker.rules import SUBMISSION_PATH, Finding, check_submission
 
     findings: list[dict] = []
     for n, sub in enumerate(subs):
-        for finding in check_submission(task, sub.code, root=sub.root, learner=sub.learner):
+        try:
+            found = check_submission(task, sub.code, root=sub.root, learner=sub.learner)
+        except (Exception, RecursionError) as exc:  # noqa: BLE001 - one learner never stops the round
+            found = [Finding("NS000", "warning", f"the rules could not be checked for this "
+                             f"submission (internal error {type(exc).__name__}: "
+                             f"{str(exc)[:160]}); please report it", SUBMISSION_PATH,
+                             learner=sub.learner)]
+        for finding in found:
             findings.append(finding.to_dict())
         if progress:
             progress("rules", n + 1, len(subs))

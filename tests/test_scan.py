@@ -299,3 +299,25 @@ def test_code_shared_by_more_than_the_learner_cap_is_common_even_below_half(roun
     assert _sim(capped, "l000", "l001") > 0.5  # what two of them share beyond it still stands out
     uncapped = _scan(root, frequent_max_learners=100)  # 64 of 130 is under half: evidence again
     assert _sim(uncapped, "l002", "l003") > 0.5
+
+
+def test_a_rules_crash_on_one_learner_is_reported_and_the_round_goes_on(round_dir, monkeypatch,
+                                                                        tmp_path):
+    import checker.rules as rules
+
+    original = rules.check_submission
+
+    def crash_on_l1(task, files, root=None, learner=None):
+        if learner == "l1":
+            raise RecursionError("maximum recursion depth exceeded")
+        return original(task, files, root=root, learner=learner)
+
+    monkeypatch.setattr(rules, "check_submission", crash_on_l1)
+    task = tmp_path / "task.toml"
+    task.write_text('[task]\nname = "t"\n[rules]\nforbid_imports = ["torchvision.models"]\n')
+    root = round_dir({"l1/a.py": TRAIN, "l2/b.py": TRAIN + "\nimport torchvision.models\n"})
+    report = _scan(root, task_path=task)
+    by_learner = {f["learner"]: f for f in report["findings"] if f["code"] in ("NS000", "NS101")}
+    assert "RecursionError" in by_learner["l1"]["message"]
+    assert by_learner["l2"]["code"] == "NS101"  # the other learner was still checked
+    assert _sim(report, "l1", "l2") > 0.9
