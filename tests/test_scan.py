@@ -321,3 +321,13 @@ def test_a_rules_crash_on_one_learner_is_reported_and_the_round_goes_on(round_di
     assert "RecursionError" in by_learner["l1"]["message"]
     assert by_learner["l2"]["code"] == "NS101"  # the other learner was still checked
     assert _sim(report, "l1", "l2") > 0.9
+
+
+def test_report_json_reads_back_as_the_report_and_keeps_non_ascii_text(round_dir, tmp_path):
+    from checker.report import load_report, write_report
+
+    report = _scan(round_dir({"学员甲/训练.py": TRAIN, "l2/b.py": RENAMED}))
+    write_report(report, tmp_path)
+    raw = (tmp_path / "report.json").read_text(encoding="utf-8")
+    assert "学员甲" in raw  # UTF-8, not \\u escapes
+    assert load_report(tmp_path) == json.loads(json.dumps(report))
