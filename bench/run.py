@@ -368,6 +368,11 @@ def run_speed(config: BenchConfig, tools, roots, units, results: Results) -> Non
     shutil.rmtree(work, ignore_errors=True)
     pool = dataset.speed_pool(roots, units, max(config.sizes), config.seed)
     gave_up: dict[str, str] = {}
+    # Every size's round is written first so that the repeats take turns across sizes as well as
+    # tools: the machine's speed drifts over minutes, and a growth factor between two sizes measured
+    # ten minutes apart would carry that drift.
+    sizes: list[int] = []
+    commands: dict[int, dict[str, list[str]]] = {}
     for n in config.sizes:
         if n > len(pool):
             results.speed_runs.append(asdict(ToolRun("all", [], "skipped", reason=(
@@ -377,51 +382,43 @@ def run_speed(config: BenchConfig, tools, roots, units, results: Results) -> Non
         paths = dataset.write_round(pool[:n], round_dir)
         files_json = work / f"n{n}" / "files.json"
         files_json.write_text(json.dumps([str(p) for p in paths]))
-        commands = {
+        sizes.append(n)
+        commands[n] = {
             "noshortcut": peers.noshortcut_command(round_dir, work / f"n{n}" / "noshortcut",
                                                    all_pairs=False),
             "copydetect": peers.copydetect_command(round_dir, work / f"n{n}" / "cd.json", None),
             "dolos": peers.dolos_command(config.data_dir / "dolos", files_json,
                                          work / f"n{n}" / "dolos.json", "count"),
         }
-        runs: dict[str, list[ToolRun]] = {name: [] for name in SPEED_TOOLS}
-        for _ in range(SPEED_REPEATS):
+    runs: dict[tuple[str, int], list[ToolRun]] = {(t, n): [] for t in SPEED_TOOLS for n in sizes}
+    for repeat in range(SPEED_REPEATS):
+        for n in sizes:
             for name in SPEED_TOOLS:
-                if runs[name] and runs[name][-1].status != "ok":
+                done = runs[(name, n)]
+                if repeat and (not done or done[-1].status != "ok"):
                     continue  # failed, timed out or skipped once: not again at this size
-                if runs[name] and runs[name][0].wall_s >= SPEED_REPEAT_MAX_S:
+                if done and done[0].wall_s >= SPEED_REPEAT_MAX_S:
                     continue  # a long run: once is enough
+                command = commands[n][name]
                 if not tools[name].available:
-                    run = ToolRun(name, _shown(commands[name]), "unavailable",
-                                  reason=tools[name].reason)
-                elif name in gave_up:
-                    run = ToolRun(name, _shown(commands[name]), "skipped", reason=gave_up[name])
-                elif reason := _predicted_over_limits(results.speed.get(name, {}), n, config):
-                    run = ToolRun(name, _shown(commands[name]), "skipped", reason=reason)
+                    run = ToolRun(name, _shown(command), "unavailable", reason=tools[name].reason)
+                elif name in gave_up and not done:
+                    run = ToolRun(name, _shown(command), "skipped", reason=gave_up[name])
+                elif not done and (reason := _predicted_over_limits(
+                        results.speed.get(name, {}), n, config)):
+                    run = ToolRun(name, _shown(command), "skipped", reason=reason)
                     gave_up[name] = f"skipped at N={n}"
                 else:
-                    run, _ = _run_tool(name, commands[name], config.speed_timeout_s)
+                    run, _ = _run_tool(name, command, config.speed_timeout_s)
                     if run.status != "ok":
                         gave_up[name] = f"{run.status} at N={n}"
-                runs[name].append(run)
+                done.append(run)
                 results.speed_runs.append(asdict(run) | {"n": n})
-        for name in SPEED_TOOLS:
-            run = _median_run(runs[name])
-            if run.status == "ok":
-                results.speed.setdefault(name, {})[str(n)] = {
-                    "wall_s": round(run.wall_s, 2), "peak_mb": round(run.peak_mb, 1),
-                    "cpu_s": round(run.cpu_s, 2) if run.cpu_s is not None else None,
-                    "runs_wall_s": [round(r.wall_s, 2) for r in runs[name]]}
-            elif run.status == "timeout":
-                results.speed.setdefault(name, {})[str(n)] = {
-                    "wall_s": None, "peak_mb": round(run.peak_mb, 1),
-                    "timeout_s": config.speed_timeout_s}
-            elif run.status in ("skipped", "failed"):
-                results.speed.setdefault(name, {})[str(n)] = {
-                    "wall_s": None, "peak_mb": None, run.status: run.reason[:300],
-                    "elapsed_s": round(run.wall_s, 1) if run.wall_s is not None else None,
-                    "peak_mb_before_end": round(run.peak_mb, 1) if run.peak_mb else None}
-        shutil.rmtree(round_dir, ignore_errors=True)  # up to 3,000 folders per size
+                _record_speed(results, name, n, done, config)  # provisional: read by predictions
+    for (name, n), done in runs.items():
+        _record_speed(results, name, n, done, config)
+    for n in sizes:
+        shutil.rmtree(work / f"n{n}" / "round", ignore_errors=True)  # up to 3,000 folders per size
     for name, by_n in results.speed.items():
         measured = [(int(n), v["wall_s"]) for n, v in by_n.items() if v.get("wall_s")]
         measured.sort()
@@ -438,6 +435,25 @@ def run_speed(config: BenchConfig, tools, roots, units, results: Results) -> Non
             for n, v in by_n.items()
             if v.get("wall_s") and base.get(n, {}).get("wall_s")
         }
+
+
+def _record_speed(results: Results, name: str, n: int, runs: list[ToolRun],
+                  config: BenchConfig) -> None:
+    """results.speed[name][n] from the runs so far: the median run, every run's wall time."""
+    run = _median_run(runs)
+    if run.status == "ok":
+        results.speed.setdefault(name, {})[str(n)] = {
+            "wall_s": round(run.wall_s, 2), "peak_mb": round(run.peak_mb, 1),
+            "cpu_s": round(run.cpu_s, 2) if run.cpu_s is not None else None,
+            "runs_wall_s": [round(r.wall_s, 2) for r in runs]}
+    elif run.status == "timeout":
+        results.speed.setdefault(name, {})[str(n)] = {
+            "wall_s": None, "peak_mb": round(run.peak_mb, 1), "timeout_s": config.speed_timeout_s}
+    elif run.status in ("skipped", "failed"):
+        results.speed.setdefault(name, {})[str(n)] = {
+            "wall_s": None, "peak_mb": None, run.status: run.reason[:300],
+            "elapsed_s": round(run.wall_s, 1) if run.wall_s is not None else None,
+            "peak_mb_before_end": round(run.peak_mb, 1) if run.peak_mb else None}
 
 
 def _median_run(runs: list[ToolRun]) -> ToolRun:
