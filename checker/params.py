@@ -310,9 +310,11 @@ class Mod:
     params: int = 0
     layers: int = 0
     unsized: list[UnsizedLayer] = field(default_factory=list)
-    # ids of the values registered on this model (`self.x = ...`): appending to a registered
-    # ModuleList adds to the model, appending to a local one does not (yet)
-    members: set[int] = field(default_factory=set, repr=False)
+    # the values registered on this model (`self.x = ...`) by id: appending to a registered
+    # ModuleList adds to the model, appending to a local one does not (yet). The values are kept,
+    # not only their ids: an id outlives a freed object and comes back on a new one, which made
+    # estimates depend on what ran before in the same process.
+    members: dict[int, object] = field(default_factory=dict, repr=False)
 
     def add(self, other: Mod, times: int = 1) -> None:
         self.params += other.params * times
@@ -643,7 +645,7 @@ class _Estimator:
         if frame.mod is None:
             return
         if isinstance(value, Mod) and id(value) not in frame.mod.members:
-            frame.mod.members.add(id(value))
+            frame.mod.members[id(value)] = value
             frame.mod.add(value)
 
     def is_self(self, node: cst.BaseExpression, frame: _Frame) -> bool:
