@@ -55,7 +55,7 @@ def cli() -> None:
 @click.option("-w", "--window", type=click.IntRange(1, 100), default=defaults.CODE_WINDOW,
               show_default=True, help="Winnowing window.")
 @click.option("--jobs", type=click.IntRange(0, 256), default=0, show_default=True,
-              help="Worker processes for fingerprinting (0: one per core).")
+              help="Worker processes for fingerprinting, alignment and rules (0: one per core).")
 @click.option("--top", type=int, default=20, show_default=True, help="Rows in the terminal tables.")
 @click.option("--task", "task_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="task.toml: check its [rules] for every learner (and [retrain] with --retrain).")

@@ -337,23 +337,52 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats)
 
 
-def check_rules(task, subs: list[Submission], progress: Progress | None = None) -> list[dict]:
-    """Every rule of the task for every learner, as report.json findings."""
+def _rules_for(task, sub: Submission) -> list[dict]:
+    """One learner's rule findings as report.json dicts; a crash becomes an NS000 finding."""
     from checker.rules import SUBMISSION_PATH, Finding, check_submission
 
+    try:
+        found = check_submission(task, sub.code, root=sub.root, learner=sub.learner)
+    except (Exception, RecursionError) as exc:  # noqa: BLE001 - one learner never stops the round
+        found = [Finding("NS000", "warning", f"the rules could not be checked for this "
+                         f"submission (internal error {type(exc).__name__}: "
+                         f"{str(exc)[:160]}); please report it", SUBMISSION_PATH,
+                         learner=sub.learner)]
+    return [finding.to_dict() for finding in found]
+
+
+def _rules_chunk(indices: list[int]) -> list[list[dict]]:
+    task, subs = _FORK_STATE
+    return [_rules_for(task, subs[i]) for i in indices]
+
+
+# Below this many learners the rules run in this process.
+_PARALLEL_RULES_MIN_LEARNERS = 16
+
+
+def check_rules(task, subs: list[Submission], progress: Progress | None = None,
+                jobs: int = 0) -> list[dict]:
+    """Every rule of the task for every learner, as report.json findings, learners in order.
+
+    Learners are independent, so they are checked in forked processes when there are enough of
+    them (the static parameter estimate makes this the costly part of `scan --task`)."""
+    jobs = jobs or os.cpu_count() or 1
     findings: list[dict] = []
-    for n, sub in enumerate(subs):
-        try:
-            found = check_submission(task, sub.code, root=sub.root, learner=sub.learner)
-        except (Exception, RecursionError) as exc:  # noqa: BLE001 - one learner never stops the round
-            found = [Finding("NS000", "warning", f"the rules could not be checked for this "
-                             f"submission (internal error {type(exc).__name__}: "
-                             f"{str(exc)[:160]}); please report it", SUBMISSION_PATH,
-                             learner=sub.learner)]
-        for finding in found:
-            findings.append(finding.to_dict())
+    if not _can_fork(jobs, len(subs), _PARALLEL_RULES_MIN_LEARNERS):
+        for n, sub in enumerate(subs):
+            findings.extend(_rules_for(task, sub))
+            if progress:
+                progress("rules", n + 1, len(subs))
+        return findings
+    size = max(1, len(subs) // (jobs * 8))
+    chunks = [list(range(i, min(i + size, len(subs)))) for i in range(0, len(subs), size)]
+    done = 0
+    for result in _forked_imap(_rules_chunk, chunks, (task, subs), jobs):
+        for per_learner in result:
+            findings.extend(per_learner)
+        done += len(result)
         if progress:
-            progress("rules", n + 1, len(subs))
+            progress("rules", done, len(subs))
     return findings
 
 
@@ -482,7 +511,7 @@ def _scan(config: ScanConfig, progress: Progress | None = None):
         if task is not None:
             report["task"] = {"name": task.name, "description": task.description,
                               "url": task.url, "max_params": task.rules.max_params}
-            report["findings"] = check_rules(task, subs, progress)
+            report["findings"] = check_rules(task, subs, progress, config.jobs)
             if config.retrain:
                 report["retrain"] = retrain_round(task, config, subs)
         if config.notes:

@@ -331,3 +331,25 @@ def test_report_json_reads_back_as_the_report_and_keeps_non_ascii_text(round_dir
     raw = (tmp_path / "report.json").read_text(encoding="utf-8")
     assert "学员甲" in raw  # UTF-8, not \\u escapes
     assert load_report(tmp_path) == json.loads(json.dumps(report))
+
+
+def test_rules_checked_in_worker_processes_give_the_serial_findings(round_dir, monkeypatch,
+                                                                    tmp_path):
+    import checker.scan as scan_module
+
+    model = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, n):\n"
+             "        super().__init__()\n        self.blocks = nn.ModuleList()\n"
+             "        for i in range(3):\n            self.blocks.append(nn.Linear(n, n))\n"
+             "        self.head = nn.Linear(n, 10)\nmodel = Net({n})\n")
+    files = {f"l{i}/net.py": model.format(n=16 + i) for i in range(6)}
+    files["l9/zoo.py"] = "import torchvision.models\nm = torchvision.models.resnet18()\n"
+    task = tmp_path / "task.toml"
+    task.write_text('[task]\nname = "t"\n[rules]\nmax_params = 1000\nforbid_model_zoo = true\n')
+    root = round_dir(files)
+    serial = _scan(root, task_path=task)["findings"]
+    monkeypatch.setattr(scan_module, "_PARALLEL_RULES_MIN_LEARNERS", 0)
+    parallel = scan(ScanConfig(round_dir=root, min_similarity=0.0, jobs=2,
+                               task_path=task))["findings"]
+    assert parallel == serial
+    over = {f["learner"] for f in serial if f["code"] == "NS501"}
+    assert over == {"l1", "l2", "l3", "l4", "l5"}  # l0: 3 x 272 + 170 = 986 <= 1000
