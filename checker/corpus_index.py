@@ -66,7 +66,7 @@ from checker.corpus_sources import (FetchFailed, ManifestEntry, SourceError, Sou
                                     fetch_source, list_source_files, load_manifest, parse_source,
                                     read_source_file)
 from checker.fingerprints import (CodeFingerprint, FingerprintParams, ParamsMismatch,
-                                  fingerprint_many, minhash_of)
+                                  fingerprint_many, minhash_values_many)
 
 INDEX_SCHEMA_VERSION = 1
 # The permutation scheme `checker.fingerprints.minhash_of` uses; stored signatures are rebuilt
@@ -916,14 +916,13 @@ class _Writer:
             "end_lines": np.asarray(stream.end_lines, dtype=np.int32),
             "units": units,
         }, compress=("start_lines", "end_lines", "units"))
-        sigs = [minhash_of(fp.winnowed(params.window, lo, hi), params).hashvalues
-                for _, lo, hi in fp.unit_ranges(params.k)] if fp.kgrams.size else []
-        matrix = np.asarray(sigs, dtype=np.uint64).reshape(len(sigs), params.num_perm)
+        sets = fp.unit_hash_sets(params) if fp.kgrams.size else []
+        matrix = minhash_values_many(sets, params)  # one row per unit range
         cur = self.conn.execute(
             "INSERT INTO contents(sha256, n_tokens, parser, arrays, unit_names, n_signatures, "
             "signatures, text) VALUES (?,?,?,?,?,?,?,?)",
             (sha, fp.n_tokens, stream.parser, arrays,
-             json.dumps([u.name for u in stream.units], ensure_ascii=False), len(sigs),
+             json.dumps([u.name for u in stream.units], ensure_ascii=False), len(matrix),
              matrix.tobytes(), zlib.compress(text.encode("utf-8"), 6)))
         return cur.lastrowid
 

@@ -36,8 +36,7 @@ from checker import defaults
 from checker.align import Fragment, align_prepared, own_mask, prepare
 from checker.attribution import LearnerEvidence, attribute, gather_evidence, source_names
 from checker.corpus_index import CorpusDocument, CorpusIndex, StoredContent
-from checker.fingerprints import FingerprintParams, minhash_of
-from checker.hashing import member_of
+from checker.fingerprints import FingerprintParams, minhash_values_many
 from checker.scoring import FilePair, score_file_pair
 
 if TYPE_CHECKING:  # checker.scan calls this module: no import cycle at run time
@@ -145,17 +144,12 @@ def candidate_contents(doc: "CodeDoc", ignore: np.ndarray, index: CorpusIndex,
     params = config.params
     lsh, keys, matrix = index.lsh(config.lsh_threshold, config.lsh_engine)
     best: dict[int, float] = {}
-    for _, lo, hi in doc.fp.unit_ranges(params.k):
-        hashes = doc.fp.winnowed(params.window, lo, hi)
-        if ignore.size:
-            hashes = hashes[~member_of(hashes, ignore)]
-        if not hashes.size:
-            continue
-        mh = minhash_of(hashes, params)
-        rows = lsh.query(mh.hashvalues)
+    hash_sets = [h for h in doc.fp.unit_hash_sets(params, ignore) if h.size]
+    for signature in minhash_values_many(hash_sets, params):
+        rows = lsh.query(signature)
         if not rows.size:
             continue
-        estimates = (matrix[rows] == mh.hashvalues).mean(axis=1)
+        estimates = (matrix[rows] == signature).mean(axis=1)
         for cid, est in zip(keys[rows, 0].tolist(), estimates.tolist()):
             if est > best.get(cid, -1.0):
                 best[cid] = est

@@ -18,7 +18,7 @@ import numpy as np
 
 from checker import defaults
 from checker.codetokens import TokenStream, Unit, normalise
-from checker.hashing import kgram_hashes, token_hashes, winnow
+from checker.hashing import kgram_hashes, member_of, token_hashes, winnow
 
 
 class ParamsMismatch(ValueError):
@@ -70,6 +70,15 @@ class CodeFingerprint:
         part = self.kgrams[lo:hi]
         _, hashes = winnow(part, window)
         return np.unique(hashes)
+
+    def unit_hash_sets(self, params: FingerprintParams,
+                       ignore: np.ndarray | None = None) -> list[np.ndarray]:
+        """Winnowed hashes of the whole file and of each unit, in `unit_ranges` order, without
+        those in `ignore` (sorted, e.g. from np.unique): what a MinHash signature is made of."""
+        sets = [self.winnowed(params.window, lo, hi) for _, lo, hi in self.unit_ranges(params.k)]
+        if ignore is not None and ignore.size:
+            sets = [h[~member_of(h, ignore)] for h in sets]
+        return sets
 
     def unit_ranges(self, k: int) -> list[tuple[str, int, int]]:
         """(name, k-gram start, k-gram end) for the whole file and each function/class unit."""

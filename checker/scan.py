@@ -26,7 +26,6 @@ from checker import defaults
 from checker.align import Fragment, Prepared, align_prepared, own_mask, prepare
 from checker.fingerprints import (CodeFingerprint, FingerprintParams, fingerprint_many,
                                   minhash_permutations, minhash_values_many)
-from checker.hashing import member_of
 from checker.ingest import Submission, load_base, load_round
 from checker.model import IngestWarning, SourceFile
 from checker.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
@@ -268,22 +267,19 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     for d in docs:
         d.own_tokens = own_token_count(d.fp.kgrams, d.fp.n_tokens, params.k, ignore)
 
-    keys, hash_sets = [], []
+    signature_docs, hash_sets = [], []  # the document of each signature, and its hashes
     for i, d in enumerate(docs):
         seen: set[bytes] = set()  # a unit that is the whole file (or its only method) adds nothing
-        for u, (_, lo, hi) in enumerate(d.fp.unit_ranges(params.k)):
-            hashes = d.fp.winnowed(params.window, lo, hi)
-            if ignore.size:
-                hashes = hashes[~member_of(hashes, ignore)]
+        for hashes in d.fp.unit_hash_sets(params, ignore):
             if hashes.size and (key := hashes.tobytes()) not in seen:
                 seen.add(key)
-                keys.append((i, u))
+                signature_docs.append(i)
                 hash_sets.append(hashes)
     values = minhash_values_many(hash_sets, params)
     owner_ids: dict[str, int] = {}
     owners = np.array([owner_ids.setdefault(d.source.owner, len(owner_ids)) for d in docs])
     candidates_module.module()  # joined: datasketch is loaded
-    pairs = lsh_pairs(np.array([i for i, _ in keys], dtype=np.int64), values, owners,
+    pairs = lsh_pairs(np.array(signature_docs, dtype=np.int64), values, owners,
                       config.lsh_threshold, params, config.jobs)
     t_cand = time.perf_counter()
 
