@@ -1,4 +1,4 @@
-"""Benchmark of the corpus of public implementations (checker.corpus_index, checker.corpus_match).
+"""Benchmark of the corpus of public implementations (checker.corpus.index, checker.corpus.match).
 
 Measures, on this machine:
 1. a fresh build of the default manifest's PyPI packages (corpus/sources.toml): wall time, peak
@@ -54,8 +54,8 @@ def _mb(kb: float) -> float:
 
 
 def build(index: Path, jobs: int, notes: bool) -> dict:
-    from checker.corpus_index import CorpusIndex, build_corpus
-    from checker.corpus_sources import load_manifest
+    from checker.corpus.index import CorpusIndex, build_corpus
+    from checker.corpus.sources import load_manifest
 
     entries = [e for e in load_manifest(defaults.CORPUS_MANIFEST) if e.spec.kind == "pypi"]
     per_source: list[dict] = []
@@ -99,7 +99,7 @@ def build(index: Path, jobs: int, notes: bool) -> dict:
 
 def open_costs(index: Path) -> dict:
     """LSH structures from the stored signatures: time and RSS added (one process, in order)."""
-    from checker.corpus_index import BandedLSH, CorpusIndex, DatasketchLSH
+    from checker.corpus.index import BandedLSH, CorpusIndex, DatasketchLSH
 
     out = {}
     with CorpusIndex.open(index) as ix:
@@ -170,12 +170,12 @@ _CHECK_ONE = textwrap.dedent("""
     t0 = time.perf_counter()
     from pathlib import Path
     import numpy as np
-    from checker.attribution import evidence_from_submission
-    from checker.corpus_index import CorpusIndex
-    from checker.corpus_match import CorpusMatchConfig, match_corpus
-    from checker.fingerprints import FingerprintParams, fingerprint_many
-    from checker.ingest import load_folder
-    from checker.scan import CodeDoc
+    from checker.corpus.attribution import evidence_from_submission
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.match import CorpusMatchConfig, match_corpus
+    from checker.code.fingerprints import FingerprintParams, fingerprint_many
+    from checker.ingest.round import load_folder
+    from checker.pipeline.scan import CodeDoc
     t_import = time.perf_counter()
     sub = load_folder(Path(sys.argv[2]), "learner")
     params = FingerprintParams()
@@ -215,13 +215,13 @@ def west2(index: Path, workdir: Path) -> dict:
         return {"skipped": f"{DATASET} is absent"}
     import numpy as np
 
-    from checker.attribution import evidence_from_submission
-    from checker.corpus_index import CorpusIndex
-    from checker.corpus_match import CorpusMatchConfig, match_corpus
-    from checker.encoding import UndecodableError, decode_bytes
-    from checker.fingerprints import FingerprintParams, fingerprint_many
-    from checker.ingest import load_folder
-    from checker.scan import CodeDoc
+    from checker.corpus.attribution import evidence_from_submission
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.match import CorpusMatchConfig, match_corpus
+    from checker.ingest.encoding import UndecodableError, decode_bytes
+    from checker.code.fingerprints import FingerprintParams, fingerprint_many
+    from checker.ingest.round import load_folder
+    from checker.pipeline.scan import CodeDoc
 
     roots: dict[str, Path] = {}
     with gzip.open(DATASET, "rt", encoding="utf-8") as fh:
@@ -332,7 +332,7 @@ def markdown(r: dict) -> str:
         lines += ["", f"**With the notes hand-off**: the separate build failed ({n['error']})."]
     elif n:
         lines += ["", f"**With the notes hand-off** (Markdown, text and docstrings of every source handed to "
-                      f"`checker.notes` and embedded there), a separate fresh build: {n['seconds']} s, peak RSS "
+                      f"`checker.notes.check` and embedded there), a separate fresh build: {n['seconds']} s, peak RSS "
                       f"{n['peak_rss_mb']} MB." + (f" Notes: {'; '.join(n['notes'])}." if n["notes"] else "")]
     w = r.get("west2", {})
     if "skipped" in w:

@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from checker.embeddings import Embedder  # noqa: E402
-from checker.notes import NotesConfig, NotesCorpus, check_notes, compare_texts  # noqa: E402
-from checker.notes_ingest import parse_notes_bytes, parse_notes_text  # noqa: E402
+from checker.notes.embeddings import Embedder  # noqa: E402
+from checker.notes.check import NotesConfig, NotesCorpus, check_notes, compare_texts  # noqa: E402
+from checker.ingest.documents import parse_notes_bytes, parse_notes_text  # noqa: E402
 from checker import defaults  # noqa: E402
 
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
@@ -163,7 +163,7 @@ def bench_pawsx(datasets: Path, embedder: Embedder, config: NotesConfig, limit: 
     results = {"combined": ([], []), "lexical": ([], []), "semantic": ([], []),
                "jieba_words_k3": ([], [])}
     started = time.perf_counter()
-    from checker.textnorm import normalise_for_embedding
+    from checker.core.textnorm import normalise_for_embedding
 
     embedder.encode([normalise_for_embedding(r[key]) for key in ("sentence1", "sentence2")
                      for r in rows])  # one batch; compare_texts then finds them cached
@@ -237,7 +237,7 @@ def _d2l_records(datasets: Path) -> list[dict]:
 
 
 def _candidate_paragraphs(path: str, text: str, min_words: int, language: str) -> list[str]:
-    from checker.textnorm import language_of
+    from checker.core.textnorm import language_of
 
     doc = parse_notes_text(text, path)
     return [p.text for p in doc.prose

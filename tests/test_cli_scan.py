@@ -9,7 +9,7 @@ import sys
 
 from click.testing import CliRunner
 
-from checker.cli import cli
+from checker.cli.main import cli
 
 COPIED = "def area(w, h):\n    total = 0\n    for i in range(w):\n        for j in range(h):\n" \
          "            total = total + i * j + w - h\n    return total * 2 + sum([w, h, w * h])\n" \

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import checker.codetokens as codetokens
+import checker.code.tokens as codetokens
 
 SOURCES = {
     "unicode columns": 'x = "β2 é"  # ü comment\ny = (x,\n     "ü")  ; z = 1\n',

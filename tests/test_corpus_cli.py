@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from checker.commands.corpus import corpus
+from checker.cli.corpus import corpus
 
 
 def _folder(tmp_path: Path, name: str = "refs") -> Path:
@@ -81,8 +81,8 @@ def test_list_without_an_index_says_how_to_build_one(tmp_path: Path):
 
 def test_an_index_of_other_parameters_is_a_usage_error_saying_rebuild(tmp_path: Path, monkeypatch):
     folder = _folder(tmp_path)
-    from checker.corpus_index import add_sources
-    from checker.fingerprints import FingerprintParams
+    from checker.corpus.index import add_sources
+    from checker.code.fingerprints import FingerprintParams
 
     add_sources(tmp_path / "idx", [f"dir:{folder}"], params=FingerprintParams(window=5), notes=False)
     result = CliRunner().invoke(corpus, ["add", f"dir:{folder}", "--index", str(tmp_path / "idx")])

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker.corpus_index import (BandedLSH, CorpusIndex, CorpusIndexError, DatasketchLSH,
+from checker.corpus.index import (BandedLSH, CorpusIndex, CorpusIndexError, DatasketchLSH,
                                   SourceAdded, SourceFailed, SourceRemoved, SourceRequest,
                                   SourceUnchanged, add_sources, build_corpus, remove_sources)
-from checker.corpus_sources import parse_source
-from checker.fingerprints import FingerprintParams, ParamsMismatch
+from checker.corpus.sources import parse_source
+from checker.code.fingerprints import FingerprintParams, ParamsMismatch
 
 # Each generated module calls its own API names (`torch.op_7_1_3`): library names survive
 # normalisation, so every generated file has k-grams of its own.
@@ -126,7 +126,7 @@ def test_common_kgrams_count_projects_not_versions(tmp_path: Path):
              SourceRequest(parse_source(f"dir:{v2}"), project="p0"),
              SourceRequest(parse_source(f"dir:{folders[1]}"))]
     add_sources(index_path, first, jobs=1, notes=False)
-    from checker.fingerprints import fingerprint_text
+    from checker.code.fingerprints import fingerprint_text
 
     loop = fingerprint_text(TRAINING_LOOP, FingerprintParams()).kgrams
     specific = np.setdiff1d(fingerprint_text(_module(0), FingerprintParams()).kgrams,
@@ -233,7 +233,7 @@ def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Pat
         def close(self):
             calls.append(("close",))
 
-    monkeypatch.setitem(sys.modules, "checker.notes", types.SimpleNamespace(NotesCorpus=FakeNotesCorpus))
+    monkeypatch.setitem(sys.modules, "checker.notes.check", types.SimpleNamespace(NotesCorpus=FakeNotesCorpus))
     lib = tmp_path / "lib"
     lib.mkdir()
     long_doc = "A LeNet as in the book: two convolutions with sigmoid activations and average pooling, " \
@@ -250,17 +250,17 @@ def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Pat
 
 
 def test_a_missing_notes_module_is_recorded_and_the_code_is_indexed(tmp_path: Path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "checker.notes", None)  # import fails
+    monkeypatch.setitem(sys.modules, "checker.notes.check", None)  # import fails
     lib = _library(tmp_path / "lib", 0, 1)
     result = add_sources(tmp_path / "idx", [f"dir:{lib}"], jobs=1)
     assert isinstance(result.outcomes[0], SourceAdded)
-    assert result.notes and "checker.notes is not available" in result.notes[0]
+    assert result.notes and "checker.notes.check is not available" in result.notes[0]
 
 
 _CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from checker.corpus_index import build_corpus
+    from checker.corpus.index import build_corpus
 
     def progress(stage, done, total):
         print(stage, done, total, flush=True)

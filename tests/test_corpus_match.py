@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker.attribution import gather_evidence
-from checker.corpus_index import CorpusIndex, SourceAdded, SourceRequest, add_sources
-from checker.corpus_match import CorpusMatchConfig, find_corpus_matches, match_corpus
-from checker.corpus_sources import parse_source
-from checker.fingerprints import FingerprintParams, ParamsMismatch, fingerprint_text
+from checker.corpus.attribution import gather_evidence
+from checker.corpus.index import CorpusIndex, SourceAdded, SourceRequest, add_sources
+from checker.corpus.match import CorpusMatchConfig, find_corpus_matches, match_corpus
+from checker.corpus.sources import parse_source
+from checker.code.fingerprints import FingerprintParams, ParamsMismatch, fingerprint_text
 from checker.model import SourceFile
-from checker.scan import CodeDoc
+from checker.pipeline.scan import CodeDoc
 
 NOTHING = np.empty(0, dtype=np.uint64)
 
@@ -328,7 +328,7 @@ def test_matching_with_other_fingerprint_parameters_raises_params_mismatch(tmp_p
 
 
 def test_scan_config_is_accepted_as_the_match_config(tmp_path: Path):
-    from checker.scan import ScanConfig
+    from checker.pipeline.scan import ScanConfig
 
     config = CorpusMatchConfig.of(ScanConfig(round_dir=tmp_path, min_fragment_tokens=20))
     assert config.min_fragment_tokens == 20 and config.params == FingerprintParams()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.corpus_sources import (FetchFailed, SourceError, extract_archive, fetch_source,
+from checker.corpus.sources import (FetchFailed, SourceError, extract_archive, fetch_source,
                                     list_source_files, load_manifest, normalise_url, parse_source,
                                     read_source_file)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checker.embeddings import Embedder, EmbeddingModelError
+from checker.notes.embeddings import Embedder, EmbeddingModelError
 
 
 @pytest.fixture(scope="module")

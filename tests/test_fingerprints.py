@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from checker.fingerprints import (FingerprintParams, fingerprint_many, fingerprint_text,
+from checker.code.fingerprints import (FingerprintParams, fingerprint_many, fingerprint_text,
                                   minhash_of, minhash_permutations, minhash_values_many)
-from checker.hashing import member_of
-from checker.scoring import CoverageUnion
+from checker.core.hashing import member_of
+from checker.code.scoring import CoverageUnion
 
 PARAMS = FingerprintParams()
 
@@ -67,8 +67,8 @@ def test_coverage_union_counts_overlapping_fragments_once():
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_candidate_pairs_are_the_pairs_querying_every_signature_would_give(jobs, monkeypatch):
-    import checker.candidates as candidates
-    import checker.scan as scan
+    import checker.core.candidates as candidates
+    import checker.pipeline.scan as scan
 
     rng = np.random.default_rng(11)
     base = [rng.integers(0, 2**64 - 1, size=60, dtype=np.uint64) for _ in range(6)]

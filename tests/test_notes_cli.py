@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from checker.commands.notes import notes_command, notes_index_group
+from checker.cli.notes import notes_command, notes_index_group
 
 ARTICLE = """# 丢弃法
 

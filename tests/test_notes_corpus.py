@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from checker.notes import CorpusMismatchError, NotesConfig, NotesCorpus
+from checker.notes.check import CorpusMismatchError, NotesConfig, NotesCorpus
 
 
 class BigramEmbedder:

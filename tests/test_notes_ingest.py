@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from checker.notes_ingest import parse_notes_text, read_notes_file
+from checker.ingest.documents import parse_notes_text, read_notes_file
 
 MARKDOWN = """# 第三周笔记
 

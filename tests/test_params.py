@@ -12,14 +12,14 @@ import pytest
 from rules_helpers import code, codes, run
 
 from checker.model import SourceFile
-from checker.params import (
+from checker.rules.params import (
     CheckpointCount,
     CheckpointUnreadable,
     count_checkpoint,
     estimate_models,
     torch_layer_params,
 )
-from checker.rules_names import SubmissionIndex, analyse_file
+from checker.rules.names import SubmissionIndex, analyse_file
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -216,7 +216,7 @@ def test_a_helper_function_handed_self_does_not_stop_the_estimate():
 
 
 def test_a_failing_rule_family_is_reported_and_the_others_still_run(monkeypatch):
-    from checker import rules_loops
+    from checker.rules import loops as rules_loops
 
     def broken(ctx):
         raise AssertionError("a defect in the checker")
@@ -231,4 +231,4 @@ def test_a_failing_rule_family_is_reported_and_the_others_still_run(monkeypatch)
     """))
     assert "NS501" in codes(findings)  # the budget rule still ran
     [internal] = [f for f in findings if f.code == "NS000"]
-    assert "rules_loops checks failed" in internal.message and "AssertionError" in internal.message
+    assert "rules.loops checks failed" in internal.message and "AssertionError" in internal.message

@@ -20,8 +20,8 @@ from test_render_fixtures import (
     small_round_report,
 )
 
-from checker.commands.report import report as report_command
-from checker.render import (
+from checker.cli.report import report as report_command
+from checker.report.html import (
     _environment,
     build_context,
     cluster_graph,
@@ -30,7 +30,7 @@ from checker.render import (
     render_html,
     similarity_histogram,
 )
-from checker.report import write_report
+from checker.report.writers import write_report
 
 # Nothing may be fetched: inline CSS/JS and data: images only (the brief's policy, verbatim).
 OFFLINE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -327,7 +327,7 @@ def test_report_command_help_has_an_example():
 
 def test_notes_and_retrain_sections_in_the_shape_their_modules_write_are_shown(tmp_path):
     from checker.model import Span
-    from checker.notes import (
+    from checker.notes.check import (
         LearnerNotes,
         Match,
         NotesConfig,
@@ -337,7 +337,7 @@ def test_notes_and_retrain_sections_in_the_shape_their_modules_write_are_shown(t
         SharedPassage,
         SourceRef,
     )
-    from checker.retrain import RetrainResult
+    from checker.retrain.runs import RetrainResult
 
     source = SourceRef("d2l-zh", "chapter_cnn/why-conv.md", "Why convolutions", Span(10, 0, 12, 0),
                        url="https://zh.d2l.ai/chapter_cnn/why-conv.html",
@@ -386,9 +386,9 @@ def test_notes_and_retrain_sections_in_the_shape_their_modules_write_are_shown(t
 def test_every_render_context_field_is_documented_in_report_schema_md():
     import dataclasses
 
-    from checker import render
+    from checker.report import html as render
 
-    doc = (Path(render.__file__).resolve().parents[1] / "docs" / "report-schema.md").read_text()
+    doc = (Path(render.__file__).resolve().parents[2] / "docs" / "report-schema.md").read_text()
     sections = dict(re.findall(r"^### (\w+)\n(.*?)(?=^### |\Z)", doc, flags=re.DOTALL | re.MULTILINE))
     context_types = [render.ReportContext, render.Page]
     seen = set()

@@ -69,8 +69,8 @@ def _renamed(text: str) -> str:
 def small_round_report(hostile: bool = False) -> dict:
     """A real `scan` of 4 learners (ann and ben share a model file, cat shares half of it, dan
     wrote his own) with findings, notes, retrain, a corpus match and a warning added."""
-    from checker.report import refresh_verdicts
-    from checker.scan import ScanConfig, scan
+    from checker.report.writers import refresh_verdicts
+    from checker.pipeline.scan import ScanConfig, scan
 
     half = MODEL.split("\n\ndef evaluate")[0] + "\n"
     ben, ben_file = ("ben", "cnn.py") if not hostile else (HOSTILE_LEARNER, HOSTILE_NAME)

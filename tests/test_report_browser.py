@@ -29,7 +29,7 @@ from checker import defaults
 from conftest import DATASETS
 from test_render_fixtures import HOSTILE_CODE, HOSTILE_NAME, small_round_report
 
-from checker.render import render_html
+from checker.report.html import render_html
 
 pytestmark = pytest.mark.browser
 
@@ -329,7 +329,7 @@ def test_pair_prints_as_evidence_with_highlights_and_all_lines(browser, tmp_path
 def test_real_round_of_567_files_renders_and_opens_in_seconds(browser, tmp_path):
     from conftest import materialise_jsonl
 
-    from checker.scan import ScanConfig, scan
+    from checker.pipeline.scan import ScanConfig, scan
 
     if not (DATASETS / "west2-submissions-2024-2026.jsonl.gz").exists():
         pytest.skip(f"shared dataset folder {DATASETS} is absent")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.claims import normalise, parse_figure, parse_param_count, read_claims
+from checker.retrain.claims import normalise, parse_figure, parse_param_count, read_claims
 
 
 def _submission(tmp_path: Path, files: dict[str, str | bytes]) -> Path:

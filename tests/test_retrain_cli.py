@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from checker.commands.retrain import retrain_command
+from checker.cli.retrain import retrain_command
 
 TASK = """
 [rules]

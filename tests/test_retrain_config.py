@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from checker import defaults
-from checker.retrain import RetrainConfig, RetrainConfigError
+from checker.retrain.runs import RetrainConfig, RetrainConfigError
 
 EXAMPLE_TASK = Path(__file__).resolve().parent.parent / "examples" / "retrain-mlp" / "task.toml"
 

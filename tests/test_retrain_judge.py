@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checker.retrain import RetrainResult, judge
+from checker.retrain.runs import RetrainResult, judge
 
 BASE = dict(metric="accuracy", tolerance=0.02, unit="fraction")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from checker.retrain import RetrainConfig, retrain_many
+from checker.retrain.runs import RetrainConfig, retrain_many
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "retrain-mlp"
 

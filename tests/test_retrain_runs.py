@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.retrain import RetrainConfig, retrain_many, retrain_submission
-from checker.sandbox import RunRefused, SandboxLimits, prepare_scratch, run_in_sandbox
+from checker.retrain.runs import RetrainConfig, retrain_many, retrain_submission
+from checker.sandbox.process import RunRefused, SandboxLimits, prepare_scratch, run_in_sandbox
 
 WRITE_METRIC = """
 import json, os

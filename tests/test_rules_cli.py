@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from checker.commands.rules import lint_command, rules_command
+from checker.cli.rules import lint_command, rules_command
 
 
 def _submission(tmp_path: Path, source: str) -> Path:

@@ -8,9 +8,9 @@ from pathlib import Path
 from rules_helpers import code, codes, run
 
 from checker.model import SourceFile
-from checker.rules import RULES, Finding, check_submission
-from checker.rules_reader import notebook_sources, read_submission
-from checker.taskfile import parse_task
+from checker.rules.base import RULES, Finding, check_submission
+from checker.rules.reader import notebook_sources, read_submission
+from checker.rules.taskfile import parse_task
 
 
 def test_unparsable_file_is_a_finding_not_an_exception():

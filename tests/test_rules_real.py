@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from checker.encoding import decode_bytes
-from checker.rules import check_submission
-from checker.rules_reader import sources_from_text
-from checker.taskfile import load_task
+from checker.ingest.encoding import decode_bytes
+from checker.rules.base import check_submission
+from checker.rules.reader import sources_from_text
+from checker.rules.taskfile import load_task
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "west2-submissions-2024-2026.jsonl.gz"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.sandbox import (
+from checker.sandbox.process import (
     RunFailed,
     RunOk,
     RunRefused,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from checker.rules import RULES, Finding
-from checker.sarif import SARIF_VERSION, to_sarif
+from checker.rules.base import RULES, Finding
+from checker.rules.sarif import SARIF_VERSION, to_sarif
 
 FINDINGS = [
     Finding("NS301", "error", "explicit for loop", "broadcast/main.py", 5, 1, "learner-30", cell=0),

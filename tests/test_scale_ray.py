@@ -13,9 +13,9 @@ import json
 
 import pytest
 
-from checker import corpus_index
-from checker.corpus_index import CorpusIndex, add_sources
-from checker.fingerprints import FingerprintParams, fingerprint_many
+from checker.corpus import index as corpus_index
+from checker.corpus.index import CorpusIndex, add_sources
+from checker.code.fingerprints import FingerprintParams, fingerprint_many
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'noshortcut[scale]')")
 
@@ -41,7 +41,7 @@ def _bytes(fps) -> list[tuple[bytes, str]]:
 
 @pytest.fixture(scope="module")
 def ray_local():
-    from checker.scale import ray_cluster
+    from checker.scale.adapters import ray_cluster
 
     with ray_cluster("local", num_cpus=2):
         yield
@@ -49,7 +49,7 @@ def ray_local():
 
 
 def test_ray_fingerprints_equal_the_in_process_ones_in_input_order(ray_local):
-    from checker.scale import ray_fingerprint_many
+    from checker.scale.adapters import ray_fingerprint_many
 
     texts = [_file(i) for i in range(50)]
     texts += [texts[3], texts[0]]  # duplicates keep their places

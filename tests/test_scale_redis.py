@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker.corpus_index import CorpusIndex, add_sources
-from checker.fingerprints import FingerprintParams, fingerprint_text, minhash_of
-from checker.scale import (
+from checker.corpus.index import CorpusIndex, add_sources
+from checker.code.fingerprints import FingerprintParams, fingerprint_text, minhash_of
+from checker.scale.adapters import (
     RedisCorpusLSH,
     ScaleConfigError,
     SharedIndexMismatch,
@@ -275,7 +275,7 @@ def _tiny_index(tmp_path: Path) -> Path:
 def test_lsh_sync_pushes_the_index_once_and_then_reports_it_unchanged(redis_server, tmp_path):
     from click.testing import CliRunner
 
-    from checker.commands.scale import lsh_sync
+    from checker.cli.scale import lsh_sync
 
     index = _tiny_index(tmp_path)
     runner = CliRunner()
@@ -290,7 +290,7 @@ def test_lsh_sync_pushes_the_index_once_and_then_reports_it_unchanged(redis_serv
 def test_lsh_sync_names_the_url_or_the_index_when_it_cannot_push(tmp_path):
     from click.testing import CliRunner
 
-    from checker.commands.scale import lsh_sync
+    from checker.cli.scale import lsh_sync
 
     runner = CliRunner()
     bad_url = runner.invoke(lsh_sync, ["http://x", "--index", str(tmp_path)])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.scan import ScanConfig, scan
+from checker.pipeline.scan import ScanConfig, scan
 
 TRAIN = '''
 import torch
@@ -263,7 +263,7 @@ def test_code_shared_by_most_of_a_large_round_is_discounted(round_dir):
 
 
 def test_parallel_alignment_reports_the_same_pairs_as_serial(round_dir, monkeypatch):
-    import checker.scan as scan_module
+    import checker.pipeline.scan as scan_module
 
     files = {f"l{i}/a.py": TRAIN.replace("SmallNet", f"Net{i}") + f"\nX = {i}\n" for i in range(5)}
     files["m/b.py"] = INDEPENDENT
@@ -276,7 +276,7 @@ def test_parallel_alignment_reports_the_same_pairs_as_serial(round_dir, monkeypa
 
 
 def test_a_copied_long_string_counts_but_short_strings_do_not_tell_copies_apart(round_dir):
-    from checker.codetokens import normalise
+    from checker.code.tokens import normalise
 
     tokens = normalise('PROMPT = "You are a helpful assistant that answers in Chinese."\n'
                        'act = "relu"\n').tokens
@@ -303,7 +303,7 @@ def test_code_shared_by_more_than_the_learner_cap_is_common_even_below_half(roun
 
 def test_a_rules_crash_on_one_learner_is_reported_and_the_round_goes_on(round_dir, monkeypatch,
                                                                         tmp_path):
-    import checker.rules as rules
+    import checker.rules.base as rules
 
     original = rules.check_submission
 
@@ -324,7 +324,7 @@ def test_a_rules_crash_on_one_learner_is_reported_and_the_round_goes_on(round_di
 
 
 def test_report_json_reads_back_as_the_report_and_keeps_non_ascii_text(round_dir, tmp_path):
-    from checker.report import load_report, write_report
+    from checker.report.writers import load_report, write_report
 
     report = _scan(round_dir({"学员甲/训练.py": TRAIN, "l2/b.py": RENAMED}))
     write_report(report, tmp_path)
@@ -335,7 +335,7 @@ def test_report_json_reads_back_as_the_report_and_keeps_non_ascii_text(round_dir
 
 def test_rules_checked_in_worker_processes_give_the_serial_findings(round_dir, monkeypatch,
                                                                     tmp_path):
-    import checker.scan as scan_module
+    import checker.pipeline.scan as scan_module
 
     model = ("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self, n):\n"
              "        super().__init__()\n        self.blocks = nn.ModuleList()\n"

@@ -7,7 +7,7 @@ import json
 
 from click.testing import CliRunner
 
-from checker.cli import cli
+from checker.cli.main import cli
 
 # A public helper (standing in for d2l's) and a learner who copied it with renamed variables.
 PUBLIC = '''

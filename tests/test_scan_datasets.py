@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from checker.scan import ScanConfig, scan
+from checker.pipeline.scan import ScanConfig, scan
 from conftest import dataset, materialise_jsonl
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from checker.cli import cli
+from checker.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def test_scan_retrain_reruns_every_learner_and_flags_an_inflated_claim(tmp_path)
 
 
 def test_rules_that_found_nothing_show_as_run_in_the_report(tmp_path, round_dir):
-    from checker.render import build_context
+    from checker.report.html import build_context
 
     root = round_dir({"ann/net.py": "import torch.nn as nn\nlayer = nn.Conv2d(3, 8, 3)\n"})
     task = tmp_path / "task.toml"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.taskfile import (
+from checker.rules.taskfile import (
     RULE_KEYS,
     TaskFileError,
     load_task,
@@ -207,7 +207,7 @@ def test_docs_describe_every_rule_key():
 
 
 def test_docs_describe_every_rule_code():
-    from checker.rules_docs import RULES
+    from checker.rules.catalogue import RULES
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "task-file.md").read_text(encoding="utf-8")
     for code in RULES:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checker.textnorm import (
+from checker.core.textnorm import (
     language_of,
     normalise_text,
     split_sentences,
@@ -71,6 +71,6 @@ def test_word_count_counts_chinese_characters_as_partial_words():
 
 
 def test_embedding_text_is_simplified_with_half_width_letters_but_keeps_chinese_punctuation():
-    from checker.textnorm import normalise_for_embedding
+    from checker.core.textnorm import normalise_for_embedding
 
     assert normalise_for_embedding("深度學習用ＳＧＤ訓練，很好。") == "深度学习用SGD训练，很好。"

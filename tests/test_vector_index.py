@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checker.vector_index import VectorIndex
+from checker.notes.vector_index import VectorIndex
 
 
 def _unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:

@@ -1,0 +1,105 @@
+"""`checker rules` (the rule catalogue) and `checker lint` (one learner folder against a task file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from checker import defaults
+
+
+@click.command("rules")
+@click.argument("codes", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools.")
+def rules_command(codes: tuple[str, ...], fmt: str) -> None:
+    """List the rule codes a task file can switch on, with their documentation.
+
+    With CODES, show only those rules, with an example each.
+
+    \b
+    Examples:
+      checker rules
+      checker rules NS201 NS301
+      checker rules --format json > rules.json
+    """
+    from checker.rules.catalogue import RULES
+
+    unknown = [c for c in codes if c.upper() not in RULES]
+    if unknown:
+        raise click.ClickException(f"unknown rule code(s): {', '.join(unknown)}; known: {', '.join(RULES)}")
+    selected = [RULES[c.upper()] for c in codes] if codes else list(RULES.values())
+    if fmt == "json":
+        click.echo(json.dumps([d.to_dict() for d in selected], ensure_ascii=False, indent=2))
+        return
+    for doc in selected:
+        key = f"  [rules].{doc.key}" if doc.key else "  (always on)"
+        click.echo(f"{doc.code}  {doc.severity:<7}  {doc.title}{key}")
+        if codes:
+            click.echo(click.wrap_text(doc.doc, initial_indent="    ", subsequent_indent="    "))
+            click.echo("    Example:")
+            for line in doc.example.splitlines():
+                click.echo(f"      {line}")
+            click.echo()
+
+
+@click.command("lint")
+@click.argument("submission_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--task", "task_path", required=True, type=click.Path(path_type=Path),
+              help="The task file (task.toml) whose [rules] to check.")
+@click.option("--sarif", "sarif_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the findings as SARIF 2.1.0 to this file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: one `path:line:col CODE message` line per finding; json: a findings document.")
+@click.option("--learner", default=None, help="Learner id to record (default: the folder name).")
+def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None, fmt: str,
+                 learner: str | None) -> None:
+    """Check one learner folder against a task file's rules, like a linter.
+
+    Exits 1 when any finding has error severity, 0 otherwise.
+
+    \b
+    Examples:
+      checker lint work3/learner-23 --task examples/tasks/2025-task3-numpy.toml
+      checker lint my_submission/ --task task.toml --sarif findings.sarif --format json
+    """
+    from checker.rules.base import check_submission
+    from checker.rules.reader import read_submission
+    from checker.rules.sarif import to_sarif
+    from checker.rules.taskfile import TaskFileError, load_task
+
+    try:
+        task = load_task(task_path)
+    except TaskFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    files, warnings = read_submission(submission_dir, owner=learner)
+    findings = check_submission(task, files, root=submission_dir, learner=learner or submission_dir.resolve().name)
+    if sarif_path is not None:
+        try:
+            sarif_path.write_text(json.dumps(to_sarif(findings, task.name), ensure_ascii=False, indent=2),
+                                  encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"{sarif_path}: cannot write SARIF: {exc.strerror or exc}") from None
+    if fmt == "json":
+        click.echo(json.dumps({
+            "schema_version": defaults.REPORT_SCHEMA_VERSION,
+            "task": task.name,
+            "task_file": str(task_path),
+            "submission": str(submission_dir),
+            "findings": [f.to_dict() for f in findings],
+            "warnings": [w.to_dict() for w in warnings],
+        }, ensure_ascii=False, indent=2))
+    else:
+        for w in warnings:
+            click.echo(f"{w.path}: skipped: {w.reason}", err=True)
+        for f in findings:
+            cell = f"  [cell {f.cell}]" if f.cell else ""
+            click.echo(f"{f}{cell}")
+        counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+        code_files = sum(1 for f in files if f.kind == "code")
+        click.echo(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info "
+                   f"in {code_files} code file(s) [task {task.name}]", err=True)
+    if any(f.severity == "error" for f in findings):
+        raise SystemExit(1)

@@ -1,1 +1,0 @@
-"""Click commands, one module per command family; `checker.cli` registers them on the group."""

@@ -1,0 +1,521 @@
+"""`checker scan`: one round of submissions in, one `Report` out.
+
+ingest -> fingerprints -> (base and frequent k-grams removed) -> MinHashLSH candidates ->
+exact alignment of candidates -> file-pair and learner-pair scores -> verdicts -> Report.
+The library never prints; progress goes through the optional `progress(stage, done, total)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import itertools
+import multiprocessing
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from checker import defaults
+from checker.core.align import Fragment, Prepared, align_prepared, own_mask, prepare
+from checker.code.fingerprints import (CodeFingerprint, FingerprintParams, fingerprint_many,
+                                  minhash_permutations, minhash_values_many)
+from checker.ingest.round import Submission, load_base, load_round
+from checker.model import IngestWarning, SourceFile
+from checker.code.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    round_dir: Path
+    base_dir: Path | None = None
+    params: FingerprintParams = field(default_factory=FingerprintParams)
+    lsh_threshold: float = defaults.LSH_THRESHOLD
+    frequent_share: float = defaults.FREQUENT_SHARE
+    frequent_min_learners: int = defaults.FREQUENT_MIN_LEARNERS
+    frequent_max_learners: int = defaults.FREQUENT_MAX_LEARNERS
+    min_fragment_tokens: int = defaults.MIN_FRAGMENT_TOKENS
+    min_similarity: float = defaults.MIN_REPORT_SIMILARITY
+    jobs: int = 0
+    task_path: Path | None = None  # task.toml: rules for every learner, and [retrain]
+    retrain: bool = False
+    retrain_short: bool = False
+    retrain_parallel: int = defaults.RETRAIN_PARALLEL
+    notes: bool = True  # check learners' notes (against each other and the index's notes corpus)
+    index_dir: Path | None = None  # the corpus index (code and notes); None: learners only
+    # fingerprinting on Ray ("local", "auto", host:port, ray://host:port); None: this machine's
+    # process pool. Same fingerprints either way (checker.scale.adapters, tests/test_scale_ray.py).
+    ray_address: str | None = None
+    # how the corpus LSH is held: "banded", "datasketch", or the redis:// URL of shared tables
+    # pushed by `checker lsh-sync` (read by CorpusMatchConfig.of)
+    corpus_lsh_engine: str = defaults.CORPUS_LSH_ENGINE
+
+    def to_dict(self) -> dict:
+        return {
+            "round_dir": str(self.round_dir),
+            "base_dir": str(self.base_dir) if self.base_dir else None,
+            "fingerprint": self.params.to_dict(),
+            "lsh_threshold": self.lsh_threshold,
+            "frequent_share": self.frequent_share,
+            "frequent_min_learners": self.frequent_min_learners,
+            "frequent_max_learners": self.frequent_max_learners,
+            "min_fragment_tokens": self.min_fragment_tokens,
+            "min_similarity": self.min_similarity,
+            "task": str(self.task_path) if self.task_path else None,
+            "retrain": self.retrain,
+            "retrain_short": self.retrain_short,
+            "notes": self.notes,
+            "index": str(self.index_dir) if self.index_dir else None,
+        }
+
+
+class _BackgroundImport:
+    """A module imported in a thread while the fingerprint workers run.
+
+    checker.core.candidates needs datasketch, which imports scipy: 0.6 s of CPU that would otherwise
+    be spent before anything else starts (measured with -X importtime; 1,000-file round, five
+    alternating runs: median 7.9 s with, 8.4 s without). Started only once the
+    workers have forked: a fork in the middle of an import can leave the import lock held in
+    the child.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._load, daemon=True)
+        self.thread.start()
+
+    def _load(self) -> None:
+        try:
+            importlib.import_module(self.name)
+        except Exception:  # noqa: BLE001 - module() imports again and raises in the caller
+            pass
+
+    def module(self):
+        if self.thread is not None:
+            self.thread.join()
+        return importlib.import_module(self.name)
+
+
+@dataclass
+class CodeDoc:
+    """A fingerprinted code file of a learner."""
+
+    source: SourceFile
+    fp: CodeFingerprint
+    own_tokens: int = 0  # tokens outside ignored (handout / common) k-grams
+
+
+def own_token_count(kgrams: np.ndarray, n_tokens: int, k: int, ignore: np.ndarray) -> int:
+    """Tokens not covered by any ignored k-gram: what the learner (or the copier) wrote."""
+    if not ignore.size or not kgrams.size:
+        return n_tokens
+    return int(own_mask(kgrams, n_tokens, k, ignore).sum())
+
+
+@dataclass
+class CodeMatchResult:
+    submissions: list[Submission]
+    docs: list[CodeDoc]
+    file_pairs: list[FilePair]
+    learner_pairs: list
+    warnings: list[IngestWarning]
+    stats: dict
+
+
+def frequent_kgrams(docs: list[CodeDoc], share: float, min_learners: int,
+                    max_learners: int | None = None) -> np.ndarray:
+    """K-grams present in more than `share` of the learners, or in more than `max_learners` of
+    them, and in at least `min_learners` (common knowledge, not evidence)."""
+    by_owner: dict[str, list[np.ndarray]] = {}
+    for d in docs:
+        by_owner.setdefault(d.source.owner, []).append(d.fp.kgrams)
+    if len(by_owner) < min_learners:
+        return np.empty(0, dtype=np.uint64)
+    per_owner = [np.unique(np.concatenate(v)) for v in by_owner.values()]
+    values, counts = np.unique(np.concatenate(per_owner), return_counts=True)
+    limit = share * len(by_owner)
+    if max_learners is not None:
+        limit = min(limit, max_learners)
+    return values[(counts > limit) & (counts >= min_learners)]
+
+
+# Alignment and the LSH's band groups run in forked workers that inherit what they read (the
+# prepared documents, the MinHash values) copy-on-write instead of receiving it pickled: set just
+# before the pool forks, cleared after.
+_FORK_STATE: tuple | None = None
+# Below this many candidate pairs / signatures a pool costs more than it saves.
+_PARALLEL_ALIGN_MIN_PAIRS = 2000
+_PARALLEL_LSH_MIN_SIGNATURES = 2000
+
+
+def _forked_imap(worker, items: list, state: tuple, jobs: int):
+    """`worker(item)` for every item in `jobs` forked processes that see `state` as _FORK_STATE;
+    yields the results in order."""
+    global _FORK_STATE
+    _FORK_STATE = state
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            yield from pool.imap(worker, items)
+    finally:
+        _FORK_STATE = None
+
+
+def _can_fork(jobs: int, items: int, minimum: int) -> bool:
+    return jobs > 1 and items >= minimum and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _align_chunk(pairs: list[tuple[int, int]]) -> list[tuple[int, int, list[tuple]]]:
+    # fragments travel back as plain tuples: pickling named tuples costs 6x more (0.32 s vs
+    # 0.05 s for the 65k fragments of a 1,000-file round)
+    prepared, k, min_tokens = _FORK_STATE
+    return [(a, b, [tuple(f) for f in align_prepared(prepared[a], prepared[b], k, min_tokens)])
+            for a, b in pairs]
+
+
+def align_pairs(prepared: list[Prepared], pairs: list[tuple[int, int]], k: int, min_tokens: int,
+                jobs: int, progress: Progress | None = None):
+    """Fragments of every candidate pair; yields (a, b, fragments) in `pairs` order."""
+    jobs = jobs or os.cpu_count() or 1
+    if not _can_fork(jobs, len(pairs), _PARALLEL_ALIGN_MIN_PAIRS):
+        for n, (a, b) in enumerate(pairs):
+            if progress and (n % 500 == 0 or n + 1 == len(pairs)):
+                progress("align", n + 1, len(pairs))
+            yield a, b, align_prepared(prepared[a], prepared[b], k, min_tokens)
+        return
+    size = 500
+    chunks = [pairs[i:i + size] for i in range(0, len(pairs), size)]
+    done = 0
+    for result in _forked_imap(_align_chunk, chunks, (prepared, k, min_tokens), jobs):
+        done += len(result)
+        if progress:
+            progress("align", done, len(pairs))
+        for a, b, frags in result:
+            yield a, b, list(map(Fragment._make, frags))
+
+
+def _band_group_chunk(bands: tuple[int, int]) -> np.ndarray:
+    from checker.core.candidates import band_group_pairs
+
+    docs, values, owners, seed, permutations, r = _FORK_STATE
+    pairs = band_group_pairs(docs, values, owners, seed, permutations, r, bands)
+    return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+
+
+def lsh_pairs(docs: np.ndarray, values: np.ndarray, owners: np.ndarray, threshold: float,
+              params: FingerprintParams, jobs: int) -> set[tuple[int, int]]:
+    """checker.core.candidates.candidate_pairs, its band groups spread over `jobs` processes: the same
+    pairs (3,000 files: 2.1 s -> 1.35 s on 2 cores; 1,000 files: 0.62 s -> 0.5 s)."""
+    from checker.core.candidates import candidate_pairs, lsh_bands
+
+    permutations = minhash_permutations(params)
+    jobs = jobs or os.cpu_count() or 1
+    if not _can_fork(jobs, len(docs), _PARALLEL_LSH_MIN_SIGNATURES):
+        return candidate_pairs(docs, values, owners, threshold, params.seed, permutations)
+    b, r = lsh_bands(threshold, params.num_perm)
+    edges = np.linspace(0, b, min(jobs, b) + 1).round().astype(int).tolist()
+    pairs: set[tuple[int, int]] = set()
+    state = (docs, values, owners, params.seed, permutations, r)
+    for part in _forked_imap(_band_group_chunk, list(itertools.pairwise(edges)), state, jobs):
+        pairs.update(map(tuple, part.tolist()))
+    return pairs
+
+
+def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfig,
+               progress: Progress | None = None, index=None) -> CodeMatchResult:
+    """Learner-vs-learner code matching of a round (the heart of `checker scan`), and, with a
+    corpus `index` (checker.corpus.index.CorpusIndex), every learner file against the corpus."""
+    params = config.params
+    t0 = time.perf_counter()
+    sources = [f for s in subs for f in s.code]
+    texts = [f.text for f in sources] + [f.text for f in base]
+    candidates_module = _BackgroundImport("checker.core.candidates")
+    fps = fingerprint_many(texts, params, config.jobs,
+                           (lambda d, t: progress("fingerprint", d, t)) if progress else None,
+                           backend="ray" if config.ray_address else "processes",
+                           address=config.ray_address,
+                           on_workers_started=candidates_module.start)
+    docs = [CodeDoc(s, fp) for s, fp in zip(sources, fps)]
+    base_fps = fps[len(sources):]
+    t_fp = time.perf_counter()
+
+    warnings: list[IngestWarning] = []
+    for d in docs:
+        if d.fp.stream.parser != "libcst":
+            warnings.append(IngestWarning(d.source.path, f"compared with the lexical fallback: "
+                                          f"{d.fp.stream.reason}", d.source.owner, kind="fallback"))
+
+    ignored = [frequent_kgrams(docs, config.frequent_share, config.frequent_min_learners,
+                               config.frequent_max_learners)]
+    ignored += [fp.kgrams for fp in base_fps]
+    if index is not None and docs:
+        # code common to many public implementations (the standard training loop) is no
+        # evidence between learners either
+        round_kgrams = np.unique(np.concatenate([d.fp.kgrams for d in docs]))
+        ignored.append(index.common_kgrams(among=round_kgrams).astype(np.uint64))
+    ignore = np.unique(np.concatenate(ignored)) if ignored else np.empty(0, dtype=np.uint64)
+    for d in docs:
+        d.own_tokens = own_token_count(d.fp.kgrams, d.fp.n_tokens, params.k, ignore)
+
+    signature_docs, hash_sets = [], []  # the document of each signature, and its hashes
+    for i, d in enumerate(docs):
+        seen: set[bytes] = set()  # a unit that is the whole file (or its only method) adds nothing
+        for hashes in d.fp.unit_hash_sets(params, ignore):
+            if hashes.size and (key := hashes.tobytes()) not in seen:
+                seen.add(key)
+                signature_docs.append(i)
+                hash_sets.append(hashes)
+    values = minhash_values_many(hash_sets, params)
+    owner_ids: dict[str, int] = {}
+    owners = np.array([owner_ids.setdefault(d.source.owner, len(owner_ids)) for d in docs])
+    candidates_module.module()  # joined: datasketch is loaded
+    pairs = lsh_pairs(np.array(signature_docs, dtype=np.int64), values, owners,
+                      config.lsh_threshold, params, config.jobs)
+    t_cand = time.perf_counter()
+
+    union = CoverageUnion()
+    file_pairs: list[FilePair] = []
+    ordered = sorted(pairs)
+    needed = sorted({i for pair in ordered for i in pair})
+    prepared: list[Prepared | None] = [None] * len(docs)
+    for i in needed:
+        prepared[i] = prepare(docs[i].fp.kgrams, ignore)
+    for a, b, frags in align_pairs(prepared, ordered, params.k, config.min_fragment_tokens,
+                                   config.jobs, progress):
+        da, db = docs[a], docs[b]
+        if not frags:
+            continue
+        # learner ids in a stable order: left < right
+        if da.source.owner > db.source.owner:
+            da, db = db, da
+            frags = [type(f)(f.right_start, f.right_end, f.left_start, f.left_end) for f in frags]
+        fp = score_file_pair(da.source.owner, db.source.owner, da.source.path, db.source.path,
+                             frags, da.fp.stream, db.fp.stream, da.own_tokens, db.own_tokens)
+        union.add(da.source.key, db.source.owner, da.fp.n_tokens,
+                  [(f.left_start, f.left_end) for f in frags])
+        union.add(db.source.key, da.source.owner, db.fp.n_tokens,
+                  [(f.right_start, f.right_end) for f in frags])
+        file_pairs.append(fp)
+    t_align = time.perf_counter()
+    if index is not None:
+        from checker.corpus.attribution import evidence_from_submission
+        from checker.corpus.match import find_corpus_matches
+
+        evidence = {sub.learner: evidence_from_submission(sub) for sub in subs}
+        for m in find_corpus_matches(docs, ignore, index, config, evidence, progress):
+            file_pairs.append(m.pair)
+    t_corpus = time.perf_counter()
+
+    tokens_of: dict[str, int] = {}
+    files_of: dict[str, list[str]] = {}
+    for d in docs:
+        tokens_of[d.source.owner] = tokens_of.get(d.source.owner, 0) + d.own_tokens
+        files_of.setdefault(d.source.owner, []).append(d.source.key)
+    learner_pairs = aggregate_learner_pairs(file_pairs, union, tokens_of, files_of)
+    file_pairs.sort(key=lambda p: (-p.similarity, p.left, p.right, p.left_file, p.right_file))
+    stats = {
+        "files": len(docs), "learners": len(subs), "candidate_pairs": len(pairs),
+        "matched_pairs": len(file_pairs), "ignored_kgrams": int(ignore.size),
+        "seconds": {"fingerprint": round(t_fp - t0, 3), "candidates": round(t_cand - t_fp, 3),
+                    "align": round(t_align - t_cand, 3),
+                    "corpus": round(t_corpus - t_align, 3)},
+    }
+    return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats)
+
+
+def _rules_for(task, sub: Submission) -> list[dict]:
+    """One learner's rule findings as report.json dicts; a crash becomes an NS000 finding."""
+    from checker.rules.base import SUBMISSION_PATH, Finding, check_submission
+
+    try:
+        found = check_submission(task, sub.code, root=sub.root, learner=sub.learner)
+    except (Exception, RecursionError) as exc:  # noqa: BLE001 - one learner never stops the round
+        found = [Finding("NS000", "warning", f"the rules could not be checked for this "
+                         f"submission (internal error {type(exc).__name__}: "
+                         f"{str(exc)[:160]}); please report it", SUBMISSION_PATH,
+                         learner=sub.learner)]
+    return [finding.to_dict() for finding in found]
+
+
+def _rules_chunk(indices: list[int]) -> list[list[dict]]:
+    task, subs = _FORK_STATE
+    return [_rules_for(task, subs[i]) for i in indices]
+
+
+# Below this many learners the rules run in this process.
+_PARALLEL_RULES_MIN_LEARNERS = 16
+
+
+def check_rules(task, subs: list[Submission], progress: Progress | None = None,
+                jobs: int = 0) -> list[dict]:
+    """Every rule of the task for every learner, as report.json findings, learners in order.
+
+    Learners are independent, so they are checked in forked processes when there are enough of
+    them (the static parameter estimate makes this the costly part of `scan --task`)."""
+    jobs = jobs or os.cpu_count() or 1
+    findings: list[dict] = []
+    if not _can_fork(jobs, len(subs), _PARALLEL_RULES_MIN_LEARNERS):
+        for n, sub in enumerate(subs):
+            findings.extend(_rules_for(task, sub))
+            if progress:
+                progress("rules", n + 1, len(subs))
+        return findings
+    size = max(1, len(subs) // (jobs * 8))
+    chunks = [list(range(i, min(i + size, len(subs)))) for i in range(0, len(subs), size)]
+    done = 0
+    for result in _forked_imap(_rules_chunk, chunks, (task, subs), jobs):
+        for per_learner in result:
+            findings.extend(per_learner)
+        done += len(result)
+        if progress:
+            progress("rules", done, len(subs))
+    return findings
+
+
+def retrain_round(task, config: ScanConfig, subs: list[Submission]) -> dict[str, dict]:
+    """Re-run every learner's training (sandboxed child processes), as report.json entries."""
+    from checker.retrain.runs import RetrainConfig, retrain_many
+
+    if not task.retrain_table:
+        raise ValueError(f"{config.task_path}: --retrain needs a [retrain] table in the task file")
+    retrain_config = RetrainConfig.from_table(task.retrain_table, Path(config.task_path))
+    roots = {s.learner: s.root for s in subs if s.root is not None}
+    results = retrain_many(roots, retrain_config, max_params=task.rules.max_params,
+                           short=config.retrain_short, parallel=config.retrain_parallel)
+    out = {learner: result.to_dict() for learner, result in results.items()}
+    for s in subs:
+        if s.root is None:
+            out[s.learner] = {"status": "skipped",
+                              "reason": "the round is a manifest, so there is no learner folder to run"}
+    return out
+
+
+def read_round_notes(subs: list[Submission], round_dir: Path) -> list:
+    """Every learner's notes files (and notebooks' markdown cells) as NotesDocuments.
+
+    Fenced code blocks inside notes go to the code path: they join the learner's code files.
+    """
+    from checker.ingest.documents import read_notes_file
+
+    documents = []
+    for sub in subs:
+        base = sub.root if sub.root is not None else Path(round_dir)
+        for rel in [*sub.notes, *sub.notebook_markdown]:
+            doc = read_notes_file(base / rel, owner=sub.learner, rel_path=rel)
+            sub.warnings.extend(doc.warnings)
+            sub.code.extend(doc.code_files)
+            documents.append(doc)
+    return documents
+
+
+def check_round_notes(documents: list, config: ScanConfig) -> dict:
+    """Notes of every learner against each other and, with an index, the public notes corpus."""
+    from checker.notes.check import NotesCorpus, check_notes
+
+    corpus = None
+    if config.index_dir is not None:
+        notes_dir = Path(config.index_dir) / defaults.NOTES_INDEX_SUBDIR
+        if (notes_dir / "notes.sqlite").exists():
+            corpus = NotesCorpus.open(notes_dir, create=False)
+    try:
+        return check_notes(documents, corpus).to_dict()
+    finally:
+        if corpus is not None:
+            corpus.close()
+
+
+def open_index(config: ScanConfig):
+    """The corpus index of `config.index_dir`, or None when there is none (learners only)."""
+    if config.index_dir is None:
+        return None
+    from checker.corpus.index import CorpusIndex, CorpusIndexError
+
+    try:
+        return CorpusIndex.open(config.index_dir, config.params)
+    except CorpusIndexError:
+        if (Path(config.index_dir) / defaults.NOTES_INDEX_SUBDIR).exists():
+            return None  # a notes-only index: the notes check uses it, code has no corpus
+        raise
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """The cyclic garbage collector off for a bounded piece of work, back on after.
+
+    A scan allocates hundreds of thousands of small objects that live to its end (fingerprints,
+    fragments, pairs) and makes almost no reference cycles; each full collection re-walks all of
+    them. Measured on the 1,000-file benchmark round: 9.1-9.6 s with the collector, 8.0-8.3 s
+    without. Reference counting still frees everything that is not a cycle.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def scan(config: ScanConfig, progress: Progress | None = None):
+    """Run the whole scan of a round and return its `Report`.
+
+    A bad task file fails before any work (TaskFileError / RetrainConfigError, both ValueError).
+    """
+    with paused_gc():
+        return _scan(config, progress)
+
+
+def _scan(config: ScanConfig, progress: Progress | None = None):
+    from checker.report.writers import build_report, refresh_verdicts
+
+    started = time.time()
+    task = None
+    if config.task_path:
+        from checker.rules.taskfile import load_task
+
+        task = load_task(config.task_path)
+        if config.retrain and not task.retrain_table:
+            raise ValueError(f"{config.task_path}: --retrain needs a [retrain] table in the task file")
+    with tempfile.TemporaryDirectory(prefix="noshortcut-") as work:
+        subs, round_warnings = load_round(config.round_dir, Path(work))
+        base: list[SourceFile] = []
+        base_warnings: list[IngestWarning] = []
+        if config.base_dir:
+            base, base_warnings = load_base(config.base_dir)
+        notes_documents = read_round_notes(subs, config.round_dir) if config.notes else []
+        index = open_index(config)
+        result = match_code(subs, base, config, progress, index)
+        if index is not None:
+            report_index = {"path": str(config.index_dir), "sources": [
+                {"source": r.spec, "version": r.version, "licence": r.licence, "url": r.url}
+                for r in index.sources()]}
+        warnings = round_warnings + base_warnings + [w for s in subs for w in s.warnings]
+        warnings += result.warnings
+        report = build_report(config, result, warnings, started)
+        if index is not None:
+            report["corpus"] = report_index
+        if task is not None:
+            report["task"] = {"name": task.name, "description": task.description,
+                              "url": task.url, "max_params": task.rules.max_params}
+            report["findings"] = check_rules(task, subs, progress, config.jobs)
+            if config.retrain:
+                report["retrain"] = retrain_round(task, config, subs)
+        if config.notes:
+            if progress:
+                progress("notes", 0, 1)
+            report["notes"] = check_round_notes(notes_documents, config)
+            if progress:
+                progress("notes", 1, 1)
+        refresh_verdicts(report)
+        report["elapsed_s"] = round(time.time() - started, 3)
+        return report

@@ -1,0 +1,111 @@
+"""Attribution markers (NS801, NS802): "mark LLM-generated code with a reference comment".
+
+The programme allows ChatGPT and the like but asks learners to comment the generated code with
+"reference from ChatGPT". Which code came from an LLM cannot be decided statically; what can be
+checked is (a) where the learner did mark code, shown as information so matches against that code
+read as attributed, and (b) a submission whose notes, file names or comments say an LLM helped
+while no code file carries a single attribution comment.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Iterator
+
+from checker import defaults
+from checker.model import SourceFile
+from checker.rules.base import Finding, RuleContext
+
+
+def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def comments(text: str) -> list[tuple[int, int, str]]:
+    """(line, col, text) of every comment and triple-quoted string; a lexical fallback when tokenize fails."""
+    out: list[tuple[int, int, str]] = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT:
+                out.append((tok.start[0], tok.start[1] + 1, tok.string))
+            elif tok.type == tokenize.STRING and tok.string.lstrip("rbuRBUfF").startswith(('"""', "'''")):
+                out.append((tok.start[0], tok.start[1] + 1, tok.string))
+        return out
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        out.clear()
+    for n, line in enumerate(text.splitlines(), 1):
+        if "#" in line:
+            col = line.index("#")
+            out.append((n, col + 1, line[col:]))
+    return out
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _snippet(text: str, start: int, end: int, context: int = 25) -> str:
+    """The match with up to `context` characters either side, within its line."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    left = max(line_start, start - context)
+    right = min(line_end, end + context)
+    return ("…" if left > line_start else "") + text[left:right].strip() + ("…" if right < line_end else "")
+
+
+def check(ctx: RuleContext) -> Iterator[Finding | None]:
+    rule = ctx.rules.require_attribution
+    if rule is None:
+        return
+    markers = _compile(tuple(defaults.ATTRIBUTION_MARKERS) + rule.markers)
+    llm_use = _compile(tuple(defaults.LLM_USE_PATTERNS) + rule.llm_use)
+    code_sources = [f for f in ctx.files if f.kind == "code"]
+    attributed = False
+    for source in code_sources:
+        hits = [(line, col, text) for line, col, text in comments(source.text) if markers.search(text)]
+        if not hits:
+            continue
+        attributed = True
+        lines = ", ".join(str(h[0]) for h in hits[:5]) + (", …" if len(hits) > 5 else "")
+        first = " ".join(hits[0][2].split())[:80]
+        yield ctx.finding("NS801", f"{len(hits)} attributed passage(s) (line {lines}), e.g. {first!r}",
+                          source, line=hits[0][0], col=hits[0][1])
+    if attributed:
+        return
+    found = _first_llm_mention(ctx, code_sources, llm_use)
+    if found is not None:
+        source, line, quote = found
+        yield ctx.finding("NS802", f"says an LLM helped ({quote!r}) but no code file carries an "
+                          "attribution comment such as '# reference from ChatGPT'", source, line=line, col=1)
+
+
+def _notes(ctx: RuleContext) -> list[SourceFile]:
+    """The learner's notes: those handed in, else (an ingest that passes only code) read from disk."""
+    if ctx.notes or ctx.root is None or not ctx.root.is_dir():
+        return list(ctx.notes)
+    from checker.rules.reader import read_submission
+
+    files, _warnings = read_submission(ctx.root, owner=ctx.learner)
+    return [f for f in files if f.kind == "notes"]
+
+
+def _first_llm_mention(ctx: RuleContext, code_sources: list[SourceFile],
+                       llm_use: re.Pattern[str]) -> tuple[SourceFile, int, str] | None:
+    notes = _notes(ctx)
+    for source in [*ctx.files, *notes]:
+        match = llm_use.search(source.path)
+        if match:
+            return source, 0, source.path
+    for source in notes:
+        match = llm_use.search(source.text)
+        if match:
+            return source, _line_of(source.text, match.start()), _snippet(source.text, match.start(), match.end())
+    for source in code_sources:
+        for line, _col, text in comments(source.text):
+            match = llm_use.search(text)
+            if match:
+                return source, line, " ".join(text.split())[:60]
+    return None

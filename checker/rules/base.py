@@ -1,0 +1,177 @@
+"""Task rules as static checks: run a task file's rules over one learner's files.
+
+`check_submission(task, files, root=...)` parses each code file once with libCST, gathers its
+imports, references, calls, loops and definitions (`checker.rules.names`), and hands them to the
+rule families, one module each:
+
+| module | codes | task-file keys |
+| --- | --- | --- |
+| imports | NS101-NS103 | forbid_imports, forbid_calls |
+| pretrained | NS201-NS203 | forbid_pretrained, forbid_model_zoo |
+| loops | NS301-NS302 | forbid_loops |
+| layers | NS401 | require_layers |
+| budget | NS501-NS504 | max_params |
+| hints | NS601 | require_type_hints |
+| files | NS701-NS702 | require_files, forbid_files |
+| attribution | NS801-NS802 | require_attribution |
+
+A file libCST cannot parse yields NS000 and is skipped by the other rules; nothing here raises
+for a learner's file, and learner code is never imported or executed.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import libcst as cst
+
+from checker.model import SourceFile
+from checker.rules.catalogue import RULES, SEVERITIES, RuleDoc
+from checker.rules.names import CodeFile, ParseFailed, SubmissionIndex, analyse_file
+from checker.rules.taskfile import Task
+
+__all__ = ["Finding", "RuleDoc", "RULES", "SEVERITIES", "check_submission", "RuleContext"]
+
+SUBMISSION_PATH = "."  # the path of findings about the submission as a whole (NS401, NS701)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule violation (or, for info codes, one observation) at `path:line:col`.
+
+    `line`/`col` are 1-based; 0 means "the whole file / submission". For a notebook, `line` counts
+    in its code cells joined (SourceFile.text) and `cell` is the 1-based code cell it falls in.
+    """
+
+    code: str
+    severity: str  # "error" | "warning" | "info"
+    message: str
+    path: str  # relative to the learner folder, "." for the whole submission
+    line: int = 0
+    col: int = 0
+    learner: str = ""
+    cell: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col} {self.code} {self.message}"
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["title"] = RULES[self.code].title if self.code in RULES else ""
+        return out
+
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+class RuleContext:
+    """What every rule family sees: the task, the parsed files and a way to make findings."""
+
+    def __init__(self, task: Task, learner: str, root: Path | None, code: list[CodeFile],
+                 notes: list[SourceFile], files: Sequence[SourceFile], index: SubmissionIndex):
+        self.task = task
+        self.rules = task.rules
+        self.learner = learner
+        self.root = root
+        self.code = code
+        self.notes = notes
+        self.files = files
+        self.index = index
+
+    def enabled(self, code: str) -> bool:
+        return self.rules.severity.get(code) != "off"
+
+    def finding(self, code: str, message: str, file: CodeFile | SourceFile | None = None,
+                node: cst.CSTNode | None = None, line: int = 0, col: int = 0) -> Finding | None:
+        """A finding with the task's severity for `code`; None when the task turned it off."""
+        level = self.rules.severity.get(code, RULES[code].severity)
+        if level == "off":
+            return None
+        source = file.source if isinstance(file, CodeFile) else file
+        if isinstance(file, CodeFile) and node is not None:
+            line, col = file.position(node)
+        cell = 0
+        if source is not None and source.cell_lines and line:
+            cell = bisect.bisect_right(source.cell_lines, line)
+        return Finding(code=code, severity=level, message=message,
+                       path=source.path if source is not None else SUBMISSION_PATH,
+                       line=line, col=col, learner=self.learner, cell=cell)
+
+
+def _rule_families():
+    # imported here so that each family module can import RuleContext from this one
+    from checker.rules import attribution as rules_attribution
+    from checker.rules import budget as rules_params
+    from checker.rules import files as rules_files
+    from checker.rules import hints as rules_hints
+    from checker.rules import imports as rules_imports
+    from checker.rules import layers as rules_layers
+    from checker.rules import loops as rules_loops
+    from checker.rules import pretrained as rules_pretrained
+
+    return (rules_imports, rules_pretrained, rules_loops, rules_layers, rules_params,
+            rules_hints, rules_files, rules_attribution)
+
+
+def _dedupe(findings: Iterable[Finding | None]) -> list[Finding]:
+    """One finding per (code, path, line, message): a call is also a reference, and both may match."""
+    seen: set[tuple] = set()
+    out: list[Finding] = []
+    for f in findings:
+        if f is None:
+            continue
+        key = (f.code, f.path, f.line, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.learner, f.path != SUBMISSION_PATH, f.path, f.line, f.col, f.code))
+
+
+def check_submission(task: Task, files: Sequence[SourceFile], root: str | Path | None = None,
+                     learner: str | None = None) -> list[Finding]:
+    """Run every rule of `task` over one learner's files; findings sorted by path and line.
+
+    `files`: the learner's decoded files (kind "code" for .py and notebook code cells, "notes"
+    for prose). `root`: the learner folder on disk, for required files and checkpoints; None when
+    the files come from elsewhere (then file rules see only `files`).
+    """
+    root_path = Path(root) if root is not None else None
+    if learner is None:
+        learner = files[0].owner if files else (root_path.name if root_path else "")
+    parsed: list[CodeFile] = []
+    findings: list[Finding | None] = []
+    # a context without parsed files, only to make NS000 findings with the task's severities
+    ctx_probe = RuleContext(task, learner, root_path, [], [], files, SubmissionIndex([]))
+    for source in files:
+        if source.kind != "code":
+            continue
+        result = analyse_file(source)
+        if isinstance(result, ParseFailed):
+            findings.append(ctx_probe.finding(
+                "NS000", f"cannot parse, so no rule could check this file: {result.reason}",
+                source, line=result.line, col=result.col))
+        else:
+            parsed.append(result)
+            for cell in result.failed_cells:
+                findings.append(ctx_probe.finding(
+                    "NS000", f"a code cell cannot be parsed and was left out (prose in a code cell?): {cell.reason}",
+                    source, line=cell.line, col=cell.col))
+    ctx = RuleContext(task, learner, root_path, parsed, [f for f in files if f.kind == "notes"],
+                      files, SubmissionIndex(parsed))
+    for family in _rule_families():
+        try:
+            findings.extend(family.check(ctx))
+        except Exception as exc:  # noqa: BLE001 - one family's defect must not stop the round
+            # a bug of ours, not the learner's: say so, keep the other families' findings
+            name = family.__name__.removeprefix("checker.")
+            findings.append(ctx_probe.finding(
+                "NS000", f"the {name} checks failed on this submission and were skipped "
+                f"(internal error {type(exc).__name__}: {str(exc)[:160]}); please report it"))
+    return sort_findings(_dedupe(findings))
