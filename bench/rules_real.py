@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from checker.ingest.encoding import UndecodableError, decode_bytes  # noqa: E402
 from checker.model import SourceFile  # noqa: E402
-from checker.rules.base import check_submission  # noqa: E402
+from checker.rules.check import check_submission  # noqa: E402
 from checker.rules.reader import sources_from_text  # noqa: E402
 from checker.rules.taskfile import load_task, parse_task  # noqa: E402
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from checker.model import SourceFile
-from checker.rules.base import Finding, check_submission
+from checker.rules.check import Finding, check_submission
 from checker.rules.taskfile import parse_task
 
 

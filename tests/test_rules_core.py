@@ -8,7 +8,7 @@ from pathlib import Path
 from rules_helpers import code, codes, run
 
 from checker.model import SourceFile
-from checker.rules.base import RULES, Finding, check_submission
+from checker.rules.check import RULES, Finding, check_submission
 from checker.rules.reader import notebook_sources, read_submission
 from checker.rules.taskfile import parse_task
 

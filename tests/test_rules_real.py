@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from checker.ingest.encoding import decode_bytes
-from checker.rules.base import check_submission
+from checker.rules.check import check_submission
 from checker.rules.reader import sources_from_text
 from checker.rules.taskfile import load_task
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from checker.rules.base import RULES, Finding
+from checker.rules.check import RULES, Finding
 from checker.rules.sarif import SARIF_VERSION, to_sarif
 
 FINDINGS = [

@@ -303,7 +303,7 @@ def test_code_shared_by_more_than_the_learner_cap_is_common_even_below_half(roun
 
 def test_a_rules_crash_on_one_learner_is_reported_and_the_round_goes_on(round_dir, monkeypatch,
                                                                         tmp_path):
-    import checker.rules.base as rules
+    import checker.rules.check as rules
 
     original = rules.check_submission
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from checker import defaults
 from checker.model import SourceFile
-from checker.rules.base import Finding, RuleContext
+from checker.rules.context import Finding, RuleContext
 
 
 def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from checker import defaults
 from checker.model import SourceFile
 from checker.rules.params import CheckpointCount, count_checkpoint, estimate_models
-from checker.rules.base import Finding, RuleContext
+from checker.rules.context import Finding, RuleContext
 from checker.rules.reader import SKIPPED_DIRS
 
 

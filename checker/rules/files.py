@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from checker.model import SourceFile
-from checker.rules.base import Finding, RuleContext
+from checker.rules.context import Finding, RuleContext
 from checker.rules.taskfile import path_matches
 
 MAX_LISTED_FILES = 100_000  # a learner folder with more entries is a venv or a dataset dump

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checker.rules.base import Finding, RuleContext
+from checker.rules.context import Finding, RuleContext
 from checker.rules.names import FunctionFact
 
 # From this many functions lacking hints in one file, one finding lists them all: a mentor reads

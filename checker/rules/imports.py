@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checker.rules.base import Finding, RuleContext
+from checker.rules.context import Finding, RuleContext
 from checker.rules.taskfile import ForbiddenName, name_matches
 
 

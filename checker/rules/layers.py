@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checker.rules.base import Finding, RuleContext
+from checker.rules.context import Finding, RuleContext
 
 
 def _names_used(ctx: RuleContext) -> set[str]:

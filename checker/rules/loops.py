@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checker.rules.base import Finding, RuleContext
+from checker.rules.context import Finding, RuleContext
 from checker.rules.taskfile import name_matches
 
 # numpy functions that run a Python callable once per element or slice: loops in disguise

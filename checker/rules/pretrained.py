@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 import libcst as cst
 
 from checker import defaults
-from checker.rules.base import Finding, RuleContext
+from checker.rules.context import Finding, RuleContext
 from checker.rules.names import CallFact, CodeFile, literal_value
 from checker.rules.taskfile import name_matches, path_matches
 

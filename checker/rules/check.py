@@ -21,99 +21,22 @@ for a learner's file, and learner code is never imported or executed.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import libcst as cst
-
 from checker.model import SourceFile
+from checker.rules import attribution, budget, hints, imports, layers, loops, pretrained
+from checker.rules import files as files_family  # not `files`: check_submission takes `files`
 from checker.rules.catalogue import RULES, SEVERITIES, RuleDoc
+from checker.rules.context import SUBMISSION_PATH, Finding, RuleContext
 from checker.rules.names import CodeFile, ParseFailed, SubmissionIndex, analyse_file
 from checker.rules.taskfile import Task
 
-__all__ = ["Finding", "RuleDoc", "RULES", "SEVERITIES", "check_submission", "RuleContext"]
+__all__ = ["Finding", "RuleDoc", "RULES", "SEVERITIES", "check_submission", "RuleContext",
+           "SUBMISSION_PATH"]
 
-SUBMISSION_PATH = "."  # the path of findings about the submission as a whole (NS401, NS701)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One rule violation (or, for info codes, one observation) at `path:line:col`.
-
-    `line`/`col` are 1-based; 0 means "the whole file / submission". For a notebook, `line` counts
-    in its code cells joined (SourceFile.text) and `cell` is the 1-based code cell it falls in.
-    """
-
-    code: str
-    severity: str  # "error" | "warning" | "info"
-    message: str
-    path: str  # relative to the learner folder, "." for the whole submission
-    line: int = 0
-    col: int = 0
-    learner: str = ""
-    cell: int = 0
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col} {self.code} {self.message}"
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["title"] = RULES[self.code].title if self.code in RULES else ""
-        return out
-
-
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-
-
-class RuleContext:
-    """What every rule family sees: the task, the parsed files and a way to make findings."""
-
-    def __init__(self, task: Task, learner: str, root: Path | None, code: list[CodeFile],
-                 notes: list[SourceFile], files: Sequence[SourceFile], index: SubmissionIndex):
-        self.task = task
-        self.rules = task.rules
-        self.learner = learner
-        self.root = root
-        self.code = code
-        self.notes = notes
-        self.files = files
-        self.index = index
-
-    def enabled(self, code: str) -> bool:
-        return self.rules.severity.get(code) != "off"
-
-    def finding(self, code: str, message: str, file: CodeFile | SourceFile | None = None,
-                node: cst.CSTNode | None = None, line: int = 0, col: int = 0) -> Finding | None:
-        """A finding with the task's severity for `code`; None when the task turned it off."""
-        level = self.rules.severity.get(code, RULES[code].severity)
-        if level == "off":
-            return None
-        source = file.source if isinstance(file, CodeFile) else file
-        if isinstance(file, CodeFile) and node is not None:
-            line, col = file.position(node)
-        cell = 0
-        if source is not None and source.cell_lines and line:
-            cell = bisect.bisect_right(source.cell_lines, line)
-        return Finding(code=code, severity=level, message=message,
-                       path=source.path if source is not None else SUBMISSION_PATH,
-                       line=line, col=col, learner=self.learner, cell=cell)
-
-
-def _rule_families():
-    # imported here so that each family module can import RuleContext from this one
-    from checker.rules import attribution as rules_attribution
-    from checker.rules import budget as rules_params
-    from checker.rules import files as rules_files
-    from checker.rules import hints as rules_hints
-    from checker.rules import imports as rules_imports
-    from checker.rules import layers as rules_layers
-    from checker.rules import loops as rules_loops
-    from checker.rules import pretrained as rules_pretrained
-
-    return (rules_imports, rules_pretrained, rules_loops, rules_layers, rules_params,
-            rules_hints, rules_files, rules_attribution)
+# The families in the order their findings were always produced (imports first).
+RULE_FAMILIES = (imports, pretrained, loops, layers, budget, hints, files_family, attribution)
 
 
 def _dedupe(findings: Iterable[Finding | None]) -> list[Finding]:
@@ -165,7 +88,7 @@ def check_submission(task: Task, files: Sequence[SourceFile], root: str | Path |
                     source, line=cell.line, col=cell.col))
     ctx = RuleContext(task, learner, root_path, parsed, [f for f in files if f.kind == "notes"],
                       files, SubmissionIndex(parsed))
-    for family in _rule_families():
+    for family in RULE_FAMILIES:
         try:
             findings.extend(family.check(ctx))
         except Exception as exc:  # noqa: BLE001 - one family's defect must not stop the round
