@@ -65,7 +65,7 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
       checker lint work3/learner-23 --task examples/tasks/2025-task3-numpy.toml
       checker lint my_submission/ --task task.toml --sarif findings.sarif --format json
     """
-    from checker.rules.base import check_submission
+    from checker.rules.check import check_submission
     from checker.rules.reader import read_submission
     from checker.rules.sarif import to_sarif
     from checker.rules.taskfile import TaskFileError, load_task

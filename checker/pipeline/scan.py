@@ -335,7 +335,7 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
 
 def _rules_for(task, sub: Submission) -> list[dict]:
     """One learner's rule findings as report.json dicts; a crash becomes an NS000 finding."""
-    from checker.rules.base import SUBMISSION_PATH, Finding, check_submission
+    from checker.rules.check import SUBMISSION_PATH, Finding, check_submission
 
     try:
         found = check_submission(task, sub.code, root=sub.root, learner=sub.learner)
