@@ -175,7 +175,7 @@ _CHECK_ONE = textwrap.dedent("""
     from checker.corpus.match import CorpusMatchConfig, match_corpus
     from checker.code.fingerprints import FingerprintParams, fingerprint_many
     from checker.ingest.round import load_folder
-    from checker.pipeline.scan import CodeDoc
+    from checker.code.documents import CodeDoc
     t_import = time.perf_counter()
     sub = load_folder(Path(sys.argv[2]), "learner")
     params = FingerprintParams()
@@ -221,7 +221,7 @@ def west2(index: Path, workdir: Path) -> dict:
     from checker.ingest.encoding import UndecodableError, decode_bytes
     from checker.code.fingerprints import FingerprintParams, fingerprint_many
     from checker.ingest.round import load_folder
-    from checker.pipeline.scan import CodeDoc
+    from checker.code.documents import CodeDoc
 
     roots: dict[str, Path] = {}
     with gzip.open(DATASET, "rt", encoding="utf-8") as fh:

@@ -17,7 +17,7 @@ from checker.corpus.match import CorpusMatchConfig, find_corpus_matches, match_c
 from checker.corpus.sources import parse_source
 from checker.code.fingerprints import FingerprintParams, ParamsMismatch, fingerprint_text
 from checker.model import SourceFile
-from checker.pipeline.scan import CodeDoc
+from checker.code.documents import CodeDoc
 
 NOTHING = np.empty(0, dtype=np.uint64)
 

@@ -1,6 +1,6 @@
 """Learners' code against the corpus of public implementations.
 
-For every learner code file (`checker.pipeline.scan.CodeDoc`):
+For every learner code file (`checker.code.documents.CodeDoc`):
 1. candidates: the MinHash of the file and of each function/class unit (winnowed hashes minus the
    ignored ones: handout, round-frequent, and code common to the corpus's projects) is looked up
    in the corpus LSH; candidates are ranked by their estimated Jaccard (signature agreement) and
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,11 +35,10 @@ from checker import defaults
 from checker.core.align import Fragment, align_prepared, own_mask, prepare
 from checker.corpus.attribution import LearnerEvidence, attribute, gather_evidence, source_names
 from checker.corpus.index import CorpusDocument, CorpusIndex, StoredContent
+from checker.code.documents import CodeDoc
 from checker.code.fingerprints import FingerprintParams, minhash_values_many
 from checker.code.scoring import FilePair, score_file_pair
 
-if TYPE_CHECKING:  # checker.pipeline.scan calls this module: no import cycle at run time
-    from checker.pipeline.scan import CodeDoc
 
 Progress = Callable[[str, int, int], None]
 
@@ -138,7 +136,7 @@ def _unit_names(fragments: list[Fragment], content: StoredContent) -> list[str]:
     return sorted(matched, key=lambda name: -matched[name])
 
 
-def candidate_contents(doc: "CodeDoc", ignore: np.ndarray, index: CorpusIndex,
+def candidate_contents(doc: CodeDoc, ignore: np.ndarray, index: CorpusIndex,
                        config: CorpusMatchConfig) -> list[tuple[int, float]]:
     """(content id, estimated Jaccard) of the corpus files worth aligning, best first."""
     params = config.params
@@ -157,7 +155,7 @@ def candidate_contents(doc: "CodeDoc", ignore: np.ndarray, index: CorpusIndex,
     return ranked[:config.max_candidates]
 
 
-def find_corpus_matches(docs: list["CodeDoc"], ignore: np.ndarray, index: CorpusIndex, config,
+def find_corpus_matches(docs: list[CodeDoc], ignore: np.ndarray, index: CorpusIndex, config,
                         evidence: Mapping[str, LearnerEvidence] | None = None,
                         progress: Progress | None = None) -> list[CorpusMatch]:
     """Every learner document against the corpus; see the module docstring."""
@@ -275,7 +273,7 @@ def _rank(m: CorpusMatch) -> tuple:
     return (-m.pair.left_coverage, -m.pair.similarity, m.pair.right, m.pair.right_file)
 
 
-def match_corpus(docs: list["CodeDoc"], ignore: np.ndarray, index: CorpusIndex, config,
+def match_corpus(docs: list[CodeDoc], ignore: np.ndarray, index: CorpusIndex, config,
                  evidence: Mapping[str, LearnerEvidence] | None = None,
                  progress: Progress | None = None) -> list[FilePair]:
     """Corpus pairs (`FilePair`, `source="corpus"`) of the learners' code documents.

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from checker import defaults
-from checker.core.align import Fragment, Prepared, align_prepared, own_mask, prepare
-from checker.code.fingerprints import (CodeFingerprint, FingerprintParams, fingerprint_many,
+from checker.core.align import Fragment, Prepared, align_prepared, prepare
+from checker.code.documents import CodeDoc, own_token_count
+from checker.code.fingerprints import (FingerprintParams, fingerprint_many,
                                   minhash_permutations, minhash_values_many)
 from checker.ingest.round import Submission, load_base, load_round
 from checker.model import IngestWarning, SourceFile
@@ -105,22 +106,6 @@ class _BackgroundImport:
         if self.thread is not None:
             self.thread.join()
         return importlib.import_module(self.name)
-
-
-@dataclass
-class CodeDoc:
-    """A fingerprinted code file of a learner."""
-
-    source: SourceFile
-    fp: CodeFingerprint
-    own_tokens: int = 0  # tokens outside ignored (handout / common) k-grams
-
-
-def own_token_count(kgrams: np.ndarray, n_tokens: int, k: int, ignore: np.ndarray) -> int:
-    """Tokens not covered by any ignored k-gram: what the learner (or the copier) wrote."""
-    if not ignore.size or not kgrams.size:
-        return n_tokens
-    return int(own_mask(kgrams, n_tokens, k, ignore).sum())
 
 
 @dataclass
