@@ -37,6 +37,7 @@ from pathlib import Path
 
 from checker import defaults
 from checker.report import ReportError, pairs_csv
+from checker.safetext import csv_row
 from checker.verdicts import RISK_ORDER
 
 # The policy of every page: nothing may be fetched; inline CSS/JS and data: images only.
@@ -1367,7 +1368,7 @@ def findings_csv(report: dict) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(FINDINGS_CSV_COLUMNS)
     for f in report.get("findings") or []:
-        writer.writerow([f.get(c, "") for c in FINDINGS_CSV_COLUMNS])
+        writer.writerow(csv_row(f.get(c, "") for c in FINDINGS_CSV_COLUMNS))
     return buf.getvalue()
 
 
@@ -1385,14 +1386,17 @@ def learners_csv(report: dict) -> str:
         rt = retrain.get(lid) if isinstance(retrain.get(lid), dict) else {}
         errors = sum(1 for f in report.get("findings") or []
                      if f.get("learner") == lid and f.get("severity") == "error")
-        writer.writerow([lid, v.get("risk", ""), v.get("score", ""), len(lr.get("code_files", [])),
-                         len(lr.get("notes_files", [])), errors, nl.get("own_words_share", ""),
-                         rt.get("status", ""), " | ".join(v.get("reasons", []))])
+        writer.writerow(csv_row([lid, v.get("risk", ""), v.get("score", ""),
+                                 len(lr.get("code_files", [])), len(lr.get("notes_files", [])),
+                                 errors, nl.get("own_words_share", ""), rt.get("status", ""),
+                                 " | ".join(v.get("reasons", []))]))
     return buf.getvalue()
 
 
 def csv_exports(report: dict) -> dict[str, str]:
-    """File name -> CSV text: pairs (the scan's pairs.csv columns), findings, learners."""
+    """File name -> CSV text: pairs (the scan's pairs.csv columns), findings, learners. Every
+    writer goes through `checker.safetext.csv_row`: a text cell starting with = + - @ tab or CR
+    gets a leading `'` so that a spreadsheet shows it instead of running it."""
     return {"pairs.csv": pairs_csv(report), "findings.csv": findings_csv(report),
             "learners.csv": learners_csv(report)}
 
