@@ -205,14 +205,20 @@ def list_sources(index: Path, as_json: bool) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{index}: {stats['sources']} sources, {stats['documents']:,} files, "
-                        f"{stats['tokens']:,} tokens, {stats['bytes_on_disk'] / 1e6:.1f} MB")
+    from checker.safetext import visible_controls
+
+    def text(value: str) -> Text:  # names, licences, URLs from package metadata: not markup
+        return Text(visible_controls(value))
+
+    table = Table(title=text(f"{index}: {stats['sources']} sources, {stats['documents']:,} files, "
+                             f"{stats['tokens']:,} tokens, {stats['bytes_on_disk'] / 1e6:.1f} MB"))
     for col in ("source", "version", "files", "tokens", "licence", "url", "origin"):
         table.add_column(col, justify="right" if col in ("files", "tokens") else "left")
     for s in sources:
-        table.add_row(s.spec, s.version[:12], str(s.code_files), f"{s.tokens:,}", s.licence, s.url,
-                      s.origin)
+        table.add_row(text(s.spec), text(s.version[:12]), str(s.code_files), f"{s.tokens:,}",
+                      text(s.licence), text(s.url), text(s.origin))
     Console(width=200).print(table)
 
 

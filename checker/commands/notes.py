@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from checker import defaults
+from checker.safetext import visible_controls
 
 _TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".ipynb")
 
@@ -98,8 +99,9 @@ def _print_report(report) -> None:
             if verdict.page is not None:
                 where += f" (page {verdict.page})"
             label = {"copied": "COPIED", "cited": "cited", "shared": "SHARED"}[verdict.status]
-            click.echo(f"{where}  {label} {match.kind} {match.score:.0%}  <- {match.source.source}: "
-                       f"{match.source.path}:{match.source.span.start_line}")
+            source = f"{match.source.source}: {match.source.path}"
+            click.echo(f"{visible_controls(where)}  {label} {match.kind} {match.score:.0%}  <- "
+                       f"{visible_controls(source)}:{match.source.span.start_line}")
             preview = verdict.text.replace("\n", " ")
             click.echo(f"    \"{preview[:100]}{'...' if len(preview) > 100 else ''}\"")
             click.echo(click.wrap_text(verdict.suggestion, initial_indent="    ",
@@ -110,7 +112,7 @@ def _print_report(report) -> None:
                    f"words; {sum(p.status == 'copied' for p in learner.paragraphs)} paragraph(s) to "
                    "cite or rewrite.")
     for warning in report.warnings:
-        click.echo(f"warning: {warning.path}: {warning.reason}")
+        click.echo(f"warning: {visible_controls(warning.path)}: {warning.reason}")
     if not report.cross_lingual:
         click.echo(f"(model {report.model} matches within a language only: translations are not "
                    "checked)")
@@ -162,7 +164,7 @@ def notes_index_add(articles_dir: Path, index: Path, source: str | None, url: st
             try:
                 text, _ = decode_bytes(path.read_bytes())
             except (OSError, UndecodableError) as exc:
-                click.echo(f"skipped {relative}: {exc}", err=True)
+                click.echo(f"skipped {visible_controls(relative)}: {exc}", err=True)
                 skipped += 1
                 continue
             if corpus.add_document(source, relative, text, {"url": url} if url else {}):

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from checker import defaults
+from checker.safetext import visible_controls
 
 
 @click.command("rules")
@@ -93,10 +94,10 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
         }, ensure_ascii=False, indent=2))
     else:
         for w in warnings:
-            click.echo(f"{w.path}: skipped: {w.reason}", err=True)
-        for f in findings:
+            click.echo(visible_controls(f"{w.path}: skipped: {w.reason}"), err=True)
+        for f in findings:  # learner-controlled paths and text: controls shown as escapes
             cell = f"  [cell {f.cell}]" if f.cell else ""
-            click.echo(f"{f}{cell}")
+            click.echo(visible_controls(f"{f}{cell}", multiline=True))
         counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
         code_files = sum(1 for f in files if f.kind == "code")
         click.echo(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info "
