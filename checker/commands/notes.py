@@ -12,15 +12,10 @@ from pathlib import Path
 import click
 
 from checker import defaults
+from checker.cli_errors import CheckerCommand, CheckerGroup, CheckerInputError
 from checker.safetext import visible_controls
 
 _TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".ipynb")
-
-
-class _UsageError(click.ClickException):
-    """Bad input (a missing file, no index): exit 2, like click's own usage errors."""
-
-    exit_code = 2
 
 
 def _notes_dir(index: Path) -> Path:
@@ -32,17 +27,17 @@ def _open_corpus(index: Path, create: bool, model: str | None = None):
 
     directory = _notes_dir(index)
     if not create and not (directory / "notes.sqlite").exists():
-        raise _UsageError(
+        raise CheckerInputError(
             f"no notes corpus in {directory}: build one with "
             f"`checker notes-index add ARTICLES_DIR --index {index}`")
     try:
         return NotesCorpus.open(directory, config=NotesConfig(model=model) if model else None,
                                 create=create)
     except CorpusMismatchError as exc:
-        raise _UsageError(f"{directory}: {exc}") from exc
+        raise CheckerInputError(f"{directory}: {exc}") from exc
 
 
-@click.command("notes")
+@click.command("notes", cls=CheckerCommand)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--index", "index", type=click.Path(file_okay=False, path_type=Path),
               default=defaults.DEFAULT_INDEX_DIR, show_default=True,
@@ -67,17 +62,17 @@ def notes_command(files: tuple[Path, ...], index: Path, learner: str, as_json: b
     documents = []
     for path in files:
         if not path.is_file():
-            raise _UsageError(f"{path}: no such file")
+            raise CheckerInputError(f"{path}: no such file")
         document = read_notes_file(path, owner=learner)
         fatal = [w for w in document.warnings if w.kind in ("skipped", "error")]
         if fatal and not document.paragraphs:
-            raise _UsageError(f"{path}: {fatal[0].reason}")
+            raise CheckerInputError(f"{path}: {fatal[0].reason}")
         documents.append(document)
     corpus = _open_corpus(index, create=False)
     try:
         report = check_notes(documents, corpus)
     except EmbeddingModelError as exc:
-        raise _UsageError(f"{_notes_dir(index)}: {exc}") from exc
+        raise CheckerInputError(f"{_notes_dir(index)}: {exc}") from exc
     finally:
         corpus.close()
     if as_json:
@@ -119,7 +114,7 @@ def _print_report(report) -> None:
     click.echo("needs attention" if report.needs_attention else "clean")
 
 
-@click.group("notes-index")
+@click.group("notes-index", cls=CheckerGroup)
 def notes_index_group() -> None:
     """Manage the notes corpus (public articles learners copy from) in INDEX/notes.
 
@@ -197,7 +192,7 @@ def notes_index_remove(source: str, index: Path) -> None:
     finally:
         corpus.close()
     if not removed:
-        raise _UsageError(f"{_notes_dir(index)}: no documents of source {source!r}")
+        raise CheckerInputError(f"{_notes_dir(index)}: no documents of source {source!r}")
     click.echo(f"{source}: {removed} documents removed")
 
 
