@@ -120,6 +120,8 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     if not round_dir.is_dir():
         raise CheckerInputError(
             f"{round_dir}: not a folder (expected one sub-folder or zip per learner)")
+    if out_dir is not None:
+        _check_out_dir(out_dir, round_dir, base_dir)
     config = ScanConfig(
         round_dir=round_dir, base_dir=base_dir,
         params=FingerprintParams(k=kgram, window=window),
@@ -166,6 +168,23 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
 
         if any(RISK_ORDER[v["risk"]] >= RISK_ORDER[fail_on] for v in report["verdicts"]):
             sys.exit(1)
+
+
+def _check_out_dir(out_dir: Path, round_dir: Path, base_dir: Path | None) -> None:
+    """Refuse an output folder that is the round or the handout folder, or inside one: the
+    report's learners/ and pairs/ folders would be read as learners (or handout) by the next scan."""
+    out = out_dir.resolve()
+    for option, folder, as_what in (("ROUND_DIR", round_dir, "learners"),
+                                    ("--base", base_dir, "handout code")):
+        if folder is None:
+            continue
+        inside = folder.resolve()
+        if out == inside or inside in out.parents:
+            where = "is" if out == inside else "is inside"
+            raise CheckerInputError(
+                f"-o {out_dir}: {where} the {option} folder {folder} (the next scan would read the "
+                f"report's folders as {as_what}); write it elsewhere, e.g. "
+                f"-o {inside.parent / 'report'}")
 
 
 def _default_index() -> Path | None:

@@ -1,5 +1,6 @@
 """Every `checker` error is one line on stderr: exit 2 for bad input or usage, 3 for a bug, and
-never a traceback (unless NOSHORTCUT_DEBUG is set)."""
+never a traceback (unless NOSHORTCUT_DEBUG is set). Also: `-o` may not write into the round or
+the handout folder."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ CASES = [
     ("scan-index-without-index", ["scan", "{round}", "--index", "{empty}", "-q", "--no-notes"],
      "no corpus index here"),
     ("scan-missing-round", ["scan", "{tmp}/nope"], "nope: not a folder"),
+    ("scan-out-is-round", ["scan", "{round}", "-o", "{round}", "-q"], "is the ROUND_DIR folder"),
+    ("scan-out-inside-round", ["scan", "{round}", "-o", "{round}/report", "-q"],
+     "is inside the ROUND_DIR folder"),
+    ("scan-out-inside-base", ["scan", "{round}", "--base", "{handout}", "-o", "{handout}/r", "-q"],
+     "is inside the --base folder"),
     ("scan-out-under-a-file", ["scan", "{round}", "-q", "--no-notes", "-o", "{file}/out"],
      "cannot write the report"),
     ("scan-missing-base", ["scan", "{round}", "--base", "{tmp}/gone"], "'--base'"),
@@ -83,6 +89,21 @@ def test_lsh_sync_without_an_index_is_exit_2_naming_it(where):
                                       str(where["empty"])])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "no corpus index" in result.stderr
+
+
+def test_out_inside_the_round_is_refused_before_anything_is_written(where):
+    result = CliRunner().invoke(cli, ["scan", str(where["round"]), "-o",
+                                      str(where["round"] / "report"), "-q"])
+    assert result.exit_code == 2
+    assert not (where["round"] / "report").exists()
+    assert sorted(p.name for p in where["round"].iterdir()) == ["ann", "ben"]
+
+
+def test_out_beside_the_round_is_written(where):
+    result = CliRunner().invoke(cli, ["scan", str(where["round"]), "-o", str(where["tmp"] / "rep"),
+                                      "-q", "--no-notes", "--no-html"])
+    assert result.exit_code == 0, result.output
+    assert (where["tmp"] / "rep" / "report.json").is_file()
 
 
 def test_known_library_errors_become_one_line_messages(tmp_path):
