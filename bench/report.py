@@ -83,6 +83,7 @@ def render(results: dict) -> str:
     add("## JPlag and MOSS: published figures (not measured here)\n")
     add(PUBLISHED)
     _notes(results, add)
+    _rounds(results, add)
     _corpus(add)
     add("## How to reproduce\n")
     add("```\npython bench/run.py            # full run, rewrites bench/RESULTS.md and "
@@ -250,3 +251,25 @@ def _notes(results: dict, add) -> None:
         add(f"Produced by `{_command(notes)}` ({_f(notes['wall_s'], 0)} s), embedded as "
             "written:\n")
         add(notes.get("markdown", "").strip() + "\n")
+
+
+def _rounds(results: dict, add) -> None:
+    """bench/bench_round.py's Markdown, as written by its run inside bench/run.py."""
+    rounds = results.get("rounds") or {}
+    if not rounds:
+        add("## Real rounds: learner verdicts against human labels\n")
+        add("Not run by this benchmark run (`python bench/bench_round.py` measures it alone).\n")
+        return
+    if rounds.get("status") == "ok" and rounds.get("markdown"):
+        heading, _, body = rounds["markdown"].strip().partition("\n")
+        if not heading.startswith("## "):
+            heading, body = "## Real rounds: learner verdicts against human labels", rounds["markdown"]
+        add(heading + "\n")
+        add(f"Produced by `{_command(rounds)}` ({_f(rounds['wall_s'], 0)} s), embedded as written:\n")
+        add(body.strip() + "\n")
+        return
+    add("## Real rounds: learner verdicts against human labels\n")
+    if rounds.get("status") in ("absent", "skipped"):
+        add(f"Not measured: {rounds.get('reason', '')}.\n")
+    else:
+        add(f"`{_command(rounds)}` did not finish: {rounds.get('status')} {rounds.get('reason', '')[:300]}\n")

@@ -35,6 +35,9 @@ REPO_DIR = BENCH_DIR.parent
 DATASETS_DIR = REPO_DIR.parent / "shared" / "datasets"
 DOLOS_BENCHMARK_DIR = DATASETS_DIR / "dolos-python-benchmark"
 NOTES_SCRIPT = BENCH_DIR / "bench_notes.py"
+ROUND_SCRIPT = BENCH_DIR / "bench_round.py"
+# The quick run scans only the labelled rounds that hold copiers (about half the time).
+QUICK_ROUNDS = ("work1", "pre_task/2024/task2")
 
 FULL_SIZES = (100, 300, 1000, 3000)
 QUICK_SIZES = (100, 300)
@@ -56,6 +59,7 @@ class BenchConfig:
     accuracy_timeout_s: float
     speed_timeout_s: float
     notes_timeout_s: float
+    rounds_timeout_s: float
     memory_limit_mb: float  # a speed run predicted to need more is skipped, with the reason
     data_dir: Path
     out_dir: Path
@@ -79,6 +83,7 @@ class BenchConfig:
             # copydetect's quadratic all-pairs loop reaches its limit at the largest size
             speed_timeout_s=120 if quick else 900,
             notes_timeout_s=300 if quick else 900,
+            rounds_timeout_s=300 if quick else 900,
             memory_limit_mb=_total_memory_mb() * 0.5,
             data_dir=BENCH_DIR / "data",
             out_dir=out_dir,
@@ -121,6 +126,7 @@ class Results:
     ratios: dict[str, dict[str, float]] = field(default_factory=dict)
     claims: list[dict] = field(default_factory=list)
     notes: dict = field(default_factory=dict)
+    rounds: dict = field(default_factory=dict)
     command: str = ""
     started: str = ""
     duration_s: float = 0.0
@@ -516,6 +522,33 @@ def run_notes(config: BenchConfig, results: Results) -> None:
             results.notes["results"] = None
 
 
+def run_rounds(config: BenchConfig, results: Results) -> None:
+    """The labelled real rounds, learner by learner (bench/bench_round.py, its own process)."""
+    if not ROUND_SCRIPT.exists():
+        results.rounds = {"status": "absent", "reason": f"{ROUND_SCRIPT.name} does not exist"}
+        return
+    json_path = config.results_dir / "round_results.json"
+    md_path = config.results_dir / "round_results.md"
+    command = [sys.executable, str(ROUND_SCRIPT), "--json", str(json_path), "--markdown", str(md_path)]
+    if config.quick:
+        for name in QUICK_ROUNDS:
+            command += ["--round", name]
+    run, _ = _run_tool("rounds", command, config.rounds_timeout_s)
+    results.rounds = asdict(run)
+    if run.status != "ok":
+        return
+    if not md_path.exists():  # the shared datasets are absent: the script says so and writes nothing
+        results.rounds["status"] = "skipped"
+        results.rounds["reason"] = "the shared datasets (../shared/datasets) are absent"
+        return
+    results.rounds["markdown"] = md_path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+        results.rounds["totals"] = data.get("totals")
+    except (OSError, ValueError):
+        results.rounds["totals"] = None
+
+
 def evaluate_claims(results: Results, config: BenchConfig) -> None:
     """The issue's "must show" list, checked against the measured numbers."""
     claims = []
@@ -594,6 +627,8 @@ def main(argv: list[str] | None = None) -> int:
         run_speed(config, tools, roots, units, results)
     _progress("notes benchmark")
     run_notes(config, results)
+    _progress("labelled real rounds")
+    run_rounds(config, results)
     evaluate_claims(results, config)
     results.duration_s = round(time.perf_counter() - started, 1)
 

@@ -49,7 +49,7 @@ def test_lint_reports_a_bad_task_file_with_its_key(tmp_path: Path):
     learner = _submission(tmp_path, "x = 1\n")
     task = _task(tmp_path, "[rules]\nforbid_loop = true\n")
     result = CliRunner().invoke(lint_command, [str(learner), "--task", str(task)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad task file is bad input, not an error finding (1)
     assert "forbid_loop" in result.output and "did you mean 'forbid_loops'" in result.output
 
 
@@ -59,7 +59,7 @@ def test_rules_lists_every_code_and_details_on_request():
     detail = CliRunner().invoke(rules_command, ["ns401"])
     assert "require_layers" in detail.output and "Example:" in detail.output
     bad = CliRunner().invoke(rules_command, ["NS999"])
-    assert bad.exit_code == 1 and "unknown rule code" in bad.output
+    assert bad.exit_code == 2 and "unknown rule code" in bad.output
 
 
 def test_help_texts_have_examples():

@@ -296,8 +296,8 @@ def test_lsh_sync_names_the_url_or_the_index_when_it_cannot_push(tmp_path):
     bad_url = runner.invoke(lsh_sync, ["http://x", "--index", str(tmp_path)])
     assert bad_url.exit_code == 2 and "redis://" in bad_url.output
     no_index = runner.invoke(lsh_sync, ["redis://127.0.0.1:1/0", "--index", str(tmp_path / "none")])
-    assert no_index.exit_code == 1 and "no corpus index" in no_index.output
+    assert no_index.exit_code == 2 and "no corpus index" in no_index.output
     pytest.importorskip("redis")
     index = _tiny_index(tmp_path)
     closed = runner.invoke(lsh_sync, ["redis://127.0.0.1:1/0", "--index", str(index)])
-    assert closed.exit_code == 1 and "redis://127.0.0.1:1/0" in closed.output
+    assert closed.exit_code == 2 and "redis://127.0.0.1:1/0" in closed.output

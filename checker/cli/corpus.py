@@ -3,7 +3,8 @@
 Thin commands: options -> sources / manifest -> one library call (`checker.corpus.index`) ->
 one line per source. Exit codes: 0 done, 1 a source could not be added or removed (`build`: only
 with `--strict`; a source that fails is reported and the others are built), 2 bad input (a spec
-that cannot be parsed, a missing manifest, an index built with other parameters).
+that cannot be parsed, a missing manifest, an index that cannot be opened or was built with other
+parameters), 3 internal error.
 """
 
 from __future__ import annotations
@@ -15,12 +16,7 @@ from pathlib import Path
 import click
 
 from checker import defaults
-
-
-class _UsageError(click.ClickException):
-    """Bad input (a spec, a manifest, an index of other parameters): exit 2."""
-
-    exit_code = 2
+from checker.cli.errors import CheckerGroup, CheckerInputError, CheckFailed, os_error_message
 
 
 _index_option = click.option(
@@ -40,7 +36,7 @@ _no_notes_option = click.option(
 _quiet_option = click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 
 
-@click.group("corpus", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("corpus", cls=CheckerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def corpus() -> None:
     """Build and grow the corpus of public implementations that `checker scan` matches against.
 
@@ -107,12 +103,10 @@ def _run(fn, index: Path, quiet: bool, **kwargs):
             return fn(**kwargs)
         with bar:
             return fn(**kwargs)
-    except (SourceError, ParamsMismatch) as exc:
-        raise _UsageError(str(exc)) from None
-    except CorpusIndexError as exc:
-        raise click.ClickException(str(exc)) from None
+    except (SourceError, ParamsMismatch, CorpusIndexError) as exc:
+        raise CheckerInputError(str(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"{index}: {exc.strerror or exc}") from None
+        raise CheckerInputError(os_error_message(exc, path=index)) from None
 
 
 @corpus.command("add")
@@ -146,13 +140,13 @@ def add(sources: tuple[str, ...], index: Path, licence: str, url: str, aliases: 
     try:
         requests = [SourceRequest(parse_source(s), licence, url, aliases, "add") for s in sources]
     except SourceError as exc:
-        raise _UsageError(str(exc)) from None
+        raise CheckerInputError(str(exc)) from None
     result = _run(add_sources, index, quiet, index_path=index, requests=requests, jobs=jobs,
                   notes=not no_notes, backend="ray" if ray_address else "processes",
                   ray_address=ray_address)
     _echo_outcomes(result, quiet)
     if result.failed:
-        raise click.ClickException(
+        raise CheckFailed(
             f"{len(result.failed)} of {len(result.outcomes)} source(s) not added to {index}: "
             + "; ".join(f"{f.spec}: {f.reason}" for f in result.failed))
 
@@ -175,7 +169,7 @@ def remove(sources: tuple[str, ...], index: Path, no_notes: bool, quiet: bool) -
                   notes=not no_notes)
     _echo_outcomes(result, quiet)
     if result.failed:
-        raise click.ClickException(
+        raise CheckFailed(
             f"not removed from {index}: " + "; ".join(f"{f.spec}: {f.reason}" for f in result.failed))
 
 
@@ -197,7 +191,7 @@ def list_sources(index: Path, as_json: bool) -> None:
             sources = ix.sources()
             stats = ix.stats()
     except CorpusIndexError as exc:
-        raise _UsageError(str(exc)) from None
+        raise CheckerInputError(str(exc)) from None
     if as_json:
         click.echo(json.dumps({"index": str(index), "stats": stats,
                                "sources": [s.to_dict() for s in sources]},
@@ -205,14 +199,20 @@ def list_sources(index: Path, as_json: bool) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{index}: {stats['sources']} sources, {stats['documents']:,} files, "
-                        f"{stats['tokens']:,} tokens, {stats['bytes_on_disk'] / 1e6:.1f} MB")
+    from checker.report.safetext import visible_controls
+
+    def text(value: str) -> Text:  # names, licences, URLs from package metadata: not markup
+        return Text(visible_controls(value))
+
+    table = Table(title=text(f"{index}: {stats['sources']} sources, {stats['documents']:,} files, "
+                             f"{stats['tokens']:,} tokens, {stats['bytes_on_disk'] / 1e6:.1f} MB"))
     for col in ("source", "version", "files", "tokens", "licence", "url", "origin"):
         table.add_column(col, justify="right" if col in ("files", "tokens") else "left")
     for s in sources:
-        table.add_row(s.spec, s.version[:12], str(s.code_files), f"{s.tokens:,}", s.licence, s.url,
-                      s.origin)
+        table.add_row(text(s.spec), text(s.version[:12]), str(s.code_files), f"{s.tokens:,}",
+                      text(s.licence), text(s.url), text(s.origin))
     Console(width=200).print(table)
 
 
@@ -247,7 +247,7 @@ def build(manifest: Path, rebuild: bool, index: Path, jobs: int, ray_address: st
     from checker.corpus.index import build_corpus
 
     if not manifest.is_file():
-        raise _UsageError(f"{manifest}: no such manifest (give one with --manifest)")
+        raise CheckerInputError(f"{manifest}: no such manifest (give one with --manifest)")
     result = _run(build_corpus, index, quiet, index_path=index, manifest=manifest, rebuild=rebuild,
                   jobs=jobs, notes=not no_notes, backend="ray" if ray_address else "processes",
                   ray_address=ray_address)
@@ -258,7 +258,7 @@ def build(manifest: Path, rebuild: bool, index: Path, jobs: int, ray_address: st
                    f"in {index} ({result.seconds:.1f} s)" + (f"; {len(failed)} failed" if failed else ""),
                    err=bool(failed))
     if strict and failed:
-        raise click.ClickException(f"{len(failed)} source(s) of {manifest} failed: "
+        raise CheckFailed(f"{len(failed)} source(s) of {manifest} failed: "
                                    + ", ".join(f.spec for f in failed))
 
 

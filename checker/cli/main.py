@@ -1,9 +1,10 @@
 """The `checker` command: a thin layer over the library.
 
-Each command: options -> a frozen config -> one library call -> output. Errors become
-`click.ClickException` (exit 2 for bad input). Exit codes of `scan`: 0 the scan ran (and, with
-`--fail-on`, nobody reached that risk), 1 with `--fail-on LEVEL` some learner is at that risk or
-above, 2 bad input or usage.
+Each command: options -> a frozen config -> one library call -> output. Errors are one line on
+stderr (`checker.cli.errors`): exit 2 for bad input or usage (`CheckerInputError`, and the
+library's known errors), 3 for an internal error (`main`). Exit codes of `scan`: 0 the scan ran
+(and, with `--fail-on`, nobody reached that risk), 1 with `--fail-on LEVEL` some learner is at that
+risk or above, 2 bad input or usage, 3 internal error.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ from pathlib import Path
 import click
 
 from checker import __version__, defaults
+from checker.cli.errors import (
+    DEBUG_ENV,
+    EXIT_INTERNAL,
+    CheckerGroup,
+    CheckerInputError,
+    input_errors,
+    one_line,
+    os_error_message,
+)
 
 
-class _UsageExit2(click.ClickException):
-    exit_code = 2
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CheckerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="checker")
 def cli() -> None:
     """noshortcut: find copied code and notes in a round of ML training submissions.
@@ -88,7 +94,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     """Check a round: every learner against every other learner.
 
     ROUND_DIR holds one folder (or zip) per learner, or a manifest.csv (learner,path).
-    Exit codes: 0 done, 1 a learner at the --fail-on risk or above, 2 bad input.
+    Exit codes: 0 done, 1 a learner at the --fail-on risk or above, 2 bad input, 3 internal error.
 
     \b
     Examples:
@@ -110,9 +116,12 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         base_dir = base_dir or defaults.EXAMPLE_HANDOUT
         task_path = task_path or defaults.EXAMPLE_TASK
     if round_dir is None:
-        raise _UsageExit2("give ROUND_DIR (one folder or zip per learner), or --example")
+        raise CheckerInputError("give ROUND_DIR (one folder or zip per learner), or --example")
     if not round_dir.is_dir():
-        raise _UsageExit2(f"{round_dir}: not a folder (expected one sub-folder or zip per learner)")
+        raise CheckerInputError(
+            f"{round_dir}: not a folder (expected one sub-folder or zip per learner)")
+    if out_dir is not None:
+        _check_out_dir(out_dir, round_dir, base_dir)
     config = ScanConfig(
         round_dir=round_dir, base_dir=base_dir,
         params=FingerprintParams(k=kgram, window=window),
@@ -129,18 +138,21 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         try:
             parse_redis_url(lsh_url)
         except ScaleConfigError as exc:
-            raise _UsageExit2(str(exc)) from None
+            raise CheckerInputError(str(exc)) from None
     if retrain and not task_path:
-        raise _UsageExit2("--retrain needs --task TASK.toml with a [retrain] table")
+        raise CheckerInputError("--retrain needs --task TASK.toml with a [retrain] table")
     console = Console(stderr=False)
     try:
-        report = _run_with_progress(run_scan, config, quiet)
-    except (FileNotFoundError, ValueError) as exc:
-        raise _UsageExit2(str(exc)) from None
+        with input_errors():
+            report = _run_with_progress(run_scan, config, quiet)
+    except OSError as exc:  # FileNotFoundError from ingest: a listed file or zip is not there
+        raise CheckerInputError(os_error_message(exc)) from None
+    except ValueError as exc:  # ingest: a manifest or a round it cannot read
+        raise CheckerInputError(str(exc)) from None
     if out_dir:
         from checker.pipeline.scan import paused_gc
 
-        with paused_gc():
+        with paused_gc(), input_errors("cannot write the report", out_dir):
             written = write_report(report, out_dir)
             if html:
                 from checker.report.html import render_html
@@ -148,7 +160,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
                 written += render_html(report, out_dir)[:1]
         for path in written:
             if not quiet:
-                console.print(f"wrote {path}")
+                console.print(f"wrote {path}", markup=False)
     if not quiet:
         render_terminal(report, console, top)
     if fail_on != "never":
@@ -156,6 +168,23 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
 
         if any(RISK_ORDER[v["risk"]] >= RISK_ORDER[fail_on] for v in report["verdicts"]):
             sys.exit(1)
+
+
+def _check_out_dir(out_dir: Path, round_dir: Path, base_dir: Path | None) -> None:
+    """Refuse an output folder that is the round or the handout folder, or inside one: the
+    report's learners/ and pairs/ folders would be read as learners (or handout) by the next scan."""
+    out = out_dir.resolve()
+    for option, folder, as_what in (("ROUND_DIR", round_dir, "learners"),
+                                    ("--base", base_dir, "handout code")):
+        if folder is None:
+            continue
+        inside = folder.resolve()
+        if out == inside or inside in out.parents:
+            where = "is" if out == inside else "is inside"
+            raise CheckerInputError(
+                f"-o {out_dir}: {where} the {option} folder {folder} (the next scan would read the "
+                f"report's folders as {as_what}); write it elsewhere, e.g. "
+                f"-o {inside.parent / 'report'}")
 
 
 def _default_index() -> Path | None:
@@ -204,12 +233,20 @@ def main() -> None:
     down. Python's shutdown walks and frees every module and object it loaded (numpy, scipy via
     datasketch, libCST, torch for notes): measured 0.5 s after a scan had finished, also on a
     two-file round. Exit handlers still run and streams are flushed first; files the commands
-    write are closed by then (context managers)."""
+    write are closed by then (context managers).
+
+    Errors are one line: click and `CheckerInputError` print theirs (exit 2); anything else is a
+    bug, printed as one `internal error` line with exit 3 (the traceback with NOSHORTCUT_DEBUG=1).
+    """
     try:
         cli()
         code: object = 0
     except SystemExit as exc:
         code = exc.code
+    except BrokenPipeError:  # `checker rules | head`: the reader left; nothing more to say
+        code = 1
+    except Exception as exc:  # noqa: BLE001 - the last resort: no traceback for a user
+        code = _internal_error(exc)
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)  # what sys.exit("message") would do
         code = 1
@@ -223,6 +260,24 @@ def main() -> None:
         except (OSError, ValueError):
             pass
     os._exit(code or 0)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """One line on stderr for an unexpected exception (the traceback with $NOSHORTCUT_DEBUG)."""
+    if os.environ.get(DEBUG_ENV):
+        import traceback
+
+        traceback.print_exception(exc)
+    else:
+        where = ""
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+        print(f"Error: internal error: {type(exc).__name__}: {one_line(exc)}{where}; run with "
+              f"{DEBUG_ENV}=1 for the traceback", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -12,14 +12,10 @@ from pathlib import Path
 import click
 
 from checker import defaults
+from checker.cli.errors import CheckerCommand, CheckerGroup, CheckerInputError
+from checker.report.safetext import visible_controls
 
 _TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".ipynb")
-
-
-class _UsageError(click.ClickException):
-    """Bad input (a missing file, no index): exit 2, like click's own usage errors."""
-
-    exit_code = 2
 
 
 def _notes_dir(index: Path) -> Path:
@@ -31,17 +27,17 @@ def _open_corpus(index: Path, create: bool, model: str | None = None):
 
     directory = _notes_dir(index)
     if not create and not (directory / "notes.sqlite").exists():
-        raise _UsageError(
+        raise CheckerInputError(
             f"no notes corpus in {directory}: build one with "
             f"`checker notes-index add ARTICLES_DIR --index {index}`")
     try:
         return NotesCorpus.open(directory, config=NotesConfig(model=model) if model else None,
                                 create=create)
     except CorpusMismatchError as exc:
-        raise _UsageError(f"{directory}: {exc}") from exc
+        raise CheckerInputError(f"{directory}: {exc}") from exc
 
 
-@click.command("notes")
+@click.command("notes", cls=CheckerCommand)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--index", "index", type=click.Path(file_okay=False, path_type=Path),
               default=defaults.DEFAULT_INDEX_DIR, show_default=True,
@@ -66,17 +62,17 @@ def notes_command(files: tuple[Path, ...], index: Path, learner: str, as_json: b
     documents = []
     for path in files:
         if not path.is_file():
-            raise _UsageError(f"{path}: no such file")
+            raise CheckerInputError(f"{path}: no such file")
         document = read_notes_file(path, owner=learner)
         fatal = [w for w in document.warnings if w.kind in ("skipped", "error")]
         if fatal and not document.paragraphs:
-            raise _UsageError(f"{path}: {fatal[0].reason}")
+            raise CheckerInputError(f"{path}: {fatal[0].reason}")
         documents.append(document)
     corpus = _open_corpus(index, create=False)
     try:
         report = check_notes(documents, corpus)
     except EmbeddingModelError as exc:
-        raise _UsageError(f"{_notes_dir(index)}: {exc}") from exc
+        raise CheckerInputError(f"{_notes_dir(index)}: {exc}") from exc
     finally:
         corpus.close()
     if as_json:
@@ -98,8 +94,9 @@ def _print_report(report) -> None:
             if verdict.page is not None:
                 where += f" (page {verdict.page})"
             label = {"copied": "COPIED", "cited": "cited", "shared": "SHARED"}[verdict.status]
-            click.echo(f"{where}  {label} {match.kind} {match.score:.0%}  <- {match.source.source}: "
-                       f"{match.source.path}:{match.source.span.start_line}")
+            source = f"{match.source.source}: {match.source.path}"
+            click.echo(f"{visible_controls(where)}  {label} {match.kind} {match.score:.0%}  <- "
+                       f"{visible_controls(source)}:{match.source.span.start_line}")
             preview = verdict.text.replace("\n", " ")
             click.echo(f"    \"{preview[:100]}{'...' if len(preview) > 100 else ''}\"")
             click.echo(click.wrap_text(verdict.suggestion, initial_indent="    ",
@@ -110,14 +107,14 @@ def _print_report(report) -> None:
                    f"words; {sum(p.status == 'copied' for p in learner.paragraphs)} paragraph(s) to "
                    "cite or rewrite.")
     for warning in report.warnings:
-        click.echo(f"warning: {warning.path}: {warning.reason}")
+        click.echo(f"warning: {visible_controls(warning.path)}: {warning.reason}")
     if not report.cross_lingual:
         click.echo(f"(model {report.model} matches within a language only: translations are not "
                    "checked)")
     click.echo("needs attention" if report.needs_attention else "clean")
 
 
-@click.group("notes-index")
+@click.group("notes-index", cls=CheckerGroup)
 def notes_index_group() -> None:
     """Manage the notes corpus (public articles learners copy from) in INDEX/notes.
 
@@ -162,7 +159,7 @@ def notes_index_add(articles_dir: Path, index: Path, source: str | None, url: st
             try:
                 text, _ = decode_bytes(path.read_bytes())
             except (OSError, UndecodableError) as exc:
-                click.echo(f"skipped {relative}: {exc}", err=True)
+                click.echo(f"skipped {visible_controls(relative)}: {exc}", err=True)
                 skipped += 1
                 continue
             if corpus.add_document(source, relative, text, {"url": url} if url else {}):
@@ -195,7 +192,7 @@ def notes_index_remove(source: str, index: Path) -> None:
     finally:
         corpus.close()
     if not removed:
-        raise _UsageError(f"{_notes_dir(index)}: no documents of source {source!r}")
+        raise CheckerInputError(f"{_notes_dir(index)}: no documents of source {source!r}")
     click.echo(f"{source}: {removed} documents removed")
 
 

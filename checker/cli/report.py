@@ -6,14 +6,10 @@ from pathlib import Path
 
 import click
 
-
-class _BadInput(click.ClickException):
-    """Bad input (missing, unreadable or foreign report.json): exit 2, like a usage error."""
-
-    exit_code = 2
+from checker.cli.errors import CheckerCommand, CheckerInputError, os_error_message
 
 
-@click.command("report")
+@click.command("report", cls=CheckerCommand)
 @click.argument("report_json", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for index.html and the learner and pair pages "
@@ -44,7 +40,7 @@ def report(report_json: Path, out_dir: Path | None, single_file: bool, anonymise
     try:
         data = load_report(report_json)
     except ReportError as exc:
-        raise _BadInput(str(exc)) from None
+        raise CheckerInputError(str(exc)) from None
     if out_dir is None:
         out_dir = report_json if report_json.is_dir() else report_json.parent
     try:
@@ -53,9 +49,9 @@ def report(report_json: Path, out_dir: Path | None, single_file: bool, anonymise
             written += render_csv(data, out_dir, anonymise=anonymise)
         written += render_html(data, out_dir, single_file=single_file, anonymise=anonymise)
     except ReportError as exc:
-        raise _BadInput(f"{report_json}: {exc}") from None
+        raise CheckerInputError(f"{report_json}: {exc}") from None
     except OSError as exc:
-        raise click.ClickException(f"{out_dir}: cannot write the report ({exc.strerror or exc})") from None
+        raise CheckerInputError(os_error_message(exc, "cannot write the report", out_dir)) from None
     pages = [p for p in written if p.suffix == ".html"]
     click.echo(f"wrote {out_dir / 'index.html'}"
                + (f" and {len(pages) - 1} learner and pair pages" if len(pages) > 1 else "")

@@ -12,14 +12,17 @@ import click
 import tomllib
 from typing import TYPE_CHECKING
 
+from checker.cli.errors import CheckerCommand, CheckerInputError
+
 if TYPE_CHECKING:
     from checker.retrain.runs import RetrainResult
 
-# The exit status lets a script tell a reproduced claim from anything else.
+# The exit status lets a script tell a reproduced claim from anything else (2: the run could not
+# start: a bad task file or submission).
 EXIT_REPRODUCED, EXIT_NOT_REPRODUCED = 0, 1
 
 
-@click.command("retrain")
+@click.command("retrain", cls=CheckerCommand)
 @click.argument("submission", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--task", "task_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -35,7 +38,7 @@ def retrain_command(submission: Path, task_path: Path, short: bool, as_json: boo
     The run gets a scratch copy of the submission, no network, and the task's time and memory
     limits; the metric it reports and the parameters of the checkpoint it writes are compared
     with the claim (claims.json, or sentences in the README and notes) and the task's limits.
-    Exit status: 0 when reproduced, 1 for any other outcome.
+    Exit status: 0 when reproduced, 1 for any other outcome, 2 when the task file is unusable.
 
     \b
     Example:
@@ -49,7 +52,7 @@ def retrain_command(submission: Path, task_path: Path, short: bool, as_json: boo
     try:
         config = RetrainConfig.from_table(table, task_path)
     except RetrainConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CheckerInputError(str(exc)) from None
     result = retrain_submission(submission, config, max_params=max_params, short=short, log_dir=log_dir)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -66,16 +69,16 @@ def _read_task(task_path: Path) -> tuple[dict, int | None]:
         try:
             data = tomllib.loads(task_path.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise click.ClickException(f"{task_path}: cannot read the task file: {exc}") from None
+            raise CheckerInputError(f"{task_path}: cannot read the task file: {exc}") from None
         table, max_params = data.get("retrain"), data.get("rules", {}).get("max_params")
     else:
         try:
             task = load_task(task_path)
         except TaskFileError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise CheckerInputError(str(exc)) from None
         table, max_params = task.retrain_table, task.rules.max_params
     if not table:
-        raise click.ClickException(f"{task_path}: no [retrain] table; see docs/retrain.md for its keys")
+        raise CheckerInputError(f"{task_path}: no [retrain] table; see docs/retrain.md for its keys")
     return table, max_params
 
 

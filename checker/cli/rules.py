@@ -8,9 +8,11 @@ from pathlib import Path
 import click
 
 from checker import defaults
+from checker.cli.errors import CheckerCommand, CheckerInputError, os_error_message
+from checker.report.safetext import visible_controls
 
 
-@click.command("rules")
+@click.command("rules", cls=CheckerCommand)
 @click.argument("codes", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for tools.")
@@ -29,7 +31,7 @@ def rules_command(codes: tuple[str, ...], fmt: str) -> None:
 
     unknown = [c for c in codes if c.upper() not in RULES]
     if unknown:
-        raise click.ClickException(f"unknown rule code(s): {', '.join(unknown)}; known: {', '.join(RULES)}")
+        raise CheckerInputError(f"unknown rule code(s): {', '.join(unknown)}; known: {', '.join(RULES)}")
     selected = [RULES[c.upper()] for c in codes] if codes else list(RULES.values())
     if fmt == "json":
         click.echo(json.dumps([d.to_dict() for d in selected], ensure_ascii=False, indent=2))
@@ -45,7 +47,7 @@ def rules_command(codes: tuple[str, ...], fmt: str) -> None:
             click.echo()
 
 
-@click.command("lint")
+@click.command("lint", cls=CheckerCommand)
 @click.argument("submission_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--task", "task_path", required=True, type=click.Path(path_type=Path),
               help="The task file (task.toml) whose [rules] to check.")
@@ -58,7 +60,7 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
                  learner: str | None) -> None:
     """Check one learner folder against a task file's rules, like a linter.
 
-    Exits 1 when any finding has error severity, 0 otherwise.
+    Exits 1 when any finding has error severity, 0 otherwise, 2 when the task file is unusable.
 
     \b
     Examples:
@@ -73,7 +75,7 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
     try:
         task = load_task(task_path)
     except TaskFileError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CheckerInputError(str(exc)) from None
     files, warnings = read_submission(submission_dir, owner=learner)
     findings = check_submission(task, files, root=submission_dir, learner=learner or submission_dir.resolve().name)
     if sarif_path is not None:
@@ -81,7 +83,7 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
             sarif_path.write_text(json.dumps(to_sarif(findings, task.name), ensure_ascii=False, indent=2),
                                   encoding="utf-8")
         except OSError as exc:
-            raise click.ClickException(f"{sarif_path}: cannot write SARIF: {exc.strerror or exc}") from None
+            raise CheckerInputError(os_error_message(exc, "cannot write SARIF", sarif_path)) from None
     if fmt == "json":
         click.echo(json.dumps({
             "schema_version": defaults.REPORT_SCHEMA_VERSION,
@@ -93,10 +95,10 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
         }, ensure_ascii=False, indent=2))
     else:
         for w in warnings:
-            click.echo(f"{w.path}: skipped: {w.reason}", err=True)
-        for f in findings:
+            click.echo(visible_controls(f"{w.path}: skipped: {w.reason}"), err=True)
+        for f in findings:  # learner-controlled paths and text: controls shown as escapes
             cell = f"  [cell {f.cell}]" if f.cell else ""
-            click.echo(f"{f}{cell}")
+            click.echo(visible_controls(f"{f}{cell}", multiline=True))
         counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
         code_files = sum(1 for f in files if f.kind == "code")
         click.echo(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info "

@@ -11,9 +11,10 @@ from pathlib import Path
 import click
 
 from checker import defaults
+from checker.cli.errors import CheckerCommand, CheckerInputError
 
 
-@click.command("lsh-sync", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("lsh-sync", cls=CheckerCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("url")
 @click.option("--index", "index", type=click.Path(file_okay=False, path_type=Path),
               envvar=defaults.CORPUS_INDEX_ENV, default=defaults.DEFAULT_INDEX_DIR, show_default=True,
@@ -44,21 +45,21 @@ def lsh_sync(url: str, index: Path, threshold: float, force: bool) -> None:
     try:
         location = parse_redis_url(url)
     except ScaleConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint="URL") from None
+        raise CheckerInputError(f"URL {exc}") from None
     try:
         import redis
     except ImportError:
-        raise click.ClickException(
+        raise CheckerInputError(
             "the redis client is not installed: pip install 'noshortcut[scale]'") from None
     try:
         with CorpusIndex.open(index) as opened:
             outcome = sync_corpus_index(opened, location, threshold, force=force)
     except CorpusIndexError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CheckerInputError(str(exc)) from None
     except redis.exceptions.RedisError as exc:
-        raise click.ClickException(f"{location}: {exc}") from None
+        raise CheckerInputError(f"{location}: {exc}") from None
     except SharedIndexBusy as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CheckerInputError(str(exc)) from None
     if isinstance(outcome, SyncUnchanged):
         click.echo(f"unchanged  {outcome.location}: {outcome.keys:,} keys ({outcome.reason})")
     else:

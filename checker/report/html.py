@@ -37,6 +37,7 @@ from pathlib import Path
 
 from checker import defaults
 from checker.report.writers import ReportError, pairs_csv
+from checker.report.safetext import control_escape, control_name, csv_row, unsafe_pattern, visible_controls
 from checker.report.verdicts import RISK_ORDER
 
 # The policy of every page: nothing may be fetched; inline CSS/JS and data: images only.
@@ -1367,7 +1368,7 @@ def findings_csv(report: dict) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(FINDINGS_CSV_COLUMNS)
     for f in report.get("findings") or []:
-        writer.writerow([f.get(c, "") for c in FINDINGS_CSV_COLUMNS])
+        writer.writerow(csv_row(f.get(c, "") for c in FINDINGS_CSV_COLUMNS))
     return buf.getvalue()
 
 
@@ -1385,14 +1386,17 @@ def learners_csv(report: dict) -> str:
         rt = retrain.get(lid) if isinstance(retrain.get(lid), dict) else {}
         errors = sum(1 for f in report.get("findings") or []
                      if f.get("learner") == lid and f.get("severity") == "error")
-        writer.writerow([lid, v.get("risk", ""), v.get("score", ""), len(lr.get("code_files", [])),
-                         len(lr.get("notes_files", [])), errors, nl.get("own_words_share", ""),
-                         rt.get("status", ""), " | ".join(v.get("reasons", []))])
+        writer.writerow(csv_row([lid, v.get("risk", ""), v.get("score", ""),
+                                 len(lr.get("code_files", [])), len(lr.get("notes_files", [])),
+                                 errors, nl.get("own_words_share", ""), rt.get("status", ""),
+                                 " | ".join(v.get("reasons", []))]))
     return buf.getvalue()
 
 
 def csv_exports(report: dict) -> dict[str, str]:
-    """File name -> CSV text: pairs (the scan's pairs.csv columns), findings, learners."""
+    """File name -> CSV text: pairs (the scan's pairs.csv columns), findings, learners. Every
+    writer goes through `checker.report.safetext.csv_row`: a text cell starting with = + - @ tab or CR
+    gets a leading `'` so that a spreadsheet shows it instead of running it."""
     return {"pairs.csv": pairs_csv(report), "findings.csv": findings_csv(report),
             "learners.csv": learners_csv(report)}
 
@@ -1436,15 +1440,56 @@ def templates_dir() -> Path:
     raise FileNotFoundError(f"HTML templates not found beside {package} (reports/templates)")
 
 
+def _controls_markup(value, multiline: bool):
+    """`value` HTML-escaped, each bidi or C0/C1 control shown as its escape in a `ctl` span."""
+    from markupsafe import Markup, escape
+
+    text = str(value)
+    pattern = unsafe_pattern(multiline)
+    if not pattern.search(text):
+        return escape(text)
+    parts, last = [], 0
+    for match in pattern.finditer(text):
+        char = match.group()
+        parts.append(escape(text[last:match.start()]))
+        parts.append(Markup('<span class="ctl" title="{}">{}</span>').format(
+            control_name(char), control_escape(char)))
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
+def name_filter(value):
+    """`{{ x|name }}`: a learner id, file path or corpus name, isolated in `<bdi>` (it cannot
+    reorder the text around it) with its bidi and C0/C1 controls shown as escapes (`\\u202e`)."""
+    from markupsafe import Markup
+
+    return Markup('<bdi class="name">') + _controls_markup(value, False) + Markup("</bdi>")
+
+
+def text_filter(value):
+    """`{{ x|text }}`: learner-written text of several lines (code, a log, a message): controls
+    shown as escapes, tab and newline kept."""
+    return _controls_markup(value, True)
+
+
+def plain_filter(value) -> str:
+    """`{{ x|plain }}`: where no markup may go (attributes, <title>, SVG text): controls written
+    as escapes in the text itself."""
+    return visible_controls(value)
+
+
 @functools.lru_cache(maxsize=1)
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
+    env.filters.update(name=name_filter, text=text_filter, plain=plain_filter)
+    return env
 
 
 @functools.lru_cache(maxsize=1)

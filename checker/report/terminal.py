@@ -1,11 +1,26 @@
-"""The terminal view of a report (rich), rendered from the report dict only."""
+"""The terminal view of a report (rich), rendered from the report dict only.
+
+Learner ids, file paths and reasons are learner-controlled: they reach the console as `Text`
+(never parsed as rich markup or emoji codes: an id `[bold red]x` prints as typed) with their bidi
+and C0/C1 controls written as escapes (`\\u202e`, `\\x1b`: they cannot reorder the line or drive
+the terminal).
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from checker.report.safetext import visible_controls
 
 _RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "green"}
+
+
+def _text(value, style: str = "", multiline: bool = False) -> Text:
+    """Learner-controlled `value` as plain text: no markup, no emoji, controls escaped (tab and
+    newline too unless `multiline`)."""
+    return Text(visible_controls(str(value), multiline=multiline), style=style)
 
 
 def render_terminal(report: dict, console: Console, top: int = 20) -> None:
@@ -19,7 +34,7 @@ def render_terminal(report: dict, console: Console, top: int = 20) -> None:
         for col in ("left", "right", "similarity", "left cov", "right cov", "longest lines", "files"):
             table.add_column(col, justify="right" if col not in ("left", "right") else "left")
         for p in report["learner_pairs"][:top]:
-            table.add_row(p["left"], p["right"], f"{p['similarity']:.2f}",
+            table.add_row(_text(p["left"]), _text(p["right"]), f"{p['similarity']:.2f}",
                           f"{p['left_coverage']:.2f}", f"{p['right_coverage']:.2f}",
                           str(p["longest_lines"]), str(p["files"]))
         console.print(table)
@@ -28,7 +43,8 @@ def render_terminal(report: dict, console: Console, top: int = 20) -> None:
         for col in ("left", "right", "similarity", "longest lines"):
             table.add_column(col, justify="right" if col in ("similarity", "longest lines") else "left")
         for p in report["pairs"][:top]:
-            table.add_row(f"{p['left']}/{p['left_file']}", f"{p['right']}/{p['right_file']}",
+            table.add_row(_text(f"{p['left']}/{p['left_file']}"),
+                          _text(f"{p['right']}/{p['right_file']}"),
                           f"{p['similarity']:.2f}", str(p["longest_lines"]))
         console.print(table)
     flagged = [v for v in report.get("verdicts", []) if v["risk"] != "none"]
@@ -39,10 +55,13 @@ def render_terminal(report: dict, console: Console, top: int = 20) -> None:
         table.add_column("why")
         for v in flagged[:top]:
             style = _RISK_STYLE.get(v["risk"], "")
-            table.add_row(v["learner"], f"[{style}]{v['risk']}[/]", "\n".join(v["reasons"][:4]))
+            table.add_row(_text(v["learner"]), _text(v["risk"], style),
+                          _text("\n".join(v["reasons"][:4]), multiline=True))
         console.print(table)
     for f in report.get("findings", [])[:top]:
-        console.print(f"{f['learner']}/{f['path']}:{f['line']}:{f['col']} {f['code']} {f['message']}")
+        console.print(Text.assemble(_text(f"{f['learner']}/{f['path']}"),
+                                    f":{f['line']}:{f['col']} {f['code']} ",
+                                    _text(f["message"], multiline=True)))
     if report["warnings"]:
         console.print(f"[dim]{len(report['warnings'])} warning(s) (skipped or degraded files); "
                       f"see report.json[/]")

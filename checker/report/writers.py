@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 
 from checker import __version__, defaults
+from checker.report.safetext import csv_row
 from checker.report.verdicts import learner_verdicts
 
 PAIRS_CSV_COLUMNS = ["left", "right", "left_file", "right_file", "similarity", "left_coverage",
@@ -91,16 +92,17 @@ def _atomic_write(path: Path, text: str | bytes) -> None:
 
 
 def pairs_csv(report: dict) -> str:
+    """pairs.csv; text cells a spreadsheet would run as formulas get a `'` (`csv_row`)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(PAIRS_CSV_COLUMNS)
     for p in report["pairs"]:
         frags = ";".join(f"{f['left_start_line']}-{f['left_end_line']}:"
                          f"{f['right_start_line']}-{f['right_end_line']}" for f in p["fragments"])
-        writer.writerow([p["left"], p["right"], p["left_file"], p["right_file"],
-                         f"{p['similarity']:.4f}", f"{p['left_coverage']:.4f}",
-                         f"{p['right_coverage']:.4f}", p["longest_lines"], p.get("source", "learner"),
-                         int(bool(p.get("attributed"))), frags])
+        writer.writerow(csv_row([p["left"], p["right"], p["left_file"], p["right_file"],
+                                 f"{p['similarity']:.4f}", f"{p['left_coverage']:.4f}",
+                                 f"{p['right_coverage']:.4f}", p["longest_lines"],
+                                 p.get("source", "learner"), int(bool(p.get("attributed"))), frags]))
     return buf.getvalue()
 
 
