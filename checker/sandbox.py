@@ -367,7 +367,11 @@ def _run(
         "devices": _gpu_devices() if limits.gpu else [],
         "tmp_mb": limits.tmp_mb,
         "uid": sandbox_uid,
-        "interpreter_public": _reachable_by_others(Path(sys.executable).resolve()),
+        # Without a new root, an unprivileged uid must reach the interpreter and the run's
+        # folders through the host's own folders (the scratch folder's parent may be 0700).
+        "reachable_by_others": _reachable_by_others(Path(sys.executable).resolve()) and all(
+            _reachable_by_others(folder, itself=False) for folder in (scratch.work, out_dir)
+        ),
         "rlimits": _rlimits(limits, memory_cgroup=cgroup is not None),
         "cgroup_procs": str(cgroup.path / "cgroup.procs") if cgroup else None,
         "memory": (
@@ -454,14 +458,15 @@ def _is_within(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
-def _reachable_by_others(executable: Path) -> bool:
-    """Can an unprivileged user run this interpreter without our new root (every folder on
-    the way searchable by others)? pyenv under /root (0700) is the usual no."""
+def _reachable_by_others(path: Path, *, itself: bool = True) -> bool:
+    """Can an unprivileged user reach `path` without our new root (every folder on the way
+    searchable by others, and with `itself`, `path` executable by them)? pyenv under /root
+    (0700) is the usual no for the interpreter, pytest's 0700 temp folder for a scratch copy."""
     try:
-        for folder in [*executable.parents]:
+        for folder in [*path.parents]:
             if not os.stat(folder).st_mode & stat.S_IXOTH:
                 return False
-        return bool(os.stat(executable).st_mode & stat.S_IXOTH)
+        return not itself or bool(os.stat(path).st_mode & stat.S_IXOTH)
     except OSError:
         return False
 
@@ -939,7 +944,7 @@ def _launch(spec_path: str) -> None:
     uid = spec["uid"]
     # Inside a user namespace only our own id is mapped, so there is nothing to switch to.
     drop_uid = is_root and uid is not None and (
-        mode == "root" or (mode is None and spec["interpreter_public"])
+        mode == "root" or (mode is None and spec["reachable_by_others"])
     )
     if drop_uid:
         facts["user"], facts["process_limit"] = f"uid {uid}", True
@@ -951,7 +956,8 @@ def _launch(spec_path: str) -> None:
         facts["process_limit"] = not is_root
     if not facts["process_limit"]:
         warnings.append("the process limit does not apply: the run keeps root's user id "
-                        "(the interpreter is not reachable by an unprivileged user without a new root)")
+                        "(the interpreter or the run's folders are not reachable by an unprivileged "
+                        "user without a new root)")
     elif not is_root and mode != "user":
         warnings.append("the process limit counts all processes of the checker's user, not only this run's")
     if spec["gpu_requested"]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +22,7 @@ from checker.sandbox import (
     RunRefused,
     RunTimeout,
     SandboxLimits,
+    _system_mounts,
     prepare_scratch,
     run_in_sandbox,
 )
@@ -90,18 +93,27 @@ print("REACHED the host")
 
 
 def test_reading_outside_the_scratch_copy_finds_nothing(tmp_path):
-    other = tmp_path / "other-learner"
+    other = tmp_path / "other-learner"  # beside the scratch copy
     other.mkdir()
     (other / "solution.py").write_text("SECRET-OF-ANOTHER-LEARNER = 1\n")
+    elsewhere = Path(tempfile.mkdtemp(prefix="noshortcut-secret-"))  # neither the scratch's nor home
+    (elsewhere / "token.txt").write_text("SECRET-TOKEN-OF-THE-HOST\n")
     mentor_file = Path(__file__).resolve()  # the checker's own files, in the mentor's checkout
     home = Path.home()
+    files = [other / "solution.py", elsewhere / "token.txt", mentor_file, "/etc/shadow",
+             "../../other-learner/solution.py"]
     program = f"""
 import os, sys
-for path in [{str(other / 'solution.py')!r}, {str(mentor_file)!r}, "/etc/shadow", "../../other-learner/solution.py"]:
+for path in {[str(f) for f in files]!r}:
     try:
         print("LEAK", path, open(path).read()[:80])
     except OSError as exc:
         print("hidden", path, type(exc).__name__)
+for folder in {[str(other), str(elsewhere)]!r}:
+    try:
+        print("LEAK listing", folder, os.listdir(folder))
+    except OSError as exc:
+        print("hidden", folder, type(exc).__name__)
 try:
     print("HOME-LISTING", sorted(os.listdir({str(home)!r})))
 except OSError as exc:
@@ -110,15 +122,20 @@ print("PARENT-LISTING", sorted(os.listdir("..")))
 with open("main.py", "a") as fh:
     fh.write("# tampered")
 """
-    outcome = _run(tmp_path, program)
+    try:
+        outcome = _run(tmp_path, program)
+    finally:
+        shutil.rmtree(elsewhere)
 
     assert isinstance(outcome, RunOk), getattr(outcome, "reason", outcome)
     text = outcome.log.text
     assert "LEAK" not in text and "SECRET" not in text
-    # The mentor's home shows at most the folder that holds the interpreter (pyenv lives there).
+    assert text.count("hidden") == len(files) + 2
+    # The mentor's home shows at most the folders on the way to what the sandbox mounts on
+    # purpose (the interpreter's installation, wherever it lives: pyenv, a venv, /usr).
     listing = next(line for line in text.splitlines() if line.startswith("HOME-LISTING"))
-    prefix = Path(sys.prefix).resolve()
-    allowed = {prefix.relative_to(home).parts[0]} if prefix.is_relative_to(home) else set()
+    mounted = [Path(p) for p in _system_mounts()]
+    allowed = {p.relative_to(home).parts[0] for p in mounted if p.is_relative_to(home) and p != home}
     shown = set(ast.literal_eval(listing.split(" ", 1)[1])) if "[" in listing else set()
     assert shown <= allowed
     # Beside its own copy it sees only what the sandbox put there (its output folder).
