@@ -1,11 +1,12 @@
 """Hostile learner code is contained and reported: network, files outside, fork bomb, memory
-bomb, a process that never exits, a daemon that detaches. Each runs for real, with small limits
+bomb, a process that never exits, a daemon that detaches, a disk filler. Each runs for real, with small limits
 and short timeouts (the whole file takes ~15 s)."""
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import socket
 import sys
@@ -31,7 +32,7 @@ ENV = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", "
 
 
 def _limits(**overrides) -> SandboxLimits:
-    values = dict(timeout_s=20, memory_mb=512, max_procs=32, max_file_mb=16, tmp_mb=32, cpus=1)
+    values = dict(timeout_s=20, memory_mb=512, max_procs=32, max_file_mb=16, tmp_mb=32, disk_mb=256, cpus=1)
     values.update(overrides)
     return SandboxLimits(**values)
 
@@ -138,9 +139,9 @@ with open("main.py", "a") as fh:
     allowed = {p.relative_to(home).parts[0] for p in mounted if p.is_relative_to(home) and p != home}
     shown = set(ast.literal_eval(listing.split(" ", 1)[1])) if "[" in listing else set()
     assert shown <= allowed
-    # Beside its own copy it sees only what the sandbox put there (its output folder).
+    # Beside its own copy it sees only what the sandbox put there (its output and temp folders).
     parent = next(line for line in text.splitlines() if line.startswith("PARENT-LISTING"))
-    assert set(ast.literal_eval(parent.split(" ", 1)[1])) <= {"work", "out"}
+    assert set(ast.literal_eval(parent.split(" ", 1)[1])) <= {"work", "out", "tmp"}
     assert not (tmp_path / "learner" / "main.py").read_text().endswith("# tampered")
 
 
@@ -218,3 +219,73 @@ print("training done", flush=True)
     assert isinstance(outcome, RunOk)
     time.sleep(0.2)
     assert _processes_with(marker) == []
+
+
+WRITE_CHUNKS = """
+import os, sys, time
+folder, pause = sys.argv[1], float(sys.argv[2])
+os.makedirs(folder, exist_ok=True)
+for i in range(19):  # 95 MB at most, should nothing stop it
+    with open(os.path.join(folder, f"chunk-{i}.bin"), "wb") as fh:
+        fh.write(b"x" * (5 * 2**20))
+    print("wrote", 5 * (i + 1), "MB", flush=True)
+    time.sleep(pause)
+print("WROTE EVERYTHING", flush=True)
+"""
+
+
+def _run_keeping_scratch(tmp_path: Path, program: str, *args: str, **limits):
+    """Like _run, and also the scratch folder's path (removed by the time this returns)."""
+    submission = tmp_path / "learner"
+    submission.mkdir(exist_ok=True)
+    (submission / "main.py").write_text(program)
+    with prepare_scratch(submission, max_bytes=10**7, parent=tmp_path) as scratch:
+        env = dict(ENV, TMPDIR=str(scratch.tmp))
+        outcome = run_in_sandbox([sys.executable, "main.py", *args], scratch=scratch,
+                                 limits=_limits(**limits), env=env)
+    return outcome, scratch.root
+
+
+def _stopped_at_mb(reason: str) -> float:
+    return float(re.search(r"([\d,.]+) MB when it", reason).group(1).replace(",", ""))
+
+
+def test_writing_file_after_file_is_stopped_at_the_disk_budget(tmp_path):
+    started = time.monotonic()
+    outcome, scratch_root = _run_keeping_scratch(tmp_path, WRITE_CHUNKS, "chunks", "0.1", disk_mb=20)
+
+    assert isinstance(outcome, RunFailed), outcome
+    assert "wrote more than 20 MB to disk (its disk budget, disk_mb)" in outcome.reason
+    assert "when it was stopped" in outcome.reason
+    assert "WROTE EVERYTHING" not in outcome.log.text
+    # Each file is below the single-file cap (16 MB): only the total stops it, soon after 20 MB.
+    assert _stopped_at_mb(outcome.reason) <= 35
+    assert time.monotonic() - started < 10
+    assert not scratch_root.exists()
+
+
+def test_writing_as_fast_as_it_can_is_over_the_budget_even_when_it_ends_between_two_checks(tmp_path):
+    outcome, scratch_root = _run_keeping_scratch(tmp_path, WRITE_CHUNKS, "chunks", "0", disk_mb=20)
+
+    assert isinstance(outcome, RunFailed), outcome
+    assert "wrote more than 20 MB to disk" in outcome.reason
+    assert _stopped_at_mb(outcome.reason) <= 96
+    assert not scratch_root.exists()
+
+
+def test_temporary_files_count_in_the_disk_budget(tmp_path):
+    program = WRITE_CHUNKS.replace("folder, pause = sys.argv[1], float(sys.argv[2])",
+                                   "import tempfile\nfolder, pause = tempfile.mkdtemp(), 0.1")
+    outcome, scratch_root = _run_keeping_scratch(tmp_path, program, disk_mb=20)
+
+    assert isinstance(outcome, RunFailed), outcome
+    assert "wrote more than 20 MB to disk" in outcome.reason
+    assert not scratch_root.exists()
+
+
+def test_run_within_its_disk_budget_is_not_disturbed(tmp_path):
+    outcome, _ = _run_keeping_scratch(
+        tmp_path, WRITE_CHUNKS.replace("range(19)", "range(3)"), "chunks", "0.1", disk_mb=20)
+
+    assert isinstance(outcome, RunOk), getattr(outcome, "reason", outcome)
+    assert "WROTE EVERYTHING" in outcome.log.text
