@@ -180,6 +180,13 @@ RETRAIN_MAX_FILE_MB = 1024
 # Size of the private /tmp and /dev/shm (tmpfs, counted in memory): torch DataLoader workers
 # pass batches through /dev/shm.
 RETRAIN_TMP_MB = 512
+# What a run may add to its scratch folder on disk, all files together (its TMPDIR included);
+# past it the run is stopped and `failed` with that reason. A CPU check's outputs are a few
+# checkpoints of <= 80 MB (20M parameters in fp32), logs and a preprocessed-data cache; the
+# dataset itself is mounted read-only and not copied. 2 GiB holds that twice over; two parallel
+# runs then need at most ~5 GB of free disk (budget plus a 500 MB copy each); and it is above
+# RETRAIN_MAX_FILE_MB, so one runaway file still meets the single-file cap first.
+RETRAIN_DISK_MB = 2048
 # A submission larger than this is not copied into a scratch folder (it would hold datasets or
 # checkpoints, which the task mounts read-only instead); the result says so.
 RETRAIN_MAX_SUBMISSION_MB = 500

@@ -65,6 +65,19 @@ def test_json_output_is_the_report_entry_and_exit_status_is_one_when_not_reprodu
     assert entry["max_params"] == 1000
 
 
+def test_run_that_writes_past_disk_mb_is_failed_with_the_budget_named(tmp_path):
+    learner, task = _setup(tmp_path, task=TASK + "disk_mb = 20\n")
+    (learner / "train.py").write_text(
+        "import time\nfor i in range(19):\n    open(f'dump-{i}.bin', 'wb').write(b'x' * 5 * 2**20)\n"
+        "    time.sleep(0.1)\n" + TRAIN)
+
+    result = CliRunner().invoke(retrain_command, [str(learner), "--task", str(task)])
+    _skip_without_isolation(result)
+
+    assert result.exit_code == 1
+    assert result.output.startswith("FAILED: the run wrote more than 20 MB to disk (its disk budget, disk_mb)")
+
+
 def test_bad_retrain_key_is_an_error_naming_file_and_key(tmp_path):
     learner, task = _setup(tmp_path, task=TASK.replace("timeout_s = 20", "timeout_s = \"soon\""))
 

@@ -24,6 +24,13 @@ def test_minimal_table_takes_the_defaults(tmp_path):
     assert config.timeout_s == defaults.RETRAIN_TIMEOUT_S
     assert config.network == "refuse" and config.direction == "max" and config.unit == "raw"
     assert config.limits().memory_mb == defaults.RETRAIN_MEMORY_MB
+    assert config.limits().disk_mb == defaults.RETRAIN_DISK_MB
+
+
+def test_disk_budget_reaches_the_sandbox_limits(tmp_path):
+    config = _config(tmp_path, command="python train.py", disk_mb=20)
+
+    assert config.disk_mb == 20 and config.limits().disk_mb == 20 and config.limits(short=True).disk_mb == 20
 
 
 def test_misspelt_key_is_an_error_naming_it(tmp_path):
@@ -43,6 +50,8 @@ def test_missing_metric_is_an_error_with_an_example(tmp_path):
         ("timeout_s", -5, "timeout_s: expected a positive number"),
         ("tolerance", True, "tolerance: expected a number"),
         ("memory_mb", 1.5, "memory_mb: expected a whole number"),
+        ("disk_mb", 0, "disk_mb: expected a positive number"),
+        ("disk_mb", "2GB", "disk_mb: expected a number"),
         ("network", "allow", "network: expected one of 'refuse', 'warn'"),
         ("unit", "ratio", "unit: expected one of"),
         ("metric_regex", "acc: [0-9.]+", "metric_regex: .* needs a group"),

@@ -4,6 +4,7 @@ run takes a fraction of a second): how the metric is read, how each outcome is r
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def _submission(tmp_path: Path, name: str = "learner-01", **files: str) -> Path:
 def _needs_namespaces(tmp_path_factory):
     probe = tmp_path_factory.mktemp("probe")
     (probe / "p").mkdir()
-    limits = SandboxLimits(timeout_s=10, memory_mb=256, max_procs=16, max_file_mb=1, tmp_mb=8, cpus=1)
+    limits = SandboxLimits(timeout_s=10, memory_mb=256, max_procs=16, max_file_mb=1, tmp_mb=8, disk_mb=64, cpus=1)
     with prepare_scratch(probe / "p", max_bytes=1000, parent=probe) as scratch:
         outcome = run_in_sandbox(["/bin/true"], scratch=scratch, limits=limits, env={})
     if isinstance(outcome, RunRefused):
@@ -177,7 +178,7 @@ def test_missing_checkpoint_the_task_names_is_a_failure(tmp_path):
 
 def test_refused_isolation_is_skipped_with_the_reason(tmp_path, monkeypatch):
     def limits_without_namespaces(self, short=False):
-        return SandboxLimits(timeout_s=5, memory_mb=256, max_procs=16, max_file_mb=1, tmp_mb=8, cpus=1,
+        return SandboxLimits(timeout_s=5, memory_mb=256, max_procs=16, max_file_mb=1, tmp_mb=8, disk_mb=64, cpus=1,
                              network="refuse", namespaces=False)
 
     monkeypatch.setattr(RetrainConfig, "limits", limits_without_namespaces)
@@ -234,3 +235,47 @@ json.dump({"accuracy": 0.9}, open(os.environ["NOSHORTCUT_METRICS"], "w"))
 
     assert result.status == "over_budget", result.reason + " | " + "; ".join(result.warnings)
     assert result.params == 300
+
+
+FILL_TMPDIR = """
+import os, tempfile, time
+for i in range({chunks}):  # 5 MB files in TMPDIR, 95 MB at most
+    fd, path = tempfile.mkstemp(suffix=".bin")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(b"x" * (5 * 2**20))
+    time.sleep(0.1)
+print("TMPDIR", os.environ["TMPDIR"])
+"""
+
+
+@pytest.fixture
+def scratch_parent(tmp_path, monkeypatch) -> Path:
+    """Where retrain_submission makes its scratch folders (the checker's temp folder)."""
+    parent = tmp_path / "scratch-parent"
+    parent.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(parent))
+    return parent
+
+
+def test_run_that_fills_the_disk_fails_naming_the_budget_and_leaves_nothing(tmp_path, scratch_parent):
+    learner = _submission(tmp_path, train__py=FILL_TMPDIR.format(chunks=19) + WRITE_METRIC.format(value=0.9),
+                          claims__json='{"accuracy": 0.9}')
+
+    result = retrain_submission(learner, _config(tmp_path, disk_mb=20), max_params=None)
+
+    assert result.status == "failed"
+    assert result.reason.startswith("the run wrote more than 20 MB to disk (its disk budget, disk_mb)")
+    assert result.duration_s < 10
+    assert list(scratch_parent.iterdir()) == []
+
+
+def test_run_within_its_disk_budget_is_reproduced_with_its_temp_files_in_the_scratch_copy(tmp_path, scratch_parent):
+    learner = _submission(tmp_path, train__py=FILL_TMPDIR.format(chunks=2) + WRITE_METRIC.format(value=0.9),
+                          claims__json='{"accuracy": 0.9}')
+
+    result = retrain_submission(learner, _config(tmp_path, disk_mb=20), max_params=None)
+
+    assert result.status == "reproduced", result.reason + result.log_tail
+    tmpdir = next(line.split(" ", 1)[1] for line in result.log_tail.splitlines() if line.startswith("TMPDIR"))
+    assert Path(tmpdir).parent.parent == scratch_parent
+    assert list(scratch_parent.iterdir()) == []

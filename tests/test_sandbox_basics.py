@@ -24,7 +24,7 @@ ENV = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp"}
 
 
 def _limits(**overrides) -> SandboxLimits:
-    values = dict(timeout_s=20, memory_mb=512, max_procs=32, max_file_mb=16, tmp_mb=32, cpus=1)
+    values = dict(timeout_s=20, memory_mb=512, max_procs=32, max_file_mb=16, tmp_mb=32, disk_mb=256, cpus=1)
     values.update(overrides)
     return SandboxLimits(**values)
 
@@ -162,6 +162,6 @@ def test_scratch_copy_refuses_an_oversized_submission(tmp_path):
 
 def test_limits_are_checked_when_made():
     with pytest.raises(ValueError, match="network policy"):
-        SandboxLimits(timeout_s=1, memory_mb=1, max_procs=1, max_file_mb=1, tmp_mb=1, cpus=1, network="allow")
+        SandboxLimits(timeout_s=1, memory_mb=1, max_procs=1, max_file_mb=1, tmp_mb=1, disk_mb=1, cpus=1, network="allow")
     with pytest.raises(ValueError, match="timeout_s"):
-        SandboxLimits(timeout_s=0, memory_mb=1, max_procs=1, max_file_mb=1, tmp_mb=1, cpus=1)
+        SandboxLimits(timeout_s=0, memory_mb=1, max_procs=1, max_file_mb=1, tmp_mb=1, disk_mb=1, cpus=1)

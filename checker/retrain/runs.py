@@ -108,6 +108,7 @@ class RetrainConfig:
     max_procs: int = defaults.RETRAIN_MAX_PROCS
     max_file_mb: int = defaults.RETRAIN_MAX_FILE_MB
     tmp_mb: int = defaults.RETRAIN_TMP_MB
+    disk_mb: int = defaults.RETRAIN_DISK_MB
     cpus: int = defaults.RETRAIN_CPUS
     gpu: bool = False
     network: str = defaults.RETRAIN_NETWORK_POLICY
@@ -131,6 +132,7 @@ class RetrainConfig:
             max_procs=self.max_procs,
             max_file_mb=self.max_file_mb,
             tmp_mb=self.tmp_mb,
+            disk_mb=self.disk_mb,
             cpus=self.cpus,
             network=self.network,
             gpu=self.gpu,
@@ -140,7 +142,7 @@ class RetrainConfig:
 _KEYS = {
     "command", "metric", "target", "tolerance", "timeout_s", "direction", "unit", "metric_regex",
     "data", "data_mount", "env", "checkpoint", "params_hook", "claims_file", "claim_patterns",
-    "submission_command", "memory_mb", "max_procs", "max_file_mb", "tmp_mb", "cpus", "gpu",
+    "submission_command", "memory_mb", "max_procs", "max_file_mb", "tmp_mb", "disk_mb", "cpus", "gpu",
     "network", "max_submission_mb", "short",
 }
 _SHORT_KEYS = {"command", "env", "target", "tolerance", "timeout_s"}
@@ -173,7 +175,7 @@ def _parse_table(table: Mapping, task_path: Path) -> RetrainConfig:
             values[key] = _number(table[key], lambda p, k=key: fail(k, p), minimum=0.0)
     if "timeout_s" in table:
         values["timeout_s"] = _number(table["timeout_s"], lambda p: fail("timeout_s", p), positive=True)
-    for key in ("memory_mb", "max_procs", "max_file_mb", "tmp_mb", "cpus", "max_submission_mb"):
+    for key in ("memory_mb", "max_procs", "max_file_mb", "tmp_mb", "disk_mb", "cpus", "max_submission_mb"):
         if key in table:
             values[key] = int(_number(table[key], lambda p, k=key: fail(k, p), positive=True, integer=True))
     for key, allowed in (("direction", DIRECTIONS), ("unit", UNITS), ("network", NETWORK_POLICIES)):
@@ -550,7 +552,9 @@ def _run_env(config: RetrainConfig, scratch: Scratch, short: bool, short_mode: S
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp",
-        "TMPDIR": "/tmp",
+        # On disk in the scratch folder, not the private tmpfs /tmp: temporary files count in
+        # the disk budget (disk_mb) and are removed with the scratch copy.
+        "TMPDIR": str(scratch.tmp or "/tmp"),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",  # the log is complete up to a timeout

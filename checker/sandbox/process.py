@@ -16,6 +16,9 @@ What a run gets, where the platform allows it (each protection that is missing i
   stay unreadable;
 - limits: a memory cgroup where one can be created (else RLIMIT_AS per process), RLIMIT_FSIZE,
   RLIMIT_NOFILE, RLIMIT_CPU, no core dumps, no_new_privs;
+- a disk budget for its scratch folder (`SandboxLimits.disk_mb`): RLIMIT_FSIZE caps each file
+  at the budget, and a watchdog in the checker measures the folder while the run lasts and
+  kills the run once it holds more than the budget beyond the copied submission;
 - a scrubbed environment (no HOME of the mentor, no proxies, no tokens);
 - a wall-clock timeout after which everything it started dies: its process group, its pid
   namespace (the kernel kills a namespace when its first process dies), its cgroup, its uid;
@@ -39,6 +42,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import json
+import math
 import os
 import random
 import re
@@ -73,6 +77,7 @@ class SandboxLimits:
     max_procs: int  # processes and threads at once
     max_file_mb: int  # largest single file written
     tmp_mb: int  # private /tmp and /dev/shm
+    disk_mb: int  # what the run may add to its scratch folder on disk, all files together
     cpus: int  # threads the run is told to use; CPU seconds = timeout_s * cpus
     network: str = "refuse"  # refuse | warn, when no network namespace can be made
     gpu: bool = False  # pass NVIDIA devices through when present
@@ -81,7 +86,7 @@ class SandboxLimits:
     def __post_init__(self) -> None:
         if self.network not in NETWORK_POLICIES:
             raise ValueError(f"network policy must be one of {NETWORK_POLICIES}, got {self.network!r}")
-        for name in ("timeout_s", "memory_mb", "max_procs", "max_file_mb", "tmp_mb", "cpus"):
+        for name in ("timeout_s", "memory_mb", "max_procs", "max_file_mb", "tmp_mb", "disk_mb", "cpus"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"sandbox limit {name} must be positive, got {getattr(self, name)!r}")
 
@@ -185,14 +190,18 @@ class Scratch:
     """A private folder for one submission's runs, removed by `cleanup` (or `with`).
 
     `work` holds the copy of the submission and is the run's working directory; `out` is where
-    the run writes its metrics. The folder itself is 0711 so an unprivileged sandbox user can
-    reach `work` without listing its neighbours.
+    the run writes its metrics; `tmp` is for the run's TMPDIR, so that temporary files count
+    in its disk budget like the rest. The folder itself is 0711 so an unprivileged sandbox
+    user can reach `work` without listing its neighbours. `baseline_bytes` is the folder's
+    disk use right after the copy (`disk_usage`): a run's disk budget is what it adds to it.
     """
 
     root: Path
     work: Path
     out: Path
     copied_bytes: int = 0
+    tmp: Path | None = None
+    baseline_bytes: int | None = None
 
     def fresh_dir(self, name: str) -> Path:
         """An empty folder next to `out`, for a later run that must not see what an earlier one
@@ -243,8 +252,11 @@ def prepare_scratch(submission: Path, *, max_bytes: int, parent: Path | None = N
     shutil.copytree(submission, work, symlinks=True, ignore=_skip_special_files)
     out = root / "out"
     out.mkdir()
+    tmp = root / "tmp"
+    tmp.mkdir()
     (root / "root").mkdir()  # mount point for the sandbox's new root
-    return Scratch(root=root, work=work, out=out, copied_bytes=total)
+    return Scratch(root=root, work=work, out=out, copied_bytes=total, tmp=tmp,
+                   baseline_bytes=disk_usage([root]))
 
 
 def _skip_special_files(directory: str, names: list[str]) -> list[str]:
@@ -258,6 +270,40 @@ def _skip_special_files(directory: str, names: list[str]) -> list[str]:
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
             skipped.append(name)
     return skipped
+
+
+# The least one entry of a scratch folder is charged: an empty file costs an inode and a
+# directory entry but no block, so without a floor a run could create files without end for
+# free; and the floor bounds a measurement to (budget / 4 KiB) entries before it stops.
+_ENTRY_BYTES = 4096
+
+
+def disk_usage(roots: Sequence[Path], stop_above: int | None = None) -> int:
+    """Bytes the files and folders under `roots` take on disk: per entry the most of its
+    allocated blocks, its size (regular files: a file whose blocks are not allocated yet still
+    counts) and `_ENTRY_BYTES`. Links are not followed, mount points inside are not special
+    (the run's mounts exist only in its own namespace). With `stop_above`, returns as soon as
+    the total passes it, so one measurement costs at most `stop_above / _ENTRY_BYTES` entries.
+    """
+    total = 0
+    stack = [os.fspath(r) for r in roots]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:  # removed meanwhile
+                        continue
+                    size = st.st_size if stat.S_ISREG(st.st_mode) else 0
+                    total += max(st.st_blocks * 512, size, _ENTRY_BYTES)
+                    if stop_above is not None and total > stop_above:
+                        return total
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return total
 
 
 def read_sandbox_file(path: Path, max_bytes: int = 1_000_000) -> bytes | None:
@@ -322,15 +368,20 @@ def run_in_sandbox(
 
     `env` is the command's whole environment (nothing of the checker's is inherited). `mounts`
     are extra host paths shown read-only (or read-write) inside. `out_dir` (default
-    `scratch.out`) is shown read-write for the run's metrics. Paths inside the sandbox are the
-    same as on the host, so the caller can name them in `env` before knowing how much isolation
-    the platform gives; a mount with a different `target` degrades to a symlink.
+    `scratch.out`) is shown read-write for the run's metrics, and `scratch.tmp` for its TMPDIR
+    (the caller points TMPDIR there). Paths inside the sandbox are the same as on the host, so
+    the caller can name them in `env` before knowing how much isolation the platform gives; a
+    mount with a different `target` degrades to a symlink.
+
+    The disk budget (`limits.disk_mb`) covers what the run adds to the scratch folder (and to
+    `out_dir` when that lies elsewhere); writable caller `mounts` are not measured.
     """
     out_dir = Path(out_dir or scratch.out)
     sandbox_uid = _pick_sandbox_uid() if os.geteuid() == 0 else None
     if sandbox_uid is not None:
-        for writable in (scratch.work, out_dir):
-            _chown_tree(writable, sandbox_uid)
+        for writable in (scratch.work, out_dir, scratch.tmp):
+            if writable is not None:
+                _chown_tree(writable, sandbox_uid)
     cgroup = _MemoryCgroup.create(f"noshortcut-{os.getpid()}-{random.getrandbits(32):08x}", limits.memory_mb)
     try:
         return _run(argv, scratch, limits, env, mounts, out_dir, sandbox_uid, cgroup,
@@ -363,11 +414,17 @@ def _run(
         "system": _system_mounts(),
         # The run's own folders and the caller's mounts: [source, target, writable].
         "mounts": [[str(scratch.work), str(scratch.work), True], [str(out_dir), str(out_dir), True]]
+        + ([[str(scratch.tmp), str(scratch.tmp), True]] if scratch.tmp else [])
         + [[str(m.source), m.inside, m.writable] for m in mounts],
         "devices": _gpu_devices() if limits.gpu else [],
         "tmp_mb": limits.tmp_mb,
         "uid": sandbox_uid,
-        "interpreter_public": _reachable_by_others(Path(sys.executable).resolve()),
+        # Without a new root, an unprivileged uid must reach the interpreter and the run's
+        # folders through the host's own folders (the scratch folder's parent may be 0700).
+        "reachable_by_others": _reachable_by_others(Path(sys.executable).resolve()) and all(
+            _reachable_by_others(folder, itself=False)
+            for folder in (scratch.work, out_dir, scratch.tmp) if folder is not None
+        ),
         "rlimits": _rlimits(limits, memory_cgroup=cgroup is not None),
         "cgroup_procs": str(cgroup.path / "cgroup.procs") if cgroup else None,
         "memory": (
@@ -382,6 +439,11 @@ def _run(
     spec_path = scratch.root / "spec.json"
     spec_path.write_text(json.dumps(spec))
     os.chmod(spec_path, 0o600)
+    watched = [scratch.root] + ([] if _is_within(str(out_dir), str(scratch.root)) else [out_dir])
+    baseline = scratch.baseline_bytes
+    if baseline is None:  # a Scratch made by hand: the budget starts now
+        baseline = disk_usage(watched)
+    disk = _DiskWatch(watched, baseline, limits.disk_mb)
 
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -397,20 +459,33 @@ def _run(
     reader = _LogReader(proc.stdout, log_head_bytes, log_tail_bytes)
     reader.start()
     timed_out = False
+    deadline = started + limits.timeout_s
     try:
-        proc.wait(timeout=limits.timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            try:
+                proc.wait(timeout=min(left, disk.next_check_s))
+                break
+            except subprocess.TimeoutExpired:
+                if disk.check():
+                    break
     finally:
         _kill_everything(proc, sandbox_uid, cgroup)
     duration = time.monotonic() - started
     log = reader.finish(grace_s=2.0)
+    disk.check(final=True)  # what it left: a burst between two checks, or the last one's overshoot
 
     status = _read_status(scratch.root / "status.json")
     isolation = _isolation_from(status, spec)
     peak_mb, oom_killed = (cgroup.peak_mb(), cgroup.oom_killed()) if cgroup else (None, False)
     if status.get("refused"):
         return RunRefused(reason=status["refused"], isolation=isolation)
+    if disk.exceeded:
+        return RunFailed(disk.reason(), duration, log, isolation, status.get("exit_code"),
+                         status.get("signal"), peak_mb)
     if timed_out:
         return RunTimeout(limits.timeout_s, duration, log, isolation, peak_mb)
     if status.get("setup_error"):
@@ -425,6 +500,59 @@ def _run(
         return RunOk(duration, log, isolation, peak_mb)
     reason = _explain_failure(exit_code, sig, log, limits, oom_killed)
     return RunFailed(reason, duration, log, isolation, exit_code, sig, peak_mb)
+
+
+# The disk watchdog measures the scratch folder first after _DISK_CHECK_MIN_S, then at twice
+# the last interval up to _DISK_CHECK_S; sooner when the run writes fast enough to reach its
+# budget before then (down to _DISK_CHECK_MIN_S again); never sooner than one measurement took
+# (so it costs at most half a core, whatever the run leaves behind).
+_DISK_CHECK_S = 0.25
+_DISK_CHECK_MIN_S = 0.02
+
+
+class _DiskWatch:
+    """A run's disk budget, measured from the checker's side while the run lasts.
+
+    Why a watchdog: RLIMIT_FSIZE caps one file, not six of them; a size-limited tmpfs would
+    count the files in memory and vanish with the run's mount namespace (the checker reads the
+    metrics and the checkpoint afterwards); a loop-mounted image needs loop devices and mkfs,
+    which containers often lack. The budget can be overshot by what the run writes between two
+    checks; the interval shrinks as the run nears its budget at the rate it writes.
+    """
+
+    def __init__(self, roots: Sequence[Path], baseline: int, disk_mb: int) -> None:
+        self.roots, self.baseline, self.disk_mb = list(roots), baseline, disk_mb
+        self.budget = disk_mb * 2**20
+        self.used = 0  # bytes beyond the baseline at the last check
+        self.exceeded = False
+        self.stopped = False  # exceeded while it ran (else: found over when it had ended)
+        self.next_check_s = _DISK_CHECK_MIN_S
+        self._last = time.monotonic()
+
+    def check(self, final: bool = False) -> bool:
+        """Measure; True when the run holds more than its budget. `final` measures it all,
+        for the figure in the reason, and does not count as stopping the run."""
+        started = time.monotonic()
+        stop = None if final else self.baseline + self.budget
+        used = max(0, disk_usage(self.roots, stop_above=stop) - self.baseline)
+        now = time.monotonic()
+        rate = (used - self.used) / max(now - self._last, 1e-3)
+        self.used, self._last = used, now
+        if used > self.budget:
+            self.stopped = self.stopped or not final
+            self.exceeded = True
+            return True
+        interval = min(2 * self.next_check_s, _DISK_CHECK_S)
+        if rate > 0:
+            interval = min(interval, (self.budget - used) / rate / 2)
+        self.next_check_s = max(interval, _DISK_CHECK_MIN_S, now - started)
+        return False
+
+    def reason(self) -> str:
+        when = "when it was stopped" if self.stopped else "when it ended"
+        used_mb = math.ceil(self.used / 2**20 * 10) / 10  # rounded up: "20.0" would read as within
+        return (f"the run wrote more than {self.disk_mb:,} MB to disk (its disk budget, disk_mb): "
+                f"{used_mb:,.1f} MB {when}")
 
 
 def _system_mounts() -> list[str]:
@@ -454,14 +582,15 @@ def _is_within(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
-def _reachable_by_others(executable: Path) -> bool:
-    """Can an unprivileged user run this interpreter without our new root (every folder on
-    the way searchable by others)? pyenv under /root (0700) is the usual no."""
+def _reachable_by_others(path: Path, *, itself: bool = True) -> bool:
+    """Can an unprivileged user reach `path` without our new root (every folder on the way
+    searchable by others, and with `itself`, `path` executable by them)? pyenv under /root
+    (0700) is the usual no for the interpreter, pytest's 0700 temp folder for a scratch copy."""
     try:
-        for folder in [*executable.parents]:
+        for folder in [*path.parents]:
             if not os.stat(folder).st_mode & stat.S_IXOTH:
                 return False
-        return bool(os.stat(executable).st_mode & stat.S_IXOTH)
+        return not itself or bool(os.stat(path).st_mode & stat.S_IXOTH)
     except OSError:
         return False
 
@@ -478,7 +607,7 @@ def _rlimits(limits: SandboxLimits, *, memory_cgroup: bool) -> dict[str, int | N
         address_space = limits.memory_mb * mib
     return {
         "RLIMIT_AS": address_space,
-        "RLIMIT_FSIZE": limits.max_file_mb * mib,
+        "RLIMIT_FSIZE": min(limits.max_file_mb, limits.disk_mb) * mib,  # no file beyond the budget
         "RLIMIT_NPROC": limits.max_procs,
         "RLIMIT_NOFILE": 4096,
         "RLIMIT_CORE": 0,
@@ -630,7 +759,9 @@ def _explain_failure(
     elif sig == signal.SIGXCPU:
         what = "used up its CPU-time limit"
     elif sig == signal.SIGXFSZ or "File too large" in text:
-        what = f"tried to write a file larger than {limits.max_file_mb} MB"
+        what = f"tried to write a file larger than {min(limits.max_file_mb, limits.disk_mb)} MB"
+        if limits.disk_mb < limits.max_file_mb:
+            what += " (its disk budget, disk_mb)"
     elif "Resource temporarily unavailable" in text and "fork" in text.lower():
         what = f"hit the process limit ({limits.max_procs} processes and threads)"
     elif any(mark in text for mark in _NETWORK_ERROR_MARKS):
@@ -939,7 +1070,7 @@ def _launch(spec_path: str) -> None:
     uid = spec["uid"]
     # Inside a user namespace only our own id is mapped, so there is nothing to switch to.
     drop_uid = is_root and uid is not None and (
-        mode == "root" or (mode is None and spec["interpreter_public"])
+        mode == "root" or (mode is None and spec["reachable_by_others"])
     )
     if drop_uid:
         facts["user"], facts["process_limit"] = f"uid {uid}", True
@@ -951,7 +1082,8 @@ def _launch(spec_path: str) -> None:
         facts["process_limit"] = not is_root
     if not facts["process_limit"]:
         warnings.append("the process limit does not apply: the run keeps root's user id "
-                        "(the interpreter is not reachable by an unprivileged user without a new root)")
+                        "(the interpreter or the run's folders are not reachable by an unprivileged "
+                        "user without a new root)")
     elif not is_root and mode != "user":
         warnings.append("the process limit counts all processes of the checker's user, not only this run's")
     if spec["gpu_requested"]:
