@@ -162,3 +162,35 @@ def test_main_prints_the_traceback_with_noshortcut_debug():
     done = _checker(["boom"], BOOM, NOSHORTCUT_DEBUG="1")
     assert done.returncode == 3
     assert "Traceback" in done.stderr and "RuntimeError: kaboom" in done.stderr
+
+
+def test_every_command_with_an_index_reads_it_the_same_way(tmp_path):
+    """--index, else $NOSHORTCUT_INDEX, else fingerprints/: one option, one reading."""
+    from click.testing import CliRunner
+
+    from checker.cli.main import cli
+
+    for command in (["scan"], ["notes"], ["corpus", "list"], ["corpus", "add"],
+                    ["corpus", "build"], ["corpus", "remove"], ["lsh-sync"],
+                    ["notes-index", "add"], ["notes-index", "list"], ["notes-index", "remove"]):
+        result = CliRunner().invoke(cli, [*command, "--help"], terminal_width=200)
+        assert result.exit_code == 0, command
+        assert "NOSHORTCUT_INDEX" in result.output and "fingerprints" in result.output, command
+
+
+def test_scan_with_noshortcut_index_naming_a_folder_without_an_index_is_one_line_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from checker.cli.main import cli
+
+    round_dir = tmp_path / "round"
+    for learner in ("ann", "ben"):
+        (round_dir / learner).mkdir(parents=True)
+        (round_dir / learner / "a.py").write_text("print('hello')\n")
+    empty = tmp_path / "no-index"
+    empty.mkdir()
+    result = CliRunner().invoke(cli, ["scan", str(round_dir), "-q"],
+                                env={"NOSHORTCUT_INDEX": str(empty)})
+    assert result.exit_code == 2
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and str(empty) in lines[0], result.output

@@ -16,13 +16,11 @@ from pathlib import Path
 import click
 
 from checker import defaults
+from checker.cli.options import index_option
 from checker.cli.errors import CheckerGroup, CheckerInputError, CheckFailed, os_error_message
 
 
-_index_option = click.option(
-    "--index", "index", type=click.Path(file_okay=False, path_type=Path),
-    envvar=defaults.CORPUS_INDEX_ENV, default=defaults.DEFAULT_INDEX_DIR, show_default=True,
-    help=f"Index folder (also ${defaults.CORPUS_INDEX_ENV}).")
+_index_option = index_option("Index folder.")
 _jobs_option = click.option("--jobs", type=click.IntRange(0, 256), default=0, show_default=True,
                             help="Worker processes for fingerprinting (0: one per core).")
 _ray_option = click.option(

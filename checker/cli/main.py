@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from checker import __version__, defaults
+from checker.cli.options import index_option, index_was_given
 from checker.cli.errors import (
     DEBUG_ENV,
     EXIT_INTERNAL,
@@ -71,9 +72,8 @@ def cli() -> None:
               help="With --retrain: the task's quick mode (fewer epochs, a data subset).")
 @click.option("--notes/--no-notes", default=True, show_default=True,
               help="Check learners' notes (md, txt, pdf, docx, html, notebook markdown).")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Corpus index to match against (default: $NOSHORTCUT_INDEX, else fingerprints/ "
-                   "when it holds an index).")
+@index_option("Corpus index to match against (code and notes). The default folder is used "
+              "only when an index was built there; a folder you name must hold one.")
 @click.option("--lsh", "lsh_url", metavar="URL", default=None,
               help="Match against the corpus's shared LSH tables on Redis "
                    "(redis://HOST[:PORT][/DB][?prefix=NAME], pushed by `checker lsh-sync`) instead "
@@ -89,7 +89,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
          min_similarity: float, frequent_share: float, frequent_max: int, kgram: int, window: int,
          jobs: int, top: int, task_path: Path | None, retrain: bool, retrain_short: bool,
          notes: bool,
-         index_dir: Path | None, lsh_url: str | None, ray_address: str | None, html: bool,
+         index: Path, lsh_url: str | None, ray_address: str | None, html: bool,
          fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
 
@@ -129,7 +129,8 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         min_similarity=min_similarity, jobs=jobs,
         min_fragment_tokens=max(defaults.MIN_FRAGMENT_TOKENS, kgram),
         task_path=task_path, retrain=retrain, retrain_short=retrain_short,
-        notes=notes, index_dir=index_dir or _default_index(),
+        notes=notes,
+        index_dir=index if index_was_given(click.get_current_context()) else _index_if_built(index),
         ray_address=ray_address, corpus_lsh_engine=lsh_url or defaults.CORPUS_LSH_ENGINE,
     )
     if lsh_url:
@@ -187,9 +188,8 @@ def _check_out_dir(out_dir: Path, round_dir: Path, base_dir: Path | None) -> Non
                 f"-o {inside.parent / 'report'}")
 
 
-def _default_index() -> Path | None:
-    """$NOSHORTCUT_INDEX, else fingerprints/ when an index was built there; None: learners only."""
-    path = Path(os.environ.get(defaults.CORPUS_INDEX_ENV) or defaults.DEFAULT_INDEX_DIR)
+def _index_if_built(path: Path) -> Path | None:
+    """The default index folder when an index was built there; None: learners only."""
     has_code = any(path.glob("*.sqlite")) if path.is_dir() else False
     has_notes = (path / defaults.NOTES_INDEX_SUBDIR / "notes.sqlite").exists()
     return path if has_code or has_notes else None

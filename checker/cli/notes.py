@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from checker import defaults
+from checker.cli.options import index_option
 from checker.cli.errors import CheckerCommand, CheckerGroup, CheckerInputError
 from checker.report.safetext import visible_controls
 
@@ -39,9 +40,7 @@ def _open_corpus(index: Path, create: bool, model: str | None = None):
 
 @click.command("notes", cls=CheckerCommand)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--index", "index", type=click.Path(file_okay=False, path_type=Path),
-              default=defaults.DEFAULT_INDEX_DIR, show_default=True,
-              help="Index folder; its notes corpus is INDEX/notes.")
+@index_option("Index folder; its notes corpus is INDEX/notes.")
 @click.option("--learner", default="you", show_default=True, help="Name to show for these notes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (report.json shape).")
 def notes_command(files: tuple[Path, ...], index: Path, learner: str, as_json: bool) -> None:
@@ -126,8 +125,7 @@ def notes_index_group() -> None:
 
 @notes_index_group.command("add")
 @click.argument("articles_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--index", type=click.Path(file_okay=False, path_type=Path),
-              default=defaults.DEFAULT_INDEX_DIR, show_default=True, help="Index folder.")
+@index_option("Index folder; the notes corpus is INDEX/notes.")
 @click.option("--source", default=None, help="Source id (default: dir:FOLDER_NAME).")
 @click.option("--url", default="", help="Where the articles are published (citation evidence).")
 @click.option("--title", default="", help="The source's name, e.g. 'Dive into Deep Learning'.")
@@ -176,8 +174,7 @@ def notes_index_add(articles_dir: Path, index: Path, source: str | None, url: st
 
 @notes_index_group.command("remove")
 @click.argument("source")
-@click.option("--index", type=click.Path(file_okay=False, path_type=Path),
-              default=defaults.DEFAULT_INDEX_DIR, show_default=True, help="Index folder.")
+@index_option("Index folder; the notes corpus is INDEX/notes.")
 def notes_index_remove(source: str, index: Path) -> None:
     """Remove every document of SOURCE from the notes corpus.
 
@@ -197,8 +194,7 @@ def notes_index_remove(source: str, index: Path) -> None:
 
 
 @notes_index_group.command("list")
-@click.option("--index", type=click.Path(file_okay=False, path_type=Path),
-              default=defaults.DEFAULT_INDEX_DIR, show_default=True, help="Index folder.")
+@index_option("Index folder; the notes corpus is INDEX/notes.")
 def notes_index_list(index: Path) -> None:
     """List the sources of the notes corpus with their document counts.
 

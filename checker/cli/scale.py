@@ -11,14 +11,13 @@ from pathlib import Path
 import click
 
 from checker import defaults
+from checker.cli.options import index_option
 from checker.cli.errors import CheckerCommand, CheckerInputError
 
 
 @click.command("lsh-sync", cls=CheckerCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("url")
-@click.option("--index", "index", type=click.Path(file_okay=False, path_type=Path),
-              envvar=defaults.CORPUS_INDEX_ENV, default=defaults.DEFAULT_INDEX_DIR, show_default=True,
-              help=f"Corpus index folder whose signatures are pushed (also ${defaults.CORPUS_INDEX_ENV}).")
+@index_option("Corpus index folder whose signatures are pushed.")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), show_default=True,
               default=defaults.CORPUS_LSH_THRESHOLD, help="Jaccard threshold of the LSH tables.")
 @click.option("--force", is_flag=True, help="Push even when the tables already hold this index state.")
