@@ -276,7 +276,7 @@ def compare_texts(text: str, source_text: str, embedder, config: NotesConfig | N
     doc = _DocData(
         doc_id=0, source="source", path=source_path, title=source.title, url="", aliases=[],
         par_ids=list(range(len(source_pars))), par_texts=[p.text for p in source_pars],
-        par_spans=[p.span for p in source_pars], par_languages=[language_of(p.text) for p in source_pars],
+        par_spans=[p.span for p in source_pars],
         kgram_pars=dict(kgram_pars), vectors=source_vectors,
         unit_par=np.array([i for i, _ in source_sentences], dtype=np.int64),
         unit_offsets=[span for _, span in source_sentences],

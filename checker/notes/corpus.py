@@ -66,7 +66,6 @@ class _DocData:
     par_ids: list[int]
     par_texts: list[str]
     par_spans: list[Span]
-    par_languages: list[str]
     kgram_pars: dict[int, list[int]]  # k-gram hash (signed) -> paragraph positions
     vectors: np.ndarray  # (units, dim)
     unit_par: np.ndarray  # paragraph position of each unit
@@ -404,7 +403,7 @@ class NotesCorpus:
             "SELECT meta FROM sources WHERE source = ?", (source,)).fetchone()
         source_meta = json.loads(source_meta_row[0]) if source_meta_row else {}
         pars = self._conn.execute(
-            "SELECT par_id, text, start_line, end_line, end_col, language FROM paragraphs "
+            "SELECT par_id, text, start_line, end_line, end_col FROM paragraphs "
             "WHERE doc_id = ? ORDER BY idx", (doc_id,)).fetchall()
         position = {row[0]: i for i, row in enumerate(pars)}
         kgram_pars: dict[int, list[int]] = defaultdict(list)
@@ -424,7 +423,6 @@ class NotesCorpus:
             + ([meta["title"]] if meta.get("title") else []),
             par_ids=[r[0] for r in pars], par_texts=[r[1] for r in pars],
             par_spans=[Span(r[2], 0, r[3], r[4]) for r in pars],
-            par_languages=[r[5] for r in pars],
             kgram_pars=dict(kgram_pars),
             vectors=arrays["vectors"][lo:hi],
             unit_par=np.array([position[r[0]] for r in unit_rows], dtype=np.int64),
