@@ -11,8 +11,6 @@ from checker import defaults
 from checker.model import IngestWarning, Span
 from checker.notes.config import NotesConfig
 
-KINDS = ("verbatim", "edited", "reworded", "translated")
-
 
 @dataclass(frozen=True)
 class SourceRef:
