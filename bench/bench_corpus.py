@@ -332,7 +332,7 @@ def markdown(r: dict) -> str:
         lines += ["", f"**With the notes hand-off**: the separate build failed ({n['error']})."]
     elif n:
         lines += ["", f"**With the notes hand-off** (Markdown, text and docstrings of every source handed to "
-                      f"`checker.notes.check` and embedded there), a separate fresh build: {n['seconds']} s, peak RSS "
+                      f"`checker.notes.corpus` and embedded there), a separate fresh build: {n['seconds']} s, peak RSS "
                       f"{n['peak_rss_mb']} MB." + (f" Notes: {'; '.join(n['notes'])}." if n["notes"] else "")]
     w = r.get("west2", {})
     if "skipped" in w:

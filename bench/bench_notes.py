@@ -36,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from checker.notes.embeddings import Embedder  # noqa: E402
-from checker.notes.check import NotesConfig, NotesCorpus, check_notes, compare_texts  # noqa: E402
+from checker.notes.check import check_notes, compare_texts  # noqa: E402
+from checker.notes.config import NotesConfig  # noqa: E402
+from checker.notes.corpus import NotesCorpus  # noqa: E402
 from checker.ingest.documents import parse_notes_bytes, parse_notes_text  # noqa: E402
 from checker import defaults  # noqa: E402
 

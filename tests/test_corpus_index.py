@@ -233,7 +233,7 @@ def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Pat
         def close(self):
             calls.append(("close",))
 
-    monkeypatch.setitem(sys.modules, "checker.notes.check", types.SimpleNamespace(NotesCorpus=FakeNotesCorpus))
+    monkeypatch.setitem(sys.modules, "checker.notes.corpus", types.SimpleNamespace(NotesCorpus=FakeNotesCorpus))
     lib = tmp_path / "lib"
     lib.mkdir()
     long_doc = "A LeNet as in the book: two convolutions with sigmoid activations and average pooling, " \
@@ -250,11 +250,11 @@ def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Pat
 
 
 def test_a_missing_notes_module_is_recorded_and_the_code_is_indexed(tmp_path: Path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "checker.notes.check", None)  # import fails
+    monkeypatch.setitem(sys.modules, "checker.notes.corpus", None)  # import fails
     lib = _library(tmp_path / "lib", 0, 1)
     result = add_sources(tmp_path / "idx", [f"dir:{lib}"], jobs=1)
     assert isinstance(result.outcomes[0], SourceAdded)
-    assert result.notes and "checker.notes.check is not available" in result.notes[0]
+    assert result.notes and "checker.notes.corpus is not available" in result.notes[0]
 
 
 _CHILD = textwrap.dedent("""

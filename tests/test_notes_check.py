@@ -7,7 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from checker.notes.check import NotesCorpus, check_notes
+from checker.notes.check import check_notes
+from checker.notes.corpus import NotesCorpus
 from checker.ingest.documents import parse_notes_text
 
 

@@ -7,7 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from checker.notes.check import CorpusMismatchError, NotesConfig, NotesCorpus
+from checker.notes.config import CorpusMismatchError, NotesConfig
+from checker.notes.corpus import NotesCorpus
 
 
 class BigramEmbedder:

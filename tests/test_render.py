@@ -327,10 +327,10 @@ def test_report_command_help_has_an_example():
 
 def test_notes_and_retrain_sections_in_the_shape_their_modules_write_are_shown(tmp_path):
     from checker.model import Span
-    from checker.notes.check import (
+    from checker.notes.config import NotesConfig
+    from checker.notes.findings import (
         LearnerNotes,
         Match,
-        NotesConfig,
         NotesFinding,
         NotesReport,
         ParagraphVerdict,

@@ -1,6 +1,6 @@
 """`checker notes` (a learner's pre-check of their notes) and `checker notes-index` (the corpus).
 
-Thin commands: options -> files/config -> one library call (`checker.notes.check`) -> output.
+Thin commands: options -> files/config -> one library call (`checker.notes.*`) -> output.
 Exit codes of `notes`: 0 clean, 1 needs attention, 2 usage error (bad file, no index).
 """
 
@@ -24,7 +24,8 @@ def _notes_dir(index: Path) -> Path:
 
 
 def _open_corpus(index: Path, create: bool, model: str | None = None):
-    from checker.notes.check import CorpusMismatchError, NotesConfig, NotesCorpus
+    from checker.notes.config import CorpusMismatchError, NotesConfig
+    from checker.notes.corpus import NotesCorpus
 
     directory = _notes_dir(index)
     if not create and not (directory / "notes.sqlite").exists():

@@ -5,7 +5,7 @@ Layout of an index folder (`fingerprints/` by default, or `--index PATH`):
     CURRENT                      {"db": "corpus-<epoch>.sqlite", "schema": N}: the live database
     corpus-<epoch>.sqlite        SQLite (WAL): sources, documents, contents, k-gram frequencies
     downloads/                   wheels and sdists fetched by `pip download` (a cache)
-    notes/                       the notes corpus (checker.notes.check), when that module exists
+    notes/                       the notes corpus (checker.notes.corpus), when that module exists
     .lock                        held (flock) by the one process that writes
 
 What SQLite holds (stdlib sqlite3, one file):
@@ -1002,7 +1002,7 @@ def _batches(entries: list, max_files: int, max_bytes: int) -> Iterator[list]:
 
 class _NotesHandOff:
     """Gives a source's prose (Markdown, text, HTML, notebook markdown, docstrings) to the notes
-    corpus of `checker.notes.check` (`NotesCorpus` in `<index>/notes/`) when that module exists;
+    corpus of `checker.notes.corpus` (`NotesCorpus` in `<index>/notes/`) when that module exists;
     otherwise, or when switched off, records why it did not."""
 
     def __init__(self, index_path: Path, enabled: bool = True) -> None:
@@ -1017,13 +1017,13 @@ class _NotesHandOff:
             return self._corpus
         self._opened = True
         try:
-            notes_module = importlib.import_module("checker.notes.check")  # honours sys.modules
+            notes_module = importlib.import_module("checker.notes.corpus")  # honours sys.modules
         except ImportError as exc:
-            self.reason = f"checker.notes.check is not available ({exc}); notes of sources were not indexed"
+            self.reason = f"checker.notes.corpus is not available ({exc}); notes of sources were not indexed"
             return None
         cls = getattr(notes_module, "NotesCorpus", None)
         if cls is None or not hasattr(cls, "add_document"):
-            self.reason = "checker.notes.check has no NotesCorpus.add_document; notes of sources were not indexed"
+            self.reason = "checker.notes.corpus has no NotesCorpus.add_document; notes of sources were not indexed"
             return None
         notes_dir = self.index_path / defaults.NOTES_INDEX_SUBDIR
         try:
@@ -1183,7 +1183,7 @@ def add_sources(index_path: Path, requests: Sequence[SourceRequest | str],
                 ray_address: str | None = None) -> BuildResult:
     """Add (or refresh) sources, one transaction each; a failing source does not stop the others.
 
-    `notes`: hand each source's prose to the notes corpus (`checker.notes.check`) as well.
+    `notes`: hand each source's prose to the notes corpus (`checker.notes.corpus`) as well.
     Raises `ParamsMismatch` when the index was built with other parameters, `SourceError` for a
     spec that cannot be parsed (before anything is written)."""
     index_path = Path(index_path)

@@ -163,12 +163,6 @@ class Embedder:
                 self._device = "cuda" if torch.cuda.is_available() else "cpu"
         return self._device
 
-    @property
-    def dim(self) -> int:
-        if self._dim is None:
-            self._dim = int(self._encode_uncached(["dimension probe"]).shape[1])
-        return self._dim
-
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of `texts` in order, shape (len(texts), dim), float32, L2-normalised."""
         texts = list(texts)

@@ -53,7 +53,6 @@ class VectorIndex:
         if use_gpu is None:
             use_gpu = _gpu_count() > 0
         self._search_index = _faiss().index_cpu_to_all_gpus(cpu_index) if use_gpu else cpu_index
-        self.on_gpu = bool(use_gpu)
 
     @classmethod
     def build(
@@ -90,12 +89,6 @@ class VectorIndex:
 
     def __len__(self) -> int:
         return int(self._cpu.ntotal)
-
-    def add(self, vectors: np.ndarray) -> None:
-        matrix = _as_matrix(vectors, self.dim)
-        self._cpu.add(matrix)
-        if self._search_index is not self._cpu:
-            self._search_index.add(matrix)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each of shape (len(queries), k); missing neighbours have id -1."""

@@ -405,7 +405,8 @@ def read_round_notes(subs: list[Submission], round_dir: Path) -> list:
 
 def check_round_notes(documents: list, config: ScanConfig) -> dict:
     """Notes of every learner against each other and, with an index, the public notes corpus."""
-    from checker.notes.check import NotesCorpus, check_notes
+    from checker.notes.check import check_notes
+    from checker.notes.corpus import NotesCorpus
 
     corpus = None
     if config.index_dir is not None:

@@ -295,7 +295,7 @@ class PassageRow:
     file: str
     lines: str
     kind: str  # verbatim | edited | reworded | translated
-    status: str  # copied | cited | shared (checker.notes.check), "copied" when not given
+    status: str  # copied | cited | shared (checker.notes.findings.ParagraphVerdict), "copied" when not given
     text: str
     source: LearnerRef  # a corpus source (href "") or another learner
     source_path: str
@@ -478,7 +478,7 @@ def normalise_notes(notes) -> dict:
                     passages[{left_file, left_start_line, left_end_line, left_text, right_file,
                               right_start_line, right_end_line, right_text, kind, similarity}]}]}
 
-    Accepts that shape (keys may be missing) and the shape of `checker.notes.check.NotesReport.to_dict()`
+    Accepts that shape (keys may be missing) and the shape of `checker.notes.findings.NotesReport.to_dict()`
     (learners as a list with `own_share` and `paragraphs`, `shared` passages between learners).
     Anything else gives an empty section ("not run").
     """
@@ -487,7 +487,7 @@ def normalise_notes(notes) -> dict:
     raw_learners = notes.get("learners") or {}
     learners: dict[str, dict] = {}
     paragraph_text: dict[tuple[str, str, int], tuple[str, int, int]] = {}
-    if isinstance(raw_learners, list):  # checker.notes.check.NotesReport
+    if isinstance(raw_learners, list):  # checker.notes.findings.NotesReport
         for entry in raw_learners:
             if not isinstance(entry, dict) or not entry.get("learner"):
                 continue
@@ -540,7 +540,7 @@ def normalise_notes(notes) -> dict:
             learners[str(lid)] = {**entry, "passages": passages,
                                   "reasons": [str(r) for r in entry.get("reasons") or []]}
     pairs: list[dict] = []
-    if isinstance(notes.get("shared"), list):  # checker.notes.check.SharedPassage, one per paragraph
+    if isinstance(notes.get("shared"), list):  # checker.notes.findings.SharedPassage, one per paragraph
         grouped: dict[tuple[str, str], dict] = {}
         for sp in notes["shared"]:
             if not isinstance(sp, dict) or not sp.get("learner_a") or not sp.get("learner_b"):

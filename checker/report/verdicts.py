@@ -26,7 +26,7 @@ def _lines(span: dict | None) -> str:
 
 
 def _notes_reasons(learner: str, notes: dict, threshold: float) -> list[tuple[str, str]]:
-    """Reasons (and risk levels) from report["notes"] (checker.notes.check.NotesReport.to_dict())."""
+    """Reasons (and risk levels) from report["notes"] (checker.notes.findings.NotesReport.to_dict())."""
     out: list[tuple[str, str]] = []
     entry = next((e for e in notes.get("learners", []) if isinstance(e, dict)
                   and e.get("learner") == learner), None)
