@@ -194,3 +194,16 @@ def test_scan_with_noshortcut_index_naming_a_folder_without_an_index_is_one_line
     assert result.exit_code == 2
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and str(empty) in lines[0], result.output
+
+
+def test_every_known_error_name_is_a_real_exception_class():
+    """The CLI recognises library errors by qualified name; a module move must not orphan one."""
+    import importlib
+
+    from checker.cli.errors import KNOWN_ERRORS
+
+    for name in KNOWN_ERRORS:
+        module, _, cls = name.rpartition(".")
+        if not module.startswith("checker."):
+            continue  # third-party (redis): optional
+        assert issubclass(getattr(importlib.import_module(module), cls), Exception), name

@@ -34,7 +34,7 @@ KNOWN_ERRORS = frozenset({
     "checker.notes.embeddings.EmbeddingModelError",
     "checker.ingest.encoding.UndecodableError",
     "checker.code.fingerprints.ParamsMismatch",
-    "checker.notes.check.CorpusMismatchError",
+    "checker.notes.config.CorpusMismatchError",
     "checker.report.writers.ReportError",
     "checker.retrain.runs.RetrainConfigError",
     "checker.scale.adapters.ScaleConfigError",
