@@ -411,7 +411,8 @@ def read_round_notes(subs: list[Submission], round_dir: Path) -> list:
     for sub in subs:
         base = sub.root if sub.root is not None else Path(round_dir)
         for rel in [*sub.notes, *sub.notebook_markdown]:
-            doc = read_notes_file(base / rel, owner=sub.learner, rel_path=rel)
+            path = sub.located.get(rel, base / rel)  # a merged second hand-in lies elsewhere
+            doc = read_notes_file(path, owner=sub.learner, rel_path=rel)
             sub.warnings.extend(doc.warnings)
             sub.code.extend(doc.code_files)
             documents.append(doc)
