@@ -1,5 +1,5 @@
 """A learner's hand-in is hostile until proven otherwise: links out of the round, zip bombs, huge
-notebooks, odd manifests, duplicate learners, hidden folders. Tiny fixtures built
+notebooks, odd manifests, duplicate learners, hidden folders, crashed runs. Tiny fixtures built
 in tmp_path."""
 
 from __future__ import annotations
@@ -7,16 +7,24 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from checker import defaults
+from checker import defaults, workdir
+from checker import scan as scan_module
 from checker.ingest import extract_zip, load_folder, load_round, read_code_file
 from checker.notes_ingest import parse_notes_text
 from checker.scan import ScanConfig, scan
+
+REPO = Path(__file__).resolve().parents[1]
 
 CODE = '''
 import torch.nn as nn
@@ -379,3 +387,106 @@ def test_a_learner_with_a_folder_and_a_zip_is_one_submission(tmp_path):
     reasons = _reasons(report["warnings"])
     assert "second hand-in" in reasons["dave.zip"]
     assert sum(f["owner"] == "dave" for f in report["files"]) == 2
+
+
+# --- temporary folders -----------------------------------------------------------------------
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def _crash_fingerprint_worker(args):
+    os._exit(3)
+
+
+@pytest.mark.parametrize("failure", ["error", "interrupt", "worker"])
+def test_a_failed_scan_leaves_no_temporary_folder(tmp_path, private_tmp, monkeypatch, failure):
+    files = {f"l{n:02d}/train.py": CODE.replace("width=64", f"width={n}") for n in range(41)}
+    root = _write(tmp_path / "round", files)
+    with zipfile.ZipFile(root / "zed.zip", "w") as zf:  # something in the work folder
+        zf.writestr("train.py", CODE)
+    jobs = 1
+    if failure == "error":
+        monkeypatch.setattr(scan_module, "match_code", lambda *a, **k: 1 / 0)
+        expected = ZeroDivisionError
+    elif failure == "interrupt":
+        def interrupt(*args, **kwargs):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(scan_module, "read_round_notes", interrupt)
+        expected = KeyboardInterrupt
+    else:
+        from concurrent.futures.process import BrokenProcessPool
+
+        from checker import fingerprints
+        monkeypatch.setattr(fingerprints, "_fingerprint_star", _crash_fingerprint_worker)
+        jobs, expected = 2, BrokenProcessPool
+    seen = []
+    real_load_round = scan_module.load_round
+    monkeypatch.setattr(scan_module, "load_round",
+                        lambda r, w: seen.append(w) or real_load_round(r, w))
+    with pytest.raises(expected):
+        scan(ScanConfig(root, jobs=jobs))
+    assert seen and seen[0].parent == private_tmp  # the scan did make its folder there
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_a_crashed_worker_of_a_forked_stage_fails_the_run_instead_of_hanging():
+    script = textwrap.dedent("""
+        import os
+        from checker import scan
+        def worker(x):
+            if x == 3:
+                os._exit(1)
+            return x
+        try:
+            list(scan._forked_imap(worker, list(range(8)), (), 2))
+        except Exception as exc:
+            print(type(exc).__name__)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=False, timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.stdout.strip() == "BrokenProcessPool"
+
+
+def test_a_terminated_scan_removes_its_temporary_folder(tmp_path, private_tmp):
+    root = _write(tmp_path / "round", {"alice/train.py": CODE, "bob/train.py": CODE})
+    script = textwrap.dedent(f"""
+        import time
+        from checker import scan
+        def stuck(*args, **kwargs):
+            print("stuck", flush=True)
+            time.sleep(60)
+        scan.match_code = stuck
+        scan.scan(scan.ScanConfig({str(root)!r}, jobs=1))
+    """)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(private_tmp)}
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            cwd=REPO, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "stuck"
+        assert len(list(private_tmp.glob("noshortcut-*"))) == 1
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_work_folders_of_killed_scans_are_removed_by_the_next_run(private_tmp):
+    with workdir.work_dir() as alive:
+        # a scan killed outright: its folder is left, its lock free
+        dead = private_tmp / "noshortcut-dead"
+        dead.mkdir()
+        (dead / "zips").mkdir()
+        (dead / workdir._LOCK).write_text("")
+        other = private_tmp / "noshortcut-run-sandbox"  # not ours: no lock file
+        other.mkdir()
+        removed = workdir.sweep_stale()
+        assert removed == [dead]
+        assert alive.exists() and other.exists()  # a running scan's folder is locked
+    assert not alive.exists()
+    assert [p.name for p in private_tmp.iterdir()] == ["noshortcut-run-sandbox"]
