@@ -13,10 +13,10 @@ import importlib
 import itertools
 import multiprocessing
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from checker.fingerprints import (CodeFingerprint, FingerprintParams, fingerprin
 from checker.ingest import Submission, load_base, load_round
 from checker.model import IngestWarning, SourceFile
 from checker.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
+from checker.workdir import work_dir
 
 Progress = Callable[[str, int, int], None]
 
@@ -164,11 +165,18 @@ def _forked_imap(worker, items: list, state: tuple, jobs: int):
     yields the results in order."""
     global _FORK_STATE
     _FORK_STATE = state
+    # an executor, not multiprocessing.Pool: a worker that dies (killed, out of memory) raises
+    # BrokenProcessPool here, where a Pool would wait for its result forever
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            yield from pool.imap(worker, items)
+        yield from pool.map(worker, items)
+    except BaseException:  # stopped early (an error, Ctrl-C): the workers' work is not wanted
+        for process in list((pool._processes or {}).values()):  # no public way before 3.14
+            process.terminate()
+        raise
     finally:
         _FORK_STATE = None
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _can_fork(jobs: int, items: int, minimum: int) -> bool:
@@ -411,7 +419,8 @@ def read_round_notes(subs: list[Submission], round_dir: Path) -> list:
     for sub in subs:
         base = sub.root if sub.root is not None else Path(round_dir)
         for rel in [*sub.notes, *sub.notebook_markdown]:
-            doc = read_notes_file(base / rel, owner=sub.learner, rel_path=rel)
+            path = sub.located.get(rel, base / rel)  # a merged second hand-in lies elsewhere
+            doc = read_notes_file(path, owner=sub.learner, rel_path=rel)
             sub.warnings.extend(doc.warnings)
             sub.code.extend(doc.code_files)
             documents.append(doc)
@@ -486,8 +495,8 @@ def _scan(config: ScanConfig, progress: Progress | None = None):
         task = load_task(config.task_path)
         if config.retrain and not task.retrain_table:
             raise ValueError(f"{config.task_path}: --retrain needs a [retrain] table in the task file")
-    with tempfile.TemporaryDirectory(prefix="noshortcut-") as work:
-        subs, round_warnings = load_round(config.round_dir, Path(work))
+    with work_dir() as work:
+        subs, round_warnings = load_round(config.round_dir, work)
         base: list[SourceFile] = []
         base_warnings: list[IngestWarning] = []
         if config.base_dir:
