@@ -167,11 +167,14 @@ def _forked_imap(worker, items: list, state: tuple, jobs: int):
     _FORK_STATE = state
     # an executor, not multiprocessing.Pool: a worker that dies (killed, out of memory) raises
     # BrokenProcessPool here, where a Pool would wait for its result forever
+    already_running = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
     try:
         yield from pool.map(worker, items)
     except BaseException:  # stopped early (an error, Ctrl-C): the workers' work is not wanted
-        for process in list((pool._processes or {}).values()):  # no public way before 3.14
+        # the executor has no public way to stop its workers before Python 3.14; they are this
+        # process's children started since the pool was made
+        for process in set(multiprocessing.active_children()) - already_running:
             process.terminate()
         raise
     finally:
