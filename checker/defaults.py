@@ -56,6 +56,24 @@ FREQUENT_MAX_LEARNERS = 60
 
 # --- ingest ---------------------------------------------------------------------------------
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a warning (datasets, minified code)
+# A notebook's raw JSON may be much larger than its code: plots are base64 PNGs in its outputs
+# (one plot is 30-300 KB; a notebook with three plots and copied code measured 2.4 MB). Outputs are
+# dropped after parsing and MAX_FILE_BYTES applies to the code and markdown cells joined; this caps
+# only what json.loads is given (50 MB parses in about half a second, a few hundred MB of memory).
+NOTEBOOK_MAX_BYTES = 50_000_000
+# Zips of learners are extracted to a temporary folder within a budget per learner, so that a zip
+# bomb (a 2.9 MB zip of 150 members of 19.9 MB each) never fills the disk. Real hand-ins are far
+# below it: the largest of the 128 real learner folders in the shared west2 data set holds 10 MB
+# of text in 97 files. Members are streamed with a byte counter, so a header that lies about a
+# member's size cannot make more reach the disk.
+ZIP_MAX_TOTAL_BYTES = 200_000_000  # room for notebooks with plots, a checkpoint or two, sample data
+ZIP_MAX_MEMBER_BYTES = NOTEBOOK_MAX_BYTES  # every file ingest could read; a ResNet-18 checkpoint
+ZIP_MAX_MEMBERS = 5_000  # 50x the largest real hand-in, room for a folder of sample images
+# Deflate packs source code, CSV and logs 3-20:1 and can reach about 1,030:1 at most; bombs live
+# there. A member of at least ZIP_RATIO_MIN_BYTES packed more tightly than this is refused and
+# extraction of that zip stops. Small members cannot do harm, whatever their ratio.
+ZIP_MAX_RATIO = 100
+ZIP_RATIO_MIN_BYTES = 1_000_000
 CODE_SUFFIXES = (".py", ".ipynb")
 NOTES_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm", ".ipynb")
 # Tried in order after BOM detection; GB18030 is a superset of GBK/GB2312.

@@ -171,13 +171,16 @@ def read_notes_file(
     """Read and parse one notes file. Never raises for the file's content or size.
 
     `rel_path` is the path shown in reports (default: the path as given). Binary document
-    formats (PDF, .docx) may be up to `defaults.NOTES_MAX_BINARY_BYTES`, text formats up to
-    `max_bytes`.
+    formats (PDF, .docx) may be up to `defaults.NOTES_MAX_BINARY_BYTES`, notebooks up to
+    `defaults.NOTEBOOK_MAX_BYTES` (plots in their outputs; their markdown cells up to
+    `defaults.MAX_FILE_BYTES`), text formats up to `max_bytes`.
     """
     path = Path(path)
     shown = rel_path if rel_path is not None else path.as_posix()
     suffix = path.suffix.lower()
     limit = defaults.NOTES_MAX_BINARY_BYTES if suffix in (".pdf", ".docx") else max_bytes
+    if suffix == ".ipynb":
+        limit = max(limit, defaults.NOTEBOOK_MAX_BYTES)
     try:
         size = path.stat().st_size
         if size > limit:
@@ -461,23 +464,37 @@ def _parse_markdown(text: str, path: str, owner: str) -> NotesDocument:
 
 # --- notebooks -------------------------------------------------------------------------------
 def _parse_notebook(text: str, path: str, owner: str) -> NotesDocument:
-    """Markdown cells only; code cells belong to the code path's notebook reader."""
+    """Markdown cells only; code cells belong to the code path's notebook reader. Outputs are
+    never read; the markdown cells together may hold up to `defaults.MAX_FILE_BYTES`."""
     builder = _Builder(owner, path)
     try:
         notebook = json.loads(text)
         cells = notebook["cells"] if isinstance(notebook, dict) else None
         if not isinstance(cells, list):
             raise ValueError("no 'cells' list")
+    except RecursionError:
+        builder.doc.warnings.append(IngestWarning(
+            path, "not a readable notebook (JSON nested too deeply); no notes taken from it", owner))
+        return builder.doc
     except (ValueError, KeyError, TypeError) as exc:
         builder.doc.warnings.append(
             IngestWarning(path, f"not a readable notebook ({exc}); no notes taken from it", owner)
         )
         return builder.doc
+    sources = []
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
             continue
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        source = "".join(map(str, source)) if isinstance(source, list) else str(source)
+        sources.append((number, source))
+    size = sum(len(source.encode("utf-8", "replace")) for _, source in sources)
+    if size > defaults.MAX_FILE_BYTES:
+        builder.doc.warnings.append(IngestWarning(
+            path, f"its markdown cells hold {size:,} bytes, over the {defaults.MAX_FILE_BYTES:,}-byte "
+                  f"limit; no notes taken from it", owner))
+        return builder.doc
+    for number, source in sources:
         _markdown_into(source, builder, cell=number)
     return builder.doc
 

@@ -13,10 +13,10 @@ import importlib
 import itertools
 import multiprocessing
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from checker.code.fingerprints import (FingerprintParams, fingerprint_many,
 from checker.ingest.round import Submission, load_base, load_round
 from checker.model import IngestWarning, SourceFile
 from checker.code.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
+from checker.pipeline.workdir import work_dir
 
 Progress = Callable[[str, int, int], None]
 
@@ -149,11 +150,21 @@ def _forked_imap(worker, items: list, state: tuple, jobs: int):
     yields the results in order."""
     global _FORK_STATE
     _FORK_STATE = state
+    # an executor, not multiprocessing.Pool: a worker that dies (killed, out of memory) raises
+    # BrokenProcessPool here, where a Pool would wait for its result forever
+    already_running = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            yield from pool.imap(worker, items)
+        yield from pool.map(worker, items)
+    except BaseException:  # stopped early (an error, Ctrl-C): the workers' work is not wanted
+        # the executor has no public way to stop its workers before Python 3.14; they are this
+        # process's children started since the pool was made
+        for process in set(multiprocessing.active_children()) - already_running:
+            process.terminate()
+        raise
     finally:
         _FORK_STATE = None
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _can_fork(jobs: int, items: int, minimum: int) -> bool:
@@ -396,7 +407,8 @@ def read_round_notes(subs: list[Submission], round_dir: Path) -> list:
     for sub in subs:
         base = sub.root if sub.root is not None else Path(round_dir)
         for rel in [*sub.notes, *sub.notebook_markdown]:
-            doc = read_notes_file(base / rel, owner=sub.learner, rel_path=rel)
+            path = sub.located.get(rel, base / rel)  # a merged second hand-in lies elsewhere
+            doc = read_notes_file(path, owner=sub.learner, rel_path=rel)
             sub.warnings.extend(doc.warnings)
             sub.code.extend(doc.code_files)
             documents.append(doc)
@@ -472,8 +484,8 @@ def _scan(config: ScanConfig, progress: Progress | None = None):
         task = load_task(config.task_path)
         if config.retrain and not task.retrain_table:
             raise ValueError(f"{config.task_path}: --retrain needs a [retrain] table in the task file")
-    with tempfile.TemporaryDirectory(prefix="noshortcut-") as work:
-        subs, round_warnings = load_round(config.round_dir, Path(work))
+    with work_dir() as work:
+        subs, round_warnings = load_round(config.round_dir, work)
         base: list[SourceFile] = []
         base_warnings: list[IngestWarning] = []
         if config.base_dir:
