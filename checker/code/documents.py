@@ -18,10 +18,9 @@ class CodeDoc:
     source: SourceFile
     fp: CodeFingerprint
     own_tokens: int = 0  # tokens outside ignored (handout / common) k-grams
+    own: np.ndarray | None = None  # per token: True when no ignored k-gram covers it
 
-
-def own_token_count(kgrams: np.ndarray, n_tokens: int, k: int, ignore: np.ndarray) -> int:
-    """Tokens not covered by any ignored k-gram: what the learner (or the copier) wrote."""
-    if not ignore.size or not kgrams.size:
-        return n_tokens
-    return int(own_mask(kgrams, n_tokens, k, ignore).sum())
+    def mark_own(self, ignore: np.ndarray, k: int) -> None:
+        """Mark the tokens no ignored k-gram covers: what the learner (or the copier) wrote."""
+        self.own = own_mask(self.fp.kgrams, self.fp.n_tokens, k, ignore)
+        self.own_tokens = int(self.own.sum())

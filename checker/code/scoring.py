@@ -7,12 +7,19 @@ Definitions (the contract of pairs.csv):
   (as Dolos does); the coverages say which side was copied into which;
 - longest_lines = the longest fragment, in source lines (the larger of its two sides).
 A learner pair aggregates its file pairs by the union of covered tokens per file.
+
+Own tokens: a side's tokens may be given as a boolean mask of the tokens its author wrote (not
+handout, not common code). Coverage then counts covered tokens that are own tokens, over own
+tokens, so it is a share in [0, 1] by construction: a matched run of usable k-grams can still
+reach into handout tokens at its edges, and those must count on neither side of the fraction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+import numpy as np
 
 from checker.core.align import Fragment
 from checker.code.tokens import TokenStream
@@ -76,16 +83,28 @@ def fragment_spans(fragments: list[Fragment], left: TokenStream, right: TokenStr
     return spans
 
 
+def _covered_own(ranges: list[tuple[int, int]], own: np.ndarray | int | None, n_tokens: int) -> tuple[int, int]:
+    """(covered own tokens, own tokens) of one side. `ranges` never overlap (alignment tiles).
+
+    `own`: a boolean mask per token (exact), a count of own tokens (the covered count is capped
+    by it), or None (every token is own)."""
+    if isinstance(own, np.ndarray):
+        return sum(int(own[a:b].sum()) for a, b in ranges), int(own.sum())
+    total = n_tokens if own is None else own
+    return min(total, sum(b - a for a, b in ranges)), total
+
+
 def score_file_pair(left_id: str, right_id: str, left_file: str, right_file: str,
                     fragments: list[Fragment], left: TokenStream, right: TokenStream,
-                    left_own: int | None = None, right_own: int | None = None) -> FilePair:
-    """`left_own`/`right_own`: tokens not covered by ignored (handout, common) code; the
-    coverages are shares of those, so a copied file that contains handout parts still scores
-    1.0 and handout code never counts for or against anyone."""
-    n_l = len(left.start_lines) if left_own is None else left_own
-    n_r = len(right.start_lines) if right_own is None else right_own
-    cov_l = min(n_l, sum(f.left_end - f.left_start for f in fragments))
-    cov_r = min(n_r, sum(f.right_end - f.right_start for f in fragments))
+                    left_own: np.ndarray | int | None = None,
+                    right_own: np.ndarray | int | None = None) -> FilePair:
+    """`left_own`/`right_own`: the tokens not covered by ignored (handout, common) code, as a
+    mask or a count; the coverages are shares of those, so a copied file that contains handout
+    parts still scores 1.0 and handout code never counts for or against anyone."""
+    cov_l, n_l = _covered_own([(f.left_start, f.left_end) for f in fragments], left_own,
+                              len(left.start_lines))
+    cov_r, n_r = _covered_own([(f.right_start, f.right_end) for f in fragments], right_own,
+                              len(right.start_lines))
     spans = fragment_spans(fragments, left, right)
     return FilePair(
         left_id, right_id, left_file, right_file,
@@ -127,18 +146,26 @@ class CoverageUnion:
         self._ranges.setdefault((file_key, partner), []).extend(
             (max(0, a), min(b, n_tokens)) for a, b in ranges)
 
-    def covered(self, file_key: str, partner: str) -> int:
+    def covered(self, file_key: str, partner: str, own: np.ndarray | None = None) -> int:
+        """Tokens of `file_key` covered by matches with `partner`; with `own` (a mask of the
+        file's own tokens) only own tokens count."""
         total, reach = 0, 0
         for a, b in sorted(self._ranges.get((file_key, partner), ())):
             if b > reach:
-                total += b - max(a, reach)
+                start = max(a, reach)
+                total += int(own[start:b].sum()) if own is not None else b - start
                 reach = b
         return total
 
 
 def aggregate_learner_pairs(file_pairs: list[FilePair], union: CoverageUnion,
                             tokens_of_learner: dict[str, int],
-                            files_of_learner: dict[str, list[str]]) -> list[LearnerPair]:
+                            files_of_learner: dict[str, list[str]],
+                            own_of_file: dict[str, np.ndarray] | None = None) -> list[LearnerPair]:
+    """Learner pairs from their file pairs. `tokens_of_learner`: own tokens of each learner;
+    `own_of_file`: each file's own-token mask, so covered tokens are counted as own tokens too
+    and the coverages stay shares in [0, 1]."""
+    own_of_file = own_of_file or {}
     grouped: dict[tuple[str, str], list[FilePair]] = {}
     for fp in file_pairs:
         if fp.source != "learner":
@@ -147,8 +174,8 @@ def aggregate_learner_pairs(file_pairs: list[FilePair], union: CoverageUnion,
         grouped.setdefault(key, []).append(fp)
     out = []
     for (a, b), pairs in grouped.items():
-        cov_a = sum(union.covered(f, b) for f in files_of_learner.get(a, []))
-        cov_b = sum(union.covered(f, a) for f in files_of_learner.get(b, []))
+        cov_a = sum(union.covered(f, b, own_of_file.get(f)) for f in files_of_learner.get(a, []))
+        cov_b = sum(union.covered(f, a, own_of_file.get(f)) for f in files_of_learner.get(b, []))
         n_a, n_b = tokens_of_learner.get(a, 0), tokens_of_learner.get(b, 0)
         out.append(LearnerPair(a, b, (cov_a + cov_b) / max(1, n_a + n_b), cov_a / max(1, n_a),
                                cov_b / max(1, n_b), max(p.longest_lines for p in pairs), len(pairs)))

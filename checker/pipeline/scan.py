@@ -24,7 +24,7 @@ import numpy as np
 
 from checker import defaults
 from checker.core.align import Fragment, Prepared, align_prepared, prepare
-from checker.code.documents import CodeDoc, own_token_count
+from checker.code.documents import CodeDoc
 from checker.code.fingerprints import (FingerprintParams, fingerprint_many,
                                   minhash_permutations, minhash_values_many)
 from checker.ingest.round import Submission, load_base, load_round
@@ -261,7 +261,7 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
         ignored.append(index.common_kgrams(among=round_kgrams).astype(np.uint64))
     ignore = np.unique(np.concatenate(ignored)) if ignored else np.empty(0, dtype=np.uint64)
     for d in docs:
-        d.own_tokens = own_token_count(d.fp.kgrams, d.fp.n_tokens, params.k, ignore)
+        d.mark_own(ignore, params.k)
 
     signature_docs, hash_sets = [], []  # the document of each signature, and its hashes
     for i, d in enumerate(docs):
@@ -296,7 +296,7 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
             da, db = db, da
             frags = [type(f)(f.right_start, f.right_end, f.left_start, f.left_end) for f in frags]
         fp = score_file_pair(da.source.owner, db.source.owner, da.source.path, db.source.path,
-                             frags, da.fp.stream, db.fp.stream, da.own_tokens, db.own_tokens)
+                             frags, da.fp.stream, db.fp.stream, da.own, db.own)
         union.add(da.source.key, db.source.owner, da.fp.n_tokens,
                   [(f.left_start, f.left_end) for f in frags])
         union.add(db.source.key, da.source.owner, db.fp.n_tokens,
@@ -317,7 +317,8 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     for d in docs:
         tokens_of[d.source.owner] = tokens_of.get(d.source.owner, 0) + d.own_tokens
         files_of.setdefault(d.source.owner, []).append(d.source.key)
-    learner_pairs = aggregate_learner_pairs(file_pairs, union, tokens_of, files_of)
+    learner_pairs = aggregate_learner_pairs(file_pairs, union, tokens_of, files_of,
+                                            {d.source.key: d.own for d in docs if d.own is not None})
     file_pairs.sort(key=lambda p: (-p.similarity, p.left, p.right, p.left_file, p.right_file))
     stats = {
         "files": len(docs), "learners": len(subs), "candidate_pairs": len(pairs),
