@@ -122,14 +122,18 @@ def distinct(lines: list[str]) -> list[str]:
     return [x for x in lines if not (x in seen or seen.add(x))]
 
 
-_KINDS = (  # reason kinds, from the wording of checker/verdicts.py; anything else is "other"
-    ("code shared with a learner", re.compile(r"^shares \d+% of their code with |more learner\(s\) above")),
-    ("public code", re.compile(r"matches public code|comes from .*attributed")),
-    ("rule", re.compile(r"rule violation")),
-    ("notes shared with a learner", re.compile(r"^notes: .* shares a paragraph with ")),
-    ("notes copied", re.compile(r"^notes: \d+% in their own words; .* copied")),
+_KINDS = (  # reason kinds, from the wording of checker/report/verdicts.py (old and current
+    # wording both, so before/after runs classify alike); anything else is "other"
+    ("notes shared with a learner", re.compile(r"^notes: .* (shares a paragraph with |also in \S+'s notes)")),
+    ("notes copied", re.compile(r"^notes: (\d+% in their own words; .* copied|.* copied without citation)")),
     ("notes other", re.compile(r"^notes: ")),
+    ("code shared with a learner", re.compile(
+        r"^shares \d+% of their code with |more learner\(s\) above|is the same code as |"
+        r"lines of own code.* also in |more file\(s\) shared with other learners")),
+    ("public code", re.compile(r"match(es)? public code|comes from .*attributed")),
+    ("rule", re.compile(r"rule violation")),
     ("retrain", re.compile(r"^retrain ")),
+    ("information", re.compile(r"too short to tell|tells learners to use")),
 )
 
 

@@ -284,7 +284,7 @@ def test_csv_export_writes_pairs_findings_and_learners(tmp_path):
     assert [(f["learner"], f["code"], f["line"]) for f in findings] == [("ann", "NS201", "8"),
                                                                        ("cat", "NS301", "3")]
     learners = list(csv.DictReader((tmp_path / "learners.csv").open()))
-    assert learners[0]["risk"] == "high" and "shares" in learners[0]["reasons"]
+    assert learners[0]["risk"] == "high" and "same code as" in learners[0]["reasons"]
     assert len(list(csv.DictReader((tmp_path / "pairs.csv").open()))) == 5
 
 

@@ -26,13 +26,19 @@ from checker.code.tokens import TokenStream
 
 
 class FragmentSpan(NamedTuple):
-    """A fragment in source lines (a named tuple: a big round makes hundreds of thousands)."""
+    """A fragment in source lines (a named tuple: a big round makes hundreds of thousands).
+
+    `tokens`: its length in normalised tokens; `own_tokens`: those no ignored (handout, common)
+    k-gram covers, on the side that has fewer (what the evidence weighs); `learners`: how many
+    learners of the round have this code (the median over its k-grams; 0 when not counted)."""
 
     left_start_line: int
     left_end_line: int
     right_start_line: int
     right_end_line: int
     tokens: int
+    own_tokens: int = 0
+    learners: int = 0
 
     @property
     def lines(self) -> int:
@@ -67,45 +73,66 @@ class FilePair:
             "longest_lines": self.longest_lines,
             "fragments": [{"left_start_line": f.left_start_line, "left_end_line": f.left_end_line,
                            "right_start_line": f.right_start_line,
-                           "right_end_line": f.right_end_line, "tokens": f.tokens}
+                           "right_end_line": f.right_end_line, "tokens": f.tokens,
+                           "own_tokens": f.own_tokens, "learners": f.learners}
                           for f in self.fragments],
             "source": self.source, "attributed": self.attributed, "attribution": self.attribution,
             "right_meta": dict(self.right_meta),
         }
 
 
-def fragment_spans(fragments: list[Fragment], left: TokenStream, right: TokenStream) -> list[FragmentSpan]:
+def fragment_spans(fragments: list[Fragment], left: TokenStream, right: TokenStream,
+                   own_tokens: list[int] | None = None,
+                   learners: list[int] | None = None) -> list[FragmentSpan]:
     spans = [FragmentSpan(left.start_lines[f.left_start], left.end_lines[f.left_end - 1],
                           right.start_lines[f.right_start], right.end_lines[f.right_end - 1],
-                          f.tokens)
-             for f in fragments]
+                          f.tokens, own_tokens[i] if own_tokens else f.tokens,
+                          learners[i] if learners else 0)
+             for i, f in enumerate(fragments)]
     spans.sort(key=lambda s: s.left_start_line)
     return spans
 
 
-def _covered_own(ranges: list[tuple[int, int]], own: np.ndarray | int | None, n_tokens: int) -> tuple[int, int]:
-    """(covered own tokens, own tokens) of one side. `ranges` never overlap (alignment tiles).
-
-    `own`: a boolean mask per token (exact), a count of own tokens (the covered count is capped
-    by it), or None (every token is own)."""
+def _own_in(ranges: list[tuple[int, int]], own: np.ndarray | int | None) -> list[int]:
+    """Own tokens inside each range: exact with a mask, every token otherwise."""
     if isinstance(own, np.ndarray):
-        return sum(int(own[a:b].sum()) for a, b in ranges), int(own.sum())
+        return [int(own[a:b].sum()) for a, b in ranges]
+    return [b - a for a, b in ranges]
+
+
+def _covered_own(per_range: list[int], own: np.ndarray | int | None, n_tokens: int) -> tuple[int, int]:
+    """(covered own tokens, own tokens) of one side from the own tokens of each (non-overlapping)
+    matched range. `own`: a boolean mask per token (exact), a count of own tokens (the covered
+    count is capped by it), or None (every token is own)."""
+    if isinstance(own, np.ndarray):
+        return sum(per_range), int(own.sum())
     total = n_tokens if own is None else own
-    return min(total, sum(b - a for a, b in ranges)), total
+    return min(total, sum(per_range)), total
 
 
 def score_file_pair(left_id: str, right_id: str, left_file: str, right_file: str,
                     fragments: list[Fragment], left: TokenStream, right: TokenStream,
                     left_own: np.ndarray | int | None = None,
-                    right_own: np.ndarray | int | None = None) -> FilePair:
+                    right_own: np.ndarray | int | None = None,
+                    learners: list[int] | None = None,
+                    fragment_own: list[int] | None = None) -> FilePair:
     """`left_own`/`right_own`: the tokens not covered by ignored (handout, common) code, as a
     mask or a count; the coverages are shares of those, so a copied file that contains handout
-    parts still scores 1.0 and handout code never counts for or against anyone."""
-    cov_l, n_l = _covered_own([(f.left_start, f.left_end) for f in fragments], left_own,
-                              len(left.start_lines))
-    cov_r, n_r = _covered_own([(f.right_start, f.right_end) for f in fragments], right_own,
-                              len(right.start_lines))
-    spans = fragment_spans(fragments, left, right)
+    parts still scores 1.0 and handout code never counts for or against anyone.
+
+    `learners`: per fragment, how many learners of the round have it; `fragment_own`: per
+    fragment, its own tokens when the caller knows better than the masks (the corpus matcher
+    also discounts code found in several public projects)."""
+    own_l = _own_in([(f.left_start, f.left_end) for f in fragments], left_own)
+    own_r = _own_in([(f.right_start, f.right_end) for f in fragments], right_own)
+    cov_l, n_l = _covered_own(own_l, left_own, len(left.start_lines))
+    cov_r, n_r = _covered_own(own_r, right_own, len(right.start_lines))
+    # a side given as a count has no per-token truth: the other side's figure stands
+    weigh_l = isinstance(left_own, np.ndarray) or not isinstance(right_own, np.ndarray)
+    weigh_r = isinstance(right_own, np.ndarray) or not isinstance(left_own, np.ndarray)
+    own = fragment_own or [min(a if weigh_l else b, b if weigh_r else a)
+                           for a, b in zip(own_l, own_r)]
+    spans = fragment_spans(fragments, left, right, own, learners)
     return FilePair(
         left_id, right_id, left_file, right_file,
         similarity=(cov_l + cov_r) / max(1, n_l + n_r),

@@ -214,7 +214,9 @@ def find_corpus_matches(docs: list[CodeDoc], ignore: np.ndarray, index: CorpusIn
             left_tokens = int((own | matched).sum())
             for cdoc in index.documents_for_content(cid):
                 pair = score_file_pair(learner, cdoc.source, doc.source.path, cdoc.path, frags,
-                                       doc.fp.stream, stream, left_tokens, region)
+                                       doc.fp.stream, stream, left_tokens, region,
+                                       fragment_own=[int(own[f.left_start:f.left_end].sum())
+                                                     for f in frags])
                 pair.source = "corpus"
                 pair.right_meta = {"version": cdoc.version, "licence": cdoc.licence,
                                    "url": cdoc.url, "path": cdoc.path}

@@ -119,21 +119,45 @@ class CodeMatchResult:
     stats: dict
 
 
-def frequent_kgrams(docs: list[CodeDoc], share: float, min_learners: int,
-                    max_learners: int | None = None) -> np.ndarray:
-    """K-grams present in more than `share` of the learners, or in more than `max_learners` of
-    them, and in at least `min_learners` (common knowledge, not evidence)."""
+def kgram_learner_counts(docs: list[CodeDoc]) -> tuple[np.ndarray, np.ndarray]:
+    """Every k-gram of the round (sorted) and how many learners have it."""
     by_owner: dict[str, list[np.ndarray]] = {}
     for d in docs:
         by_owner.setdefault(d.source.owner, []).append(d.fp.kgrams)
-    if len(by_owner) < min_learners:
-        return np.empty(0, dtype=np.uint64)
+    if not by_owner:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     per_owner = [np.unique(np.concatenate(v)) for v in by_owner.values()]
-    values, counts = np.unique(np.concatenate(per_owner), return_counts=True)
-    limit = share * len(by_owner)
+    return np.unique(np.concatenate(per_owner), return_counts=True)
+
+
+def frequent_kgrams(counted: tuple[np.ndarray, np.ndarray], learners: int, share: float,
+                    min_learners: int, max_learners: int | None = None) -> np.ndarray:
+    """K-grams present in more than `share` of the `learners`, or in more than `max_learners` of
+    them, and in at least `min_learners` (common knowledge, not evidence). `counted`: from
+    `kgram_learner_counts`."""
+    if learners < min_learners:
+        return np.empty(0, dtype=np.uint64)
+    values, counts = counted
+    limit = share * learners
     if max_learners is not None:
         limit = min(limit, max_learners)
     return values[(counts > limit) & (counts >= min_learners)]
+
+
+def fragment_learners(kgrams: np.ndarray, fragments, k: int,
+                      counted: tuple[np.ndarray, np.ndarray]) -> list[int]:
+    """Per fragment (tokens [left_start, left_end) of the document with `kgrams`): how many
+    learners have its code, the median over its k-grams (robust to a k-gram that happens to
+    occur elsewhere)."""
+    values, counts = counted
+    out = []
+    for f in fragments:
+        window = kgrams[f.left_start:max(f.left_start + 1, f.left_end - k + 1)]
+        at = np.searchsorted(values, window)
+        at = np.minimum(at, len(values) - 1)
+        found = counts[at][values[at] == window]
+        out.append(int(np.median(found)) if found.size else 0)
+    return out
 
 
 # Alignment and the LSH's band groups run in forked workers that inherit what they read (the
@@ -251,8 +275,9 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
             warnings.append(IngestWarning(d.source.path, f"compared with the lexical fallback: "
                                           f"{d.fp.stream.reason}", d.source.owner, kind="fallback"))
 
-    ignored = [frequent_kgrams(docs, config.frequent_share, config.frequent_min_learners,
-                               config.frequent_max_learners)]
+    counted = kgram_learner_counts(docs)
+    ignored = [frequent_kgrams(counted, len({d.source.owner for d in docs}), config.frequent_share,
+                               config.frequent_min_learners, config.frequent_max_learners)]
     ignored += [fp.kgrams for fp in base_fps]
     if index is not None and docs:
         # code common to many public implementations (the standard training loop) is no
@@ -296,7 +321,8 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
             da, db = db, da
             frags = [type(f)(f.right_start, f.right_end, f.left_start, f.left_end) for f in frags]
         fp = score_file_pair(da.source.owner, db.source.owner, da.source.path, db.source.path,
-                             frags, da.fp.stream, db.fp.stream, da.own, db.own)
+                             frags, da.fp.stream, db.fp.stream, da.own, db.own,
+                             learners=fragment_learners(da.fp.kgrams, frags, params.k, counted))
         union.add(da.source.key, db.source.owner, da.fp.n_tokens,
                   [(f.left_start, f.left_end) for f in frags])
         union.add(db.source.key, da.source.owner, db.fp.n_tokens,

@@ -1,141 +1,290 @@
-"""A learner's verdict: one risk level and the reasons, in words a mentor can read out.
+"""A learner's verdict: one risk level from their strongest evidence, and the reasons in words.
 
-Inputs are the report's own sections (code pairs, rule findings, notes, retrain), so a verdict can
-be recomputed from report.json alone.
+The unit of evidence is a matched region: a learner file against another learner's file or a
+public corpus document, a notes passage against another learner's or a public text, a rule
+finding, a retrain result. Code evidence is weighed by its length in *own* code: tokens that no
+handout or common k-gram covers, counted only in runs long enough to be more than an idiom
+(`VerdictPolicy.min_run_tokens`). A learner's risk is the level of their strongest item, so
+neither the number of files in a folder nor averages over it can hide a copied file or make one.
+
+Inputs are the report's own sections (pairs, findings, notes, retrain), so a verdict can be
+recomputed from report.json alone; reports written before fragments carried `own_tokens` are
+weighed by their raw fragment tokens.
 """
 
 from __future__ import annotations
 
-from checker import defaults
+from dataclasses import dataclass
 
 RISK_ORDER = {"high": 3, "medium": 2, "low": 1, "none": 0}
-# Code-sharing reasons listed per learner (most similar first); the rest are counted. A mentor
-# reads the top few aloud; a learner in a 50-way cluster does not need 50 sentences.
-MAX_PAIR_REASONS = 5
+
+
+@dataclass(frozen=True)
+class VerdictPolicy:
+    """What makes matched code evidence. Measured on the labelled real rounds
+    (bench/bench_round.py): every copied file there shares at least one run of 80+ own tokens
+    (10+ lines) with its source, while the longest own run between independent learners of a
+    task is 34 tokens (4-6 lines of task-dictated calls); 40 sits between them."""
+
+    # a run of matched own code shorter than this is an idiom (a training step, a plot call),
+    # however many of them two files share
+    min_run_tokens: int = 40
+    # own tokens in such runs, summed over one file pair: from here a file pair raises risk
+    medium_tokens: int = 60
+    high_tokens: int = 100
+    # both files covered at least this much: the same file. Too small to reach `medium_tokens`,
+    # it is shown, never raised ("too short to tell"); from `medium_tokens` on it is high
+    identical_coverage: float = 0.9
+    # notes copied without citation from one source into one file: from here it raises to
+    # medium (about 20 lines of prose, the labels' bar for an unattributed public copy);
+    # below, it is shown at low
+    notes_medium_words: int = 150
+    # code evidence lines per learner; the rest are counted in one line
+    max_code_reasons: int = 5
+
+
+DEFAULT_POLICY = VerdictPolicy()
+
+
+@dataclass
+class Evidence:
+    """One item behind a verdict; `text` is the sentence a mentor reads out."""
+
+    kind: str  # code | corpus | notes | rules | retrain | info
+    level: str  # high | medium | low | none (none: shown, raises nothing)
+    weight: float  # ranks items of one learner: own tokens for code, 0-1 shares otherwise
+    text: str
+    partner: str = ""  # the other learner, or the public source
+    file: str = ""
+    partner_file: str = ""
+    share: float = 0.0  # share of the learner's file (or notes) the item covers
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "level": self.level, "weight": round(self.weight, 4),
+                "text": self.text, "partner": self.partner, "file": self.file,
+                "partner_file": self.partner_file, "share": round(self.share, 4)}
 
 
 def _pct(x: float) -> str:
     return f"{round(100 * x)}%"
 
 
-def _lines(span: dict | None) -> str:
-    if not span:
+def _span(lines: list[tuple[int, int]]) -> str:
+    if not lines:
         return ""
-    a, b = span.get("start_line"), span.get("end_line")
-    return f" lines {a}-{b}" if a and b and a != b else (f" line {a}" if a else "")
+    a, b = min(x for x, _ in lines), max(y for _, y in lines)
+    return f" line {a}" if a == b else f" lines {a}-{b}"
 
 
-def _notes_reasons(learner: str, notes: dict, threshold: float) -> list[tuple[str, str]]:
-    """Reasons (and risk levels) from report["notes"] (checker.notes.findings.NotesReport.to_dict())."""
-    out: list[tuple[str, str]] = []
+def _runs(pair: dict, policy: VerdictPolicy) -> list[dict]:
+    """The fragments of a pair that are long enough in own code to count."""
+    out = []
+    for f in pair.get("fragments") or []:
+        own = f.get("own_tokens", f.get("tokens", 0))
+        if own >= policy.min_run_tokens:
+            out.append(f)
+    return out
+
+
+def _run_weight(runs: list[dict]) -> int:
+    return sum(int(f.get("own_tokens", f.get("tokens", 0))) for f in runs)
+
+
+def _run_lines(runs: list[dict], side: str) -> int:
+    return sum(f[f"{side}_end_line"] - f[f"{side}_start_line"] + 1 for f in runs)
+
+
+def _level(weight: float, policy: VerdictPolicy) -> str:
+    if weight >= policy.high_tokens:
+        return "high"
+    if weight >= policy.medium_tokens:
+        return "medium"
+    return "none"
+
+
+def _code_evidence(learner: str, pair: dict, policy: VerdictPolicy) -> Evidence | None:
+    """A learner-to-learner file pair seen from `learner`'s side, or None when it is no evidence."""
+    mine = "left" if pair["left"] == learner else "right"
+    theirs = "right" if mine == "left" else "left"
+    other = pair[theirs]
+    my_file, their_file = pair[f"{mine}_file"], pair[f"{theirs}_file"]
+    share = float(pair.get(f"{mine}_coverage", 0.0))
+    runs = _runs(pair, policy)
+    weight = _run_weight(runs)
+    level = _level(weight, policy)
+    if level == "none":
+        if (share >= policy.identical_coverage
+                and float(pair.get(f"{theirs}_coverage", 0.0)) >= policy.identical_coverage):
+            return Evidence("info", "none", 0, f"{my_file} is identical to {other}'s {their_file}"
+                            f" but too short to tell copying from coincidence", other, my_file,
+                            their_file, share)
+        return None
+    whole = (share >= policy.identical_coverage
+             and float(pair.get(f"{theirs}_coverage", 0.0)) >= policy.identical_coverage)
+    if whole:
+        level = "high"  # the whole file, not a passage of it: the strongest form of the same code
+    my_lines = [(f[f"{mine}_start_line"], f[f"{mine}_end_line"]) for f in runs]
+    their_lines = [(f[f"{theirs}_start_line"], f[f"{theirs}_end_line"]) for f in runs]
+    n_lines = _run_lines(runs, mine)
+    shared_by = max(int(f.get("learners", 0)) for f in runs)
+    also = f"; {shared_by - 2} other learner(s) have it too" if shared_by > 2 else ""
+    if whole:
+        text = (f"{my_file} is the same code as {other}'s {their_file} ({n_lines} lines of own "
+                f"code, {_pct(share)} of the file){also}")
+    else:
+        longest = max(f[f"{mine}_end_line"] - f[f"{mine}_start_line"] + 1 for f in runs)
+        how = "" if len(runs) == 1 else f" in {len(runs)} runs (longest {longest} lines)"
+        text = (f"{my_file}{_span(my_lines)}: {n_lines} lines of own code{how} also in "
+                f"{other}'s {their_file}{_span(their_lines)}; {_pct(share)} of {my_file}{also}")
+    return Evidence("code", level, weight, text, other, my_file, their_file, share)
+
+
+def _corpus_evidence(pair: dict, policy: VerdictPolicy) -> Evidence | None:
+    runs = _runs(pair, policy)
+    weight = _run_weight(runs)
+    share = float(pair.get("left_coverage", 0.0))
+    where = pair["right"] + (f" {pair['right_file']}" if pair.get("right_file") else "")
+    lines = [(f["left_start_line"], f["left_end_line"]) for f in runs]
+    if pair.get("expected"):
+        return Evidence("info", "none", weight, f"{pair['left_file']}{_span(lines)}: "
+                        f"{_pct(share)} from {where}, a source the task tells learners to use",
+                        pair["right"], pair["left_file"], pair.get("right_file", ""), share)
+    level = _level(weight, policy)
+    if level == "none":
+        return None
+    if pair.get("attributed"):
+        return Evidence("corpus", "low", weight, f"{pair['left_file']}{_span(lines)}: "
+                        f"{_pct(share)} comes from {where}, attributed by the learner "
+                        f"({pair.get('attribution', '')})", pair["right"], pair["left_file"],
+                        pair.get("right_file", ""), share)
+    return Evidence("corpus", level, weight, f"{pair['left_file']}{_span(lines)}: "
+                    f"{_run_lines(runs, 'left')} lines of own code match public code {where} "
+                    f"without attribution, {_pct(share)} of the file", pair["right"],
+                    pair["left_file"], pair.get("right_file", ""), share)
+
+
+def _notes_evidence(learner: str, notes: dict, policy: VerdictPolicy) -> list[Evidence]:
+    """Items from report["notes"] (checker.notes.findings.NotesReport.to_dict())."""
+    out: list[Evidence] = []
     entry = next((e for e in notes.get("learners", []) if isinstance(e, dict)
                   and e.get("learner") == learner), None)
     if entry:
         copied = [p for p in entry.get("paragraphs", []) if p.get("status") == "copied"]
-        cited = [p for p in entry.get("paragraphs", []) if p.get("status") == "cited"]
-        if copied:
-            first = copied[0]
-            match = first.get("corpus_match") or first.get("learner_match") or {}
+        by_file: dict[tuple[str, str, str], list[dict]] = {}
+        for p in copied:
+            match = p.get("corpus_match") or p.get("learner_match") or {}
             src = match.get("source") or {}
-            where = f"{src.get('source', '')} {src.get('path', '')}".strip()
-            own = entry.get("own_share", 0.0)
-            out.append((f"notes: {_pct(own)} in their own words; {len(copied)} paragraph(s) copied "
-                        f"without citation, e.g. {first.get('path')}{_lines(first.get('span'))} "
-                        f"({match.get('kind', 'copied')} from {where or 'another text'})",
-                        "high" if own < threshold else "medium"))
+            where = f"{src.get('source', '')} {src.get('path', '')}".strip() or "another text"
+            by_file.setdefault((p.get("path", ""), where, match.get("kind", "copied")), []).append(p)
+        for (path, where, kind), paragraphs in sorted(by_file.items(), key=lambda kv: -len(kv[1])):
+            words = sum(int(p.get("words", 0)) for p in paragraphs)
+            level = "medium" if words >= policy.notes_medium_words else "low"
+            out.append(Evidence("notes", level, words, f"notes: {len(paragraphs)} paragraph(s) "
+                                f"({words} words) of {path} copied without citation ({kind} "
+                                f"from {where})", where, path))
+        cited = [p for p in entry.get("paragraphs", []) if p.get("status") == "cited"]
         if cited:
-            out.append((f"notes: {len(cited)} paragraph(s) taken from cited sources", "low"))
+            out.append(Evidence("notes", "low", 0, f"notes: {len(cited)} paragraph(s) taken from "
+                                f"cited sources"))
         for finding in entry.get("findings", []):
-            out.append((f"notes: {finding.get('message', finding.get('kind', ''))}", "low"))
+            # a norm the task set (min_words, min_own_share) raises; one it did not is information
+            level = "medium" if finding.get("from_task") else "none"
+            out.append(Evidence("notes", level, 0,
+                                f"notes: {finding.get('message', finding.get('kind', ''))}"))
     elif notes.get("learners") is not None:
-        out.append(("notes: none handed in (no .md, .txt, .pdf, .docx, .html or notebook markdown)",
-                    "low"))
+        out.append(Evidence("notes", "low", 0, "notes: none handed in (no .md, .txt, .pdf, .docx, "
+                            ".html or notebook markdown)"))
+    grouped: dict[tuple[str, str, str, str], int] = {}
     for shared in notes.get("shared", []):
-        if learner in (shared.get("learner_a"), shared.get("learner_b")):
-            other = shared["learner_b"] if shared.get("learner_a") == learner else shared["learner_a"]
-            mine = shared["path_a"] if shared.get("learner_a") == learner else shared["path_b"]
-            common = f" (both from {shared['common_source']})" if shared.get("common_source") else ""
-            out.append((f"notes: {mine} shares a paragraph with {other}'s notes "
-                        f"({shared.get('kind', '')}){common}", "medium"))
+        if learner not in (shared.get("learner_a"), shared.get("learner_b")):
+            continue
+        mine_a = shared.get("learner_a") == learner
+        other = shared["learner_b"] if mine_a else shared["learner_a"]
+        path = shared["path_a"] if mine_a else shared["path_b"]
+        key = (other, path, shared.get("kind", ""), shared.get("common_source") or "")
+        grouped[key] = grouped.get(key, 0) + 1
+    for (other, path, kind, common), count in sorted(grouped.items(), key=lambda kv: -kv[1]):
+        if common:
+            out.append(Evidence("notes", "low", 0, f"notes: {count} paragraph(s) of {path} also "
+                                f"in {other}'s notes, both from {common}", common, path))
+        else:
+            out.append(Evidence("notes", "medium", 0.5, f"notes: {count} paragraph(s) of {path} "
+                                f"also in {other}'s notes ({kind})", other, path))
     return out
+
+
+def _rules_evidence(findings: list[dict]) -> list[Evidence]:
+    errors = [f for f in findings if f.get("severity") == "error"]
+    if not errors:
+        return []
+    # the example read out is one that points at a line, where there is one
+    errors.sort(key=lambda f: (f.get("line", 0) == 0, f["code"]))
+    first = errors[0]
+    where = (f"{first['path']}:{first['line']}" if first.get("line")
+             else ("the submission" if first.get("path") in (".", "") else first["path"]))
+    codes = sorted({f["code"] for f in errors})
+    return [Evidence("rules", "medium", 0, f"{len(errors)} rule violation(s): {', '.join(codes)}"
+                     f" — e.g. {where}: {first['message']}")]
 
 
 def learner_verdicts(learners: list[str], learner_pairs: list[dict], file_pairs: list[dict],
                      findings: list[dict] | None = None, notes: dict | None = None,
                      retrain: dict | None = None,
-                     threshold: float = defaults.SUSPICIOUS_SIMILARITY) -> list[dict]:
-    """One verdict per learner: {learner, risk, score, reasons}, ranked by risk then score."""
-    # group everything by learner once: a round of thousands of learners has 100,000+ pairs
-    pairs_of: dict[str, list[dict]] = {}
-    for lp in learner_pairs:
-        pairs_of.setdefault(lp["left"], []).append(lp)
-        pairs_of.setdefault(lp["right"], []).append(lp)
+                     policy: VerdictPolicy = DEFAULT_POLICY) -> list[dict]:
+    """One verdict per learner: {learner, risk, score, reasons, evidence}, ranked by risk then
+    score. `score`: the share of the learner's file (or notes) behind their strongest item.
+    `learner_pairs` are not evidence (averages over folders); kept for the signature's sake."""
+    del learner_pairs
+    code_of: dict[str, list[dict]] = {}
     corpus_of: dict[str, list[dict]] = {}
     for fp in file_pairs:
         if fp.get("source") == "corpus":
             corpus_of.setdefault(fp["left"], []).append(fp)
+        elif fp.get("source", "learner") == "learner":
+            code_of.setdefault(fp["left"], []).append(fp)
+            code_of.setdefault(fp["right"], []).append(fp)
     findings_of: dict[str, list[dict]] = {}
     for f in findings or []:
         findings_of.setdefault(f.get("learner", ""), []).append(f)
     out = []
     for learner in learners:
-        reasons: list[str] = []
-        score = 0.0
-        risk = "none"
-
-        def raise_to(level: str) -> None:
-            nonlocal risk
-            if RISK_ORDER[level] > RISK_ORDER[risk]:
-                risk = level
-
-        shown = 0
-        more = 0
-        for lp in sorted(pairs_of.get(learner, []), key=lambda p: -p["similarity"]):
-            other = lp["right"] if lp["left"] == learner else lp["left"]
-            own_cov = lp["left_coverage"] if lp["left"] == learner else lp["right_coverage"]
-            if lp["similarity"] < threshold / 2 and own_cov < threshold:
-                continue
-            score = max(score, lp["similarity"])
-            raise_to("high" if lp["similarity"] >= threshold else "medium")
-            if shown == MAX_PAIR_REASONS:
-                more += 1
-                continue
-            shown += 1
-            reasons.append(f"shares {_pct(own_cov)} of their code with {other} "
-                           f"(similarity {_pct(lp['similarity'])}, longest common fragment "
-                           f"{lp['longest_lines']} lines)")
-        if more:
-            reasons.append(f"... and {more} more learner(s) above half the threshold")
-        for fp in corpus_of.get(learner, []):
-            if fp["left_coverage"] < threshold / 2:
-                continue
-            where = fp["right"] + (f" {fp['right_file']}" if fp.get("right_file") else "")
-            if fp.get("attributed"):
-                raise_to("low")
-                reasons.append(f"{fp['left_file']}: {_pct(fp['left_coverage'])} comes from {where}, "
-                               f"attributed by the learner ({fp.get('attribution', '')})")
-            else:
-                score = max(score, fp["left_coverage"])
-                raise_to("high" if fp["left_coverage"] >= threshold else "medium")
-                reasons.append(f"{fp['left_file']}: {_pct(fp['left_coverage'])} matches public code "
-                               f"{where} without attribution")
-        errors = [f for f in findings_of.get(learner, []) if f.get("severity") == "error"]
-        if errors:
-            # the example read out is one that points at a line, where there is one
-            errors.sort(key=lambda f: (f.get("line", 0) == 0, f["code"]))
-            raise_to("medium")
-            codes = sorted({f["code"] for f in errors})
-            reasons.append(f"{len(errors)} rule violation(s): {', '.join(codes)} — "
-                           f"e.g. {errors[0]['path']}:{errors[0]['line']} {errors[0]['message']}")
-        for reason, level in _notes_reasons(learner, notes or {}, threshold):
-            reasons.append(reason)
-            raise_to(level)
+        items: list[Evidence] = []
+        for pair in code_of.get(learner, []):
+            item = _code_evidence(learner, pair, policy)
+            if item:
+                items.append(item)
+        for pair in corpus_of.get(learner, []):
+            item = _corpus_evidence(pair, policy)
+            if item:
+                items.append(item)
+        items += _rules_evidence(findings_of.get(learner, []))
+        items += _notes_evidence(learner, notes or {}, policy)
         rt = (retrain or {}).get(learner)
         if rt and rt.get("status") in ("not_reproduced", "over_budget", "failed", "timed_out"):
-            raise_to("medium")
-            reasons.append(f"retrain {rt['status'].replace('_', ' ')}: {rt.get('reason', '')}")
-        if not reasons:
-            reasons.append("nothing beyond the handout and common code was found")
-        out.append({"learner": learner, "risk": risk, "score": round(score, 4), "reasons": reasons})
+            items.append(Evidence("retrain", "medium", 0, f"retrain "
+                                  f"{rt['status'].replace('_', ' ')}: {rt.get('reason', '')}"))
+        out.append(_verdict(learner, items, policy))
     out.sort(key=lambda v: (-RISK_ORDER[v["risk"]], -v["score"], v["learner"]))
     return out
+
+
+def _verdict(learner: str, items: list[Evidence], policy: VerdictPolicy) -> dict:
+    items.sort(key=lambda e: (-RISK_ORDER[e.level], e.kind == "info", -e.weight, e.text))
+    risk = items[0].level if items else "none"
+    raising = [e for e in items if e.level in ("high", "medium")]
+    score = max((e.share for e in raising), default=0.0)
+    reasons: list[str] = []
+    code_shown = hidden = 0
+    for e in items:
+        if e.kind == "code" and code_shown == policy.max_code_reasons:
+            hidden += 1
+            continue
+        code_shown += e.kind == "code"
+        if e.text not in reasons:
+            reasons.append(e.text)
+    if hidden:
+        reasons.append(f"... and {hidden} more file(s) shared with other learners")
+    if not reasons:
+        reasons.append("nothing beyond the handout and common code was found")
+    return {"learner": learner, "risk": risk, "score": round(score, 4), "reasons": reasons,
+            "evidence": [e.to_dict() for e in items]}

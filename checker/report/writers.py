@@ -39,7 +39,8 @@ def build_report(config, result, warnings, started: float) -> dict:
         entry = {
             "owner": d.source.owner, "path": d.source.path, "kind": d.source.kind,
             "encoding": d.source.encoding, "parser": d.fp.stream.parser,
-            "tokens": d.fp.n_tokens, "lines": d.source.text.count("\n") + 1,
+            "tokens": d.fp.n_tokens, "own_tokens": d.own_tokens,
+            "lines": d.source.text.count("\n") + 1,
             "cell_lines": d.source.cell_lines,
         }
         if (d.source.owner, d.source.path) in shown:

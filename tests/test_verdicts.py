@@ -1,0 +1,97 @@
+"""Learner verdicts come from their strongest evidence, in words a mentor can read out."""
+
+from __future__ import annotations
+
+from checker.report.verdicts import learner_verdicts
+
+
+def _fragment(start: int, end: int, own: int, learners: int = 2) -> dict:
+    return {"left_start_line": start, "left_end_line": end, "right_start_line": start,
+            "right_end_line": end, "tokens": own, "own_tokens": own, "learners": learners}
+
+
+def _pair(left: str, right: str, fragments: list[dict], left_file: str = "a.py",
+          right_file: str = "b.py", coverage: float = 0.5, source: str = "learner", **extra) -> dict:
+    return {"left": left, "right": right, "left_file": left_file, "right_file": right_file,
+            "similarity": coverage, "left_coverage": coverage, "right_coverage": coverage,
+            "longest_lines": max((f["left_end_line"] - f["left_start_line"] + 1 for f in fragments),
+                                 default=0),
+            "fragments": fragments, "source": source, **extra}
+
+
+def _by_learner(verdicts: list[dict]) -> dict[str, dict]:
+    return {v["learner"]: v for v in verdicts}
+
+
+def test_many_short_idiom_fragments_are_not_evidence_however_much_they_cover():
+    idioms = [_fragment(10 * i + 1, 10 * i + 3, 25) for i in range(7)]  # seven 3-line idioms
+    verdicts = _by_learner(learner_verdicts(["ann", "ben"], [], [_pair("ann", "ben", idioms,
+                                                                       coverage=0.85)]))
+    assert verdicts["ann"]["risk"] == "none" and verdicts["ben"]["risk"] == "none"
+
+
+def test_one_long_copied_run_raises_risk_and_names_partner_files_and_lines():
+    pair = _pair("ann", "ben", [_fragment(40, 75, 260)], "train.py", "main.py", coverage=0.3)
+    ann = _by_learner(learner_verdicts(["ann", "ben"], [], [pair]))["ann"]
+    assert ann["risk"] == "high"
+    assert "train.py lines 40-75" in ann["reasons"][0] and "ben's main.py" in ann["reasons"][0]
+
+
+def test_a_copied_file_is_found_whatever_else_the_folder_holds():
+    copied = _pair("ann", "ben", [_fragment(1, 30, 200)], "copied.py", "orig.py", coverage=1.0)
+    alone = _by_learner(learner_verdicts(["ann", "ben"], [], [copied]))["ann"]
+    # the same learner with 200 more files of her own, each with a tiny idiom match
+    noise = [_pair("ann", "cat", [_fragment(1, 2, 12)], f"tiny{i}.py", "c.py", coverage=0.05)
+             for i in range(200)]
+    crowded = _by_learner(learner_verdicts(["ann", "ben", "cat"], [], [copied, *noise]))["ann"]
+    assert alone["risk"] == crowded["risk"] == "high"
+    assert alone["reasons"][0] == crowded["reasons"][0]
+
+
+def test_identical_tiny_files_are_too_short_to_tell_and_raise_nothing():
+    pair = _pair("ann", "ben", [_fragment(1, 5, 30)], "hello.py", "hello.py", coverage=1.0)
+    ann = _by_learner(learner_verdicts(["ann", "ben"], [], [pair]))["ann"]
+    assert ann["risk"] == "none"
+    assert any("too short to tell" in r for r in ann["reasons"])
+
+
+def test_a_whole_file_copied_is_high_even_when_it_is_small():
+    pair = _pair("ann", "ben", [_fragment(1, 11, 95)], "a.py", "a.py", coverage=1.0)
+    assert _by_learner(learner_verdicts(["ann", "ben"], [], [pair]))["ann"]["risk"] == "high"
+
+
+def test_strongest_evidence_comes_first_and_each_reason_once():
+    weak_corpus = _pair("ann", "pypi:d2l==1.0.3", [_fragment(1, 9, 70)], "a.py", "d2l/torch.py",
+                        coverage=0.2, source="corpus")
+    strong = _pair("ann", "ben", [_fragment(1, 40, 300)], "b.py", "b.py", coverage=0.89)
+    ann = _by_learner(learner_verdicts(["ann", "ben"], [], [weak_corpus, strong, strong]))["ann"]
+    assert "ben" in ann["reasons"][0]
+    assert len(ann["reasons"]) == len(set(ann["reasons"]))
+
+
+def test_rules_only_risk_has_no_similarity_score_and_points_at_a_line():
+    findings = [{"learner": "ann", "severity": "error", "code": "NS401", "path": ".", "line": 0,
+                 "message": "no Conv2d layer"},
+                {"learner": "ann", "severity": "error", "code": "NS201", "path": "train.py",
+                 "line": 8, "message": "resnet18(pretrained=True)"}]
+    ann = _by_learner(learner_verdicts(["ann"], [], [], findings))["ann"]
+    assert ann["risk"] == "medium" and ann["score"] == 0
+    assert "train.py:8" in ann["reasons"][0] and ".:0" not in ann["reasons"][0]
+
+
+def test_notes_norms_the_task_did_not_set_are_information_only():
+    notes = {"learners": [{"learner": "ann", "paragraphs": [], "findings": [
+        {"kind": "too_short", "message": "The notes have 145 words; at least 150 are expected."}]}],
+        "shared": []}
+    ann = _by_learner(learner_verdicts(["ann"], [], [], notes=notes))["ann"]
+    assert ann["risk"] == "none"
+
+
+def test_an_attributed_public_copy_is_low_and_an_expected_source_raises_nothing():
+    run = [_fragment(1, 40, 300)]
+    attributed = _pair("ann", "pypi:d2l==1.0.3", run, source="corpus", attributed=True,
+                       attribution="# from d2l")
+    expected = _pair("ben", "pypi:yolov5==7.0.13", run, source="corpus", expected=True)
+    verdicts = _by_learner(learner_verdicts(["ann", "ben"], [], [attributed, expected]))
+    assert verdicts["ann"]["risk"] == "low" and "attributed" in verdicts["ann"]["reasons"][0]
+    assert verdicts["ben"]["risk"] == "none" and "tells learners to use" in verdicts["ben"]["reasons"][0]
