@@ -85,6 +85,7 @@ def render(results: dict) -> str:
     _notes(results, add)
     _rounds(results, add)
     _corpus(add)
+    _gpu(add)
     add("## How to reproduce\n")
     add("```\npython bench/run.py            # full run, rewrites bench/RESULTS.md and "
         "bench/results.json\npython bench/run.py --quick    # smoke run into bench/out/quick/\n```\n")
@@ -106,6 +107,21 @@ def _corpus(add) -> None:
         return
     add(f"Embedded as written by `python bench/bench_corpus.py --json bench/corpus_results.json "
         f"--markdown bench/corpus_results.md` (its last run; not re-run by `bench/run.py`):\n")
+    add(path.read_text(encoding="utf-8"))
+    add("")
+
+
+def _gpu(add) -> None:
+    """bench/gpu_check.py's own Markdown: it runs where a GPU is lent (a separate machine), so
+    bench/run.py embeds its last output instead of re-running it."""
+    path = Path(__file__).resolve().parent / "gpu_results.md"
+    if not path.exists():
+        add("## GPU check\n")
+        add("Not measured yet: run `python bench/gpu_check.py` (on a machine with CUDA it compares "
+            "CUDA with CPU; elsewhere it says so and measures the CPU side).\n")
+        return
+    add("Embedded as written by `python bench/gpu_check.py` (its last run; not re-run by "
+        "`bench/run.py`):\n")
     add(path.read_text(encoding="utf-8"))
     add("")
 
