@@ -50,7 +50,8 @@ __all__ = ["Submission", "extract_zip", "load_base", "load_folder", "load_round"
 
 @dataclass
 class Submission:
-    """One learner's hand-in, decoded."""
+    """One learner's hand-in, decoded: every file is read once, here and in
+    `checker.ingest.notes.read_notes` (its notes), and handed to every stage from here."""
 
     learner: str
     root: Path | None  # the folder on disk (extracted for zips); None for manifest rounds
@@ -59,14 +60,25 @@ class Submission:
     notebooks: dict[str, Notebook] = field(default_factory=dict)  # path -> what was read of it
     other: list[str] = field(default_factory=list)
     warnings: list[IngestWarning] = field(default_factory=list)
-    # files whose place on disk is not `root / path` (a second hand-in merged into this learner)
+    # files whose place on disk is not `root / path`: every file of a manifest round, and those
+    # of a second hand-in merged into this learner
     located: dict[str, Path] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set, repr=False)  # every path taken, of any kind
+    # filled by checker.ingest.notes.read_notes (None: not read yet): a NotesDocument per notes
+    # file and per notebook with markdown, and the learner's words of each as text lines
+    notes_documents: list | None = field(default=None, repr=False)
+    notes_text: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def notebook_markdown(self) -> dict[str, str]:
         """Notebook path -> its markdown cells joined, for the notebooks that have any."""
         return {rel: nb.markdown for rel, nb in self.notebooks.items() if nb.markdown.strip()}
+
+    def path_of(self, rel: str) -> Path | None:
+        """Where the file `rel` of this submission lies on disk (None when nowhere known)."""
+        if rel in self.located:
+            return self.located[rel]
+        return self.root / rel if self.root is not None else None
 
 
 def _too_large(size: int, limit: int) -> str:
@@ -115,10 +127,12 @@ def read_code_file(data: bytes, owner: str, rel: str) -> tuple[SourceFile | None
 
 def _add_file(sub: Submission, rel: str, path: Path) -> None:
     """`path` as the file `rel` of `sub` (once per path): code is read now, notes later
-    (checker.ingest.documents), other files only listed."""
+    (`checker.ingest.notes.read_notes`), other files only listed."""
     if rel in sub.seen:
         return
     sub.seen.add(rel)
+    if sub.root is None:
+        sub.located[rel] = path
     kind = classify(rel)
     if kind == "other":
         sub.other.append(rel)
