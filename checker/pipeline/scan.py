@@ -331,10 +331,10 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
 
 def _rules_for(task, sub: Submission) -> list[dict]:
     """One learner's rule findings as report.json dicts; a crash becomes an NS000 finding."""
-    from checker.rules.check import SUBMISSION_PATH, Finding, check_submission
+    from checker.rules.check import SUBMISSION_PATH, Finding, check_ingested
 
     try:
-        found = check_submission(task, sub.code, root=sub.root, learner=sub.learner)
+        found = check_ingested(task, sub)
     except (Exception, RecursionError) as exc:  # noqa: BLE001 - one learner never stops the round
         found = [Finding("NS000", "warning", f"the rules could not be checked for this "
                          f"submission (internal error {type(exc).__name__}: "
