@@ -135,3 +135,22 @@ def test_evidence_of_a_submission_reads_readme_notes_and_notebook_markdown(tmp_p
     assert ("notes.txt", "参考 动手学深度学习") in quoted
     assert ("train.ipynb", "see https://d2l.ai/") in quoted
     assert attribute(evidence, D2L, "model.py", [(5, 10)]).attributed
+
+
+def test_attribution_in_a_manifest_round_finds_notes_in_the_round_folder(tmp_path: Path, monkeypatch):
+    from checker.ingest.round import load_round
+
+    root = tmp_path / "round"
+    (root / "work").mkdir(parents=True)
+    (root / "work" / "ann_model.py").write_text(COPIED, encoding="utf-8")
+    (root / "work" / "ann_README.md").write_text("Borrowed from Dive into Deep Learning.\n",
+                                                 encoding="utf-8")
+    (root / "manifest.csv").write_text("learner,path\nann,work/ann_model.py\nann,work/ann_README.md\n",
+                                       encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the notes are not looked for from here
+    [sub], _ = load_round(root, tmp_path / "work")
+    evidence = evidence_from_submission(sub)
+    assert [(m.path, m.line) for m in evidence.notes] == [("work/ann_README.md", 1)]
+    assert attribute(evidence, D2L, "work/ann_model.py", [(5, 10)]).attributed

@@ -93,7 +93,7 @@ def test_notebook_markdown_cells_are_notes_with_cell_numbers():
 
 def test_broken_notebook_is_a_warning_not_an_exception():
     doc = parse_notes_text("{not json", "lab.ipynb", "carol")
-    assert doc.paragraphs == [] and "not a readable notebook" in doc.warnings[0].reason
+    assert doc.paragraphs == [] and "not a valid notebook" in doc.warnings[0].reason  # as ingest says
 
 
 def test_html_article_drops_furniture_and_sends_pre_to_code():

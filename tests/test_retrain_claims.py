@@ -95,6 +95,20 @@ def test_linked_readme_is_not_followed(tmp_path):
     assert read_claims(root, "accuracy").metric is None
 
 
+def test_notes_in_a_tool_folder_are_not_the_learners_claims(tmp_path):
+    root = _submission(tmp_path, {"train.py": "", "venv/lib/README.md": "test accuracy 0.99\n"})
+
+    assert read_claims(root, "accuracy").metric is None
+
+
+def test_claims_are_read_from_the_notes_the_scan_read(tmp_path):
+    root = _submission(tmp_path, {"README.md": "test accuracy 0.5\n"})
+
+    claims = read_claims(root, "accuracy", notes={"notes/week1.md": "test accuracy 0.7\n"})
+
+    assert claims.metric.value == pytest.approx(0.7) and claims.metric.source == "notes/week1.md:1"
+
+
 @pytest.mark.parametrize(
     ("text", "count"),
     [("1251", 1251), ("1,251", 1251), ("18.2M", 18_200_000), ("1.2 million", 1_200_000),

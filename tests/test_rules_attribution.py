@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from rules_helpers import code, codes, notes, run
 
+from checker.ingest.round import load_folder
+from checker.rules.check import check_ingested
+from checker.rules.taskfile import parse_task
+
 RULE = "require_attribution = true\n"
 
 
@@ -37,7 +41,32 @@ def test_marked_code_answers_the_notes():
     assert codes(findings) == ["NS801"]
 
 
-def test_notes_are_read_from_the_learner_folder_when_only_code_is_given(tmp_path):
+def test_the_notes_ingest_read_reach_the_rules(tmp_path):
+    (tmp_path / "game.py").write_text("x = 1\n", encoding="utf-8")
     (tmp_path / "notes.md").write_text("# 总结\n这部分是让 ChatGPT 帮我写的。\n", encoding="utf-8")
-    findings = run(RULE, code("game.py", "x = 1\n"), root=tmp_path)
+    findings = check_ingested(parse_task("[rules]\n" + RULE, "task.toml"), load_folder(tmp_path, "l1"))
     assert [(f.code, f.path, f.line) for f in findings] == [("NS802", "notes.md", 2)]
+
+
+def test_the_rules_read_no_notes_from_disk_themselves(tmp_path):
+    (tmp_path / "notes.md").write_text("这部分是让 ChatGPT 帮我写的。\n", encoding="utf-8")
+    assert run(RULE, code("game.py", "x = 1\n"), root=tmp_path) == []
+
+
+def test_words_of_a_pdf_or_html_note_are_read_but_have_no_line(tmp_path):
+    (tmp_path / "game.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "report.html").write_text(
+        "<html><body><h1>Report</h1><p>这部分是让 ChatGPT 帮我写的。</p></body></html>", encoding="utf-8")
+    findings = check_ingested(parse_task("[rules]\n" + RULE, "task.toml"), load_folder(tmp_path, "l1"))
+    assert [(f.code, f.path, f.line) for f in findings] == [("NS802", "report.html", 0)]
+
+
+def test_a_notes_file_linked_from_outside_says_nothing_to_the_rules(tmp_path):
+    (tmp_path / "diary.md").write_text("这部分是让 ChatGPT 帮我写的。\n", encoding="utf-8")
+    learner = tmp_path / "learner-01"
+    learner.mkdir()
+    (learner / "game.py").write_text("x = 1\n", encoding="utf-8")
+    (learner / "notes.md").symlink_to(tmp_path / "diary.md")
+    sub = load_folder(learner, "learner-01")
+    assert check_ingested(parse_task("[rules]\n" + RULE, "task.toml"), sub) == []
+    assert [w.path for w in sub.warnings] == ["notes.md"]  # named as a link not followed

@@ -86,4 +86,34 @@ def test_reader_decodes_gbk_and_skips_binary_and_environment_folders(tmp_path: P
     (tmp_path / "venv" / "lib.py").write_text("import d2l\n", encoding="utf-8")
     files, warnings = read_submission(tmp_path, owner="learner-01")
     assert [(f.path, f.encoding) for f in files] == [("a.py", "gb18030")]
-    assert [w.path for w in warnings] == ["weights.py"]
+    # as the scan says it: the skipped folder that holds code, the encoding, the binary file
+    assert [(w.path, w.kind) for w in warnings] == [
+        ("venv", "skipped"), ("a.py", "decoded"), ("weights.py", "skipped")]
+
+
+def test_a_notebook_with_magics_gives_the_scan_and_the_rules_the_same_code(tmp_path: Path):
+    from checker.ingest.round import load_folder
+    from checker.pipeline.scan import ScanConfig, scan
+    from checker.rules.check import check_ingested
+    from checker.rules.reader import sources_from_text
+
+    text = json.dumps({"cells": [
+        {"cell_type": "markdown", "source": ["# Lab\n"]},
+        {"cell_type": "code", "source": ["%matplotlib inline\n", "!pip install d2l\n"]},
+        {"cell_type": "code", "source": ["import numpy as np\n", "np.sum?\n", "import d2l\n"]},
+    ]})
+    learner = tmp_path / "round" / "ann"
+    learner.mkdir(parents=True)
+    (learner / "lab.ipynb").write_text(text, encoding="utf-8")
+    task_file = tmp_path / "task.toml"
+    task_file.write_text('[rules]\nforbid_imports = ["d2l"]\n', encoding="utf-8")
+    task = parse_task(task_file.read_text(), str(task_file))
+
+    [scanned] = load_folder(learner, "ann").code
+    [in_memory] = [f for f in sources_from_text("ann", "lab.ipynb", text) if f.kind == "code"]
+    assert in_memory.text == scanned.text and in_memory.cell_lines == scanned.cell_lines
+    assert "# %matplotlib inline" in scanned.text and "# np.sum?" in scanned.text
+    linted = [f.to_dict() for f in check_ingested(task, load_folder(learner, "ann"))]
+    report = scan(ScanConfig(tmp_path / "round", task_path=task_file, notes=False))
+    assert report["findings"] == linted
+    assert [(f["code"], f["line"], f["cell"]) for f in linted] == [("NS101", 7, 2)]

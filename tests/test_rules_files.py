@@ -40,3 +40,19 @@ def test_forbidden_environment_folders_are_reported(tmp_path: Path):
     (tmp_path / "a.jpg").write_bytes(b"\xff\xd8")
     findings = run(RULES, root=tmp_path)
     assert [(f.code, f.path) for f in findings] == [("NS702", ".idea/workspace.xml")]
+
+
+
+def test_the_file_rules_never_follow_a_link_out_of_the_learner_folder(tmp_path: Path):
+    host = tmp_path / "host"
+    (host / "plots").mkdir(parents=True)
+    (host / "plots" / "loss.png").write_bytes(b"\x89PNG")
+    (host / "weights.pt").write_bytes(b"not the learner's checkpoint")
+    learner = tmp_path / "learner-01"
+    learner.mkdir()
+    (learner / "model.pt").symlink_to(host / "weights.pt")
+    (learner / "plots").symlink_to(host / "plots", target_is_directory=True)
+    findings = run('max_params = 1000\nrequire_files = ["**/*.png"]\n', code("train.py", "x = 1\n"),
+                   root=learner)
+    # the linked checkpoint is not counted, the linked plots do not satisfy the requirement
+    assert [(f.code, f.path) for f in findings] == [("NS701", ".")]

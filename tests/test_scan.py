@@ -353,3 +353,22 @@ def test_rules_checked_in_worker_processes_give_the_serial_findings(round_dir, m
     assert parallel == serial
     over = {f["learner"] for f in serial if f["code"] == "NS501"}
     assert over == {"l1", "l2", "l3", "l4", "l5"}  # l0: 3 x 272 + 170 = 986 <= 1000
+
+
+def test_a_learners_notes_are_read_from_disk_once_for_every_stage(round_dir, tmp_path, monkeypatch):
+    from checker.ingest import notes as ingest_notes
+
+    notebook = json.dumps({"cells": [{"cell_type": "markdown", "source": "# 实验\n\n训练了十轮，准确率还可以。"},
+                                     {"cell_type": "code", "source": "x = 1"}]})
+    root = round_dir({"ann/train.py": TRAIN, "ann/README.md": "# Lab\n\n代码是让 ChatGPT 帮我写的。\n",
+                      "ann/lab.ipynb": notebook, "bob/train.py": TRAIN})
+    task = tmp_path / "task.toml"
+    task.write_text("[rules]\nrequire_attribution = true\n", encoding="utf-8")
+    reads = []
+    real = ingest_notes.read_notes_with_text
+    monkeypatch.setattr(ingest_notes, "read_notes_with_text",
+                        lambda path, *a, **k: reads.append(Path(path).name) or real(path, *a, **k))
+    report = scan(ScanConfig(root, task_path=task, jobs=1))
+    assert reads == ["README.md"]  # the notebook's markdown was read with its code
+    assert {(f["code"], f["path"]) for f in report["findings"]} == {("NS802", "README.md")}
+    assert {lr["learner"] for lr in report["notes"]["learners"]} >= {"ann"}

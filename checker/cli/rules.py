@@ -67,8 +67,8 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
       checker lint work3/learner-23 --task examples/tasks/2025-task3-numpy.toml
       checker lint my_submission/ --task task.toml --sarif findings.sarif --format json
     """
-    from checker.rules.check import check_submission
-    from checker.rules.reader import read_submission
+    from checker.ingest.round import load_folder
+    from checker.rules.check import check_ingested
     from checker.rules.sarif import to_sarif
     from checker.rules.taskfile import TaskFileError, load_task
 
@@ -76,8 +76,11 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
         task = load_task(task_path)
     except TaskFileError as exc:
         raise CheckerInputError(str(exc)) from None
-    files, warnings = read_submission(submission_dir, owner=learner)
-    findings = check_submission(task, files, root=submission_dir, learner=learner or submission_dir.resolve().name)
+    # the folder is read as `checker scan` reads a learner's (checker.ingest), notes included
+    sub = load_folder(submission_dir, learner or submission_dir.resolve().name)
+    findings = check_ingested(task, sub)
+    warnings = sub.warnings + [w for doc in sub.notes_documents or () for w in doc.warnings]
+    code_files = len(sub.code)
     if sarif_path is not None:
         try:
             sarif_path.write_text(json.dumps(to_sarif(findings, task.name), ensure_ascii=False, indent=2),
@@ -95,12 +98,12 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
         }, ensure_ascii=False, indent=2))
     else:
         for w in warnings:
-            click.echo(visible_controls(f"{w.path}: skipped: {w.reason}"), err=True)
+            if w.kind != "decoded":  # a file read in another encoding is read, not skipped
+                click.echo(visible_controls(f"{w.path}: skipped: {w.reason}"), err=True)
         for f in findings:  # learner-controlled paths and text: controls shown as escapes
             cell = f"  [cell {f.cell}]" if f.cell else ""
             click.echo(visible_controls(f"{f}{cell}", multiline=True))
         counts = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
-        code_files = sum(1 for f in files if f.kind == "code")
         click.echo(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info "
                    f"in {code_files} code file(s) [task {task.name}]", err=True)
     if any(f.severity == "error" for f in findings):

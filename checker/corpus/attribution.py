@@ -132,33 +132,13 @@ def gather_evidence(learner: str, code_files: Iterable[SourceFile],
 
 
 def evidence_from_submission(sub) -> LearnerEvidence:
-    """Evidence of a `checker.ingest.round.Submission`: its code, its notes files (Markdown and text read
-    as lines; PDF, Word and HTML through `checker.ingest.documents`) and its notebooks' markdown."""
-    notes: list[tuple[str, str]] = list(sub.notebook_markdown.items())
-    root = Path(sub.root) if sub.root is not None else None
-    for rel in sub.notes:
-        path = (root / rel) if root is not None else Path(rel)
-        low = rel.lower()
-        if low.endswith((".pdf", ".docx", ".html", ".htm")):
-            from checker.ingest.documents import read_notes_file
+    """Evidence of a `checker.ingest.round.Submission`: its code, its notebooks' markdown and its
+    notes files, as ingest read them once (`checker.ingest.notes`: Markdown and text as their
+    lines, PDF, Word and HTML as their paragraphs and links), wherever they lie (a manifest
+    round's files are found from the round folder, not from the current directory)."""
+    from checker.ingest.notes import notes_lines
 
-            doc = read_notes_file(path, sub.learner, rel)
-            text = "\n".join([p.text for p in doc.paragraphs] + doc.urls)
-        else:
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue
-            if len(data) > defaults.MAX_FILE_BYTES:
-                continue
-            from checker.ingest.encoding import UndecodableError, decode_bytes
-
-            try:
-                text, _ = decode_bytes(data)
-            except UndecodableError:
-                continue
-        notes.append((rel, text))
-    return gather_evidence(sub.learner, sub.code, notes)
+    return gather_evidence(sub.learner, sub.code, notes_lines(sub).items())
 
 
 # --- the names of a source -----------------------------------------------------------------------

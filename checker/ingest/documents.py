@@ -1,7 +1,8 @@
 """Notes files -> `NotesDocument`: prose paragraphs with line spans, code blocks for the code path.
 
-Formats: Markdown (markdown-it-py), plain text, markdown cells of Jupyter notebooks, PDF (text
-layer, pypdf), Word .docx (python-docx) and HTML (BeautifulSoup). Encodings as for code
+Formats: Markdown (markdown-it-py), plain text, markdown cells of Jupyter notebooks (as
+`checker.ingest.notebook`, the one notebook reader, reads them), and in `checker.ingest.formats`
+PDF (text layer, pypdf), Word .docx (python-docx) and HTML (BeautifulSoup). Encodings as for code
 (`checker.ingest.encoding.decode_bytes`). A notes file never makes ingest fail: oddities become
 `IngestWarning` values on the document.
 
@@ -22,14 +23,15 @@ within the markdown cell named by `cell`; for PDF within the page named by `page
 
 from __future__ import annotations
 
-import io
-import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 from checker import defaults
 from checker.ingest.encoding import UndecodableError, decode_bytes
+from checker.ingest.notebook import notebook_cells
+from checker.ingest.walk import read_capped
 from checker.model import IngestWarning, SourceFile, Span
 from checker.core.textnorm import split_sentences, word_count
 
@@ -61,11 +63,6 @@ _REFERENCE_LINK_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.
 _PYTHON_FENCES = re.compile(r"^\s*(\{?\.?(python|py|python3|ipython|ipython3|pytorch|torch)\b|$)", re.I)
 # HTML elements that are page furniture, not article text.
 _HTML_FURNITURE = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
-_HTML_MATH = ("math", "mjx-container")
-_HTML_MATH_CLASSES = re.compile(r"\b(katex|MathJax|MathJax_Display|math)\b")
-_HTML_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "dt",
-                "figcaption", "td", "th", "caption")
-_HEADING_TAG = re.compile(r"^h[1-6]$")
 
 
 @dataclass(frozen=True)
@@ -167,14 +164,30 @@ def read_notes_file(
     owner: str = "",
     rel_path: str | None = None,
     max_bytes: int = defaults.MAX_FILE_BYTES,
+    *,
+    follow_links: bool = True,
 ) -> NotesDocument:
     """Read and parse one notes file. Never raises for the file's content or size.
 
     `rel_path` is the path shown in reports (default: the path as given). Binary document
     formats (PDF, .docx) may be up to `defaults.NOTES_MAX_BINARY_BYTES`, notebooks up to
     `defaults.NOTEBOOK_MAX_BYTES` (plots in their outputs; their markdown cells up to
-    `defaults.MAX_FILE_BYTES`), text formats up to `max_bytes`.
+    `defaults.MAX_FILE_BYTES`), text formats up to `max_bytes`. `follow_links=False` for a
+    learner's file: a symbolic link is refused (`checker.ingest.walk.read_capped`).
     """
+    return read_notes_with_text(path, owner, rel_path, max_bytes, follow_links=follow_links)[0]
+
+
+def read_notes_with_text(
+    path: str | Path,
+    owner: str = "",
+    rel_path: str | None = None,
+    max_bytes: int = defaults.MAX_FILE_BYTES,
+    *,
+    follow_links: bool = True,
+) -> tuple[NotesDocument, str | None]:
+    """`read_notes_file`, and the decoded text of a text format (Markdown, plain text, HTML,
+    a notebook's JSON); None for PDF and Word and for a file that could not be read."""
     path = Path(path)
     shown = rel_path if rel_path is not None else path.as_posix()
     suffix = path.suffix.lower()
@@ -183,30 +196,37 @@ def read_notes_file(
         limit = max(limit, defaults.NOTEBOOK_MAX_BYTES)
     try:
         size = path.stat().st_size
+        if size <= limit:
+            data = path.read_bytes() if follow_links else read_capped(path, limit)
+            size = len(data)
         if size > limit:
-            return _skipped(owner, shown, f"{size:,} bytes is over the {limit:,}-byte limit")
-        data = path.read_bytes()
+            return _skipped(owner, shown, f"{size:,} bytes is over the {limit:,}-byte limit"), None
     except OSError as exc:
-        return _skipped(owner, shown, f"cannot read: {exc.strerror or exc}", kind="error")
-    return parse_notes_bytes(data, shown, owner)
+        return _skipped(owner, shown, f"cannot read: {exc.strerror or exc}", kind="error"), None
+    return _parse_bytes(data, shown, owner)
 
 
 def parse_notes_bytes(data: bytes, path: str, owner: str = "") -> NotesDocument:
     """Parse notes from raw bytes; the suffix of `path` picks the format."""
+    return _parse_bytes(data, path, owner)[0]
+
+
+def _parse_bytes(data: bytes, path: str, owner: str) -> tuple[NotesDocument, str | None]:
     suffix = PurePosixPath(path).suffix.lower()
-    if suffix == ".pdf":
-        return _parse_pdf(data, path, owner)
-    if suffix == ".docx":
-        return _parse_docx(data, path, owner)
+    if suffix in (".pdf", ".docx"):
+        from checker.ingest import formats
+
+        parse = formats.parse_pdf if suffix == ".pdf" else formats.parse_docx
+        return parse(data, path, owner), None
     try:
         text, encoding = decode_bytes(data)
     except UndecodableError as exc:
-        return _skipped(owner, path, str(exc))
+        return _skipped(owner, path, str(exc)), None
     doc = parse_notes_text(text, path, owner)
     doc.encoding = encoding
     if encoding not in ("utf-8", "utf-8-sig"):
         doc.warnings.append(IngestWarning(path, f"decoded as {encoding}", owner, kind="decoded"))
-    return doc
+    return doc, text
 
 
 def parse_notes_text(text: str, path: str, owner: str = "") -> NotesDocument:
@@ -217,7 +237,9 @@ def parse_notes_text(text: str, path: str, owner: str = "") -> NotesDocument:
     if suffix == ".ipynb":
         return _parse_notebook(text, path, owner)
     if suffix in (".html", ".htm"):
-        return _parse_html(text, path, owner)
+        from checker.ingest import formats
+
+        return formats.parse_html(text, path, owner)
     return _parse_plain(text, path, owner)
 
 
@@ -464,37 +486,26 @@ def _parse_markdown(text: str, path: str, owner: str) -> NotesDocument:
 
 # --- notebooks -------------------------------------------------------------------------------
 def _parse_notebook(text: str, path: str, owner: str) -> NotesDocument:
-    """Markdown cells only; code cells belong to the code path's notebook reader. Outputs are
-    never read; the markdown cells together may hold up to `defaults.MAX_FILE_BYTES`."""
+    """The markdown cells of a notebook's JSON (read by `checker.ingest.notebook`)."""
+    cells, reason = notebook_cells(text)
+    if reason:
+        return _skipped(owner, path, f"{reason}; no notes taken from it")
+    return notebook_notes([(c.number, c.source) for c in cells if c.kind == "markdown"], path, owner)
+
+
+def notebook_notes(markdown_cells: Sequence[tuple[int, str]], path: str,
+                   owner: str = "") -> NotesDocument:
+    """A notebook's markdown cells, (cell number, source) as `checker.ingest.notebook` reads
+    them, as notes; code cells belong to the code path. Outputs are never read; the markdown
+    cells together may hold up to `defaults.MAX_FILE_BYTES`."""
     builder = _Builder(owner, path)
-    try:
-        notebook = json.loads(text)
-        cells = notebook["cells"] if isinstance(notebook, dict) else None
-        if not isinstance(cells, list):
-            raise ValueError("no 'cells' list")
-    except RecursionError:
-        builder.doc.warnings.append(IngestWarning(
-            path, "not a readable notebook (JSON nested too deeply); no notes taken from it", owner))
-        return builder.doc
-    except (ValueError, KeyError, TypeError) as exc:
-        builder.doc.warnings.append(
-            IngestWarning(path, f"not a readable notebook ({exc}); no notes taken from it", owner)
-        )
-        return builder.doc
-    sources = []
-    for number, cell in enumerate(cells, start=1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
-            continue
-        source = cell.get("source", "")
-        source = "".join(map(str, source)) if isinstance(source, list) else str(source)
-        sources.append((number, source))
-    size = sum(len(source.encode("utf-8", "replace")) for _, source in sources)
+    size = sum(len(source.encode("utf-8", "replace")) for _, source in markdown_cells)
     if size > defaults.MAX_FILE_BYTES:
         builder.doc.warnings.append(IngestWarning(
             path, f"its markdown cells hold {size:,} bytes, over the {defaults.MAX_FILE_BYTES:,}-byte "
                   f"limit; no notes taken from it", owner))
         return builder.doc
-    for number, source in sources:
+    for number, source in markdown_cells:
         _markdown_into(source, builder, cell=number)
     return builder.doc
 
@@ -512,151 +523,4 @@ def _parse_plain(text: str, path: str, owner: str, builder: _Builder | None = No
         block = m.group().rstrip("\n")
         last = first + block.count("\n")
         builder.block([block], _line_span(lines, first, last), "prose", page=page, markdown=False)
-    return builder.doc
-
-
-# --- HTML ------------------------------------------------------------------------------------
-def _parse_html(text: str, path: str, owner: str) -> NotesDocument:
-    from bs4 import BeautifulSoup
-
-    builder = _Builder(owner, path)
-    soup = BeautifulSoup(text, "html.parser")
-    if soup.title and soup.title.string:
-        builder.doc.title = soup.title.string.strip()
-    for tag in soup.find_all(list(_HTML_FURNITURE)):
-        tag.decompose()
-    for tag in soup.find_all(list(_HTML_MATH)) + soup.find_all(class_=_HTML_MATH_CLASSES):
-        if tag.decomposed:
-            continue
-        line = tag.sourceline or 1
-        builder.doc.excluded.append(ExcludedBlock(Span(line, 0, line, 0), "formula",
-                                                  tag.get_text(" ", strip=True)[:80]))
-        tag.decompose()
-    for img in soup.find_all("img"):
-        img.decompose()
-    for pre in soup.find_all("pre"):
-        line = pre.sourceline or 1
-        code = pre.get_text()
-        span = Span(line, 0, line + code.count("\n"), 0)
-        classes = " ".join(pre.get("class", []) + (pre.code.get("class", []) if pre.code else []))
-        language = re.search(r"(?:language|lang)-(\w+)", classes)
-        builder.code(code, language.group(1) if language else "", span)
-        pre.decompose()
-    blocks = [t for t in soup.find_all(list(_HTML_BLOCKS))
-              if not t.find_parent(list(_HTML_BLOCKS)) or t.name in ("td", "th")]
-    if not blocks:  # text directly in <body>/<div>: fall back to blank-line paragraphs
-        body = soup.body or soup
-        return _parse_plain(body.get_text("\n"), path, owner, builder)
-    for tag in blocks:
-        if tag.name in ("td", "th") and tag.find_parent(["td", "th"]):
-            continue
-        first = tag.sourceline or 1
-        span = Span(first, tag.sourcepos or 0, first + str(tag).count("\n"), 0)
-        urls = [a.get("href") for a in tag.find_all("a") if a.get("href")]
-        content = re.sub(r"[ \t\r\f\v]*\n[ \t\r\f\v]*", "\n", tag.get_text()).strip()
-        if _HEADING_TAG.match(tag.name):
-            builder.heading(int(tag.name[1]), content, span)
-        else:
-            kind = "quote" if tag.name == "blockquote" else (
-                "table" if tag.name in ("td", "th") else "prose")
-            builder.block([content], span, kind, markdown=False, extra_urls=urls)
-    return builder.doc
-
-
-# --- PDF -------------------------------------------------------------------------------------
-_SENTENCE_END = re.compile(r"[。！？!?.;；:：]['\"”’）)]*$")
-
-
-def _parse_pdf(data: bytes, path: str, owner: str) -> NotesDocument:
-    """Text layer, page by page; paragraphs at blank lines or at short lines ending a sentence."""
-    builder = _Builder(owner, path)
-    try:
-        from pypdf import PdfReader
-
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            reader.decrypt("")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except Exception as exc:  # pypdf raises many types for damaged files; all mean "unreadable"
-        builder.doc.warnings.append(IngestWarning(path, f"unreadable PDF: {exc}", owner))
-        return builder.doc
-    if not any(p.strip() for p in pages):
-        builder.doc.warnings.append(
-            IngestWarning(path, "PDF has no text layer (scanned?); no notes taken from it", owner)
-        )
-        return builder.doc
-    for number, page_text in enumerate(pages, start=1):
-        _pdf_page_into(page_text, builder, number)
-    return builder.doc
-
-
-def _pdf_page_into(page_text: str, builder: _Builder, page: int) -> None:
-    lines = page_text.split("\n")
-    widths = sorted(len(line.strip()) for line in lines if line.strip())
-    full = widths[int(len(widths) * 0.8)] if widths else 0
-    start = None
-    parts: list[str] = []
-
-    def flush(last: int) -> None:
-        nonlocal start, parts
-        if start is not None and parts:
-            builder.block([_join_pdf_lines(parts)], _line_span(lines, start, last), "prose",
-                          page=page, markdown=False)
-        start, parts = None, []
-
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if not stripped:
-            flush(number - 1)
-            continue
-        if start is None:
-            start = number
-        parts.append(stripped)
-        if _SENTENCE_END.search(stripped) and len(stripped) < 0.85 * full:
-            flush(number)
-    flush(len(lines))
-
-
-def _join_pdf_lines(parts: list[str]) -> str:
-    out = parts[0]
-    for part in parts[1:]:
-        if out.endswith("-") and part[:1].islower():
-            out = out[:-1] + part  # hyphenated line break
-        elif re.search(r"[\u4e00-\u9fff，。]$", out) or re.match(r"[\u4e00-\u9fff]", part):
-            out += part  # Chinese lines join without a space
-        else:
-            out += " " + part
-    return out
-
-
-# --- Word ------------------------------------------------------------------------------------
-def _parse_docx(data: bytes, path: str, owner: str) -> NotesDocument:
-    builder = _Builder(owner, path)
-    try:
-        import docx
-
-        document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises zip/xml/KeyError types for damaged files
-        builder.doc.warnings.append(IngestWarning(path, f"unreadable .docx: {exc}", owner))
-        return builder.doc
-    number = 0
-    for para in document.paragraphs:
-        number += 1
-        text = para.text.strip()
-        if not text:
-            continue
-        span = Span(number, 0, number, len(para.text))
-        style = (para.style.name if para.style is not None else "") or ""
-        heading = re.match(r"(Heading|标题)\s*(\d)", style)
-        urls = [h.address for h in getattr(para, "hyperlinks", []) if getattr(h, "address", "")]
-        if heading or style == "Title":
-            builder.heading(int(heading.group(2)) if heading else 1, text, span)
-        else:
-            kind = "list" if style.startswith("List") else (
-                "quote" if style in ("Quote", "Intense Quote") else "prose")
-            builder.block([text], span, kind, markdown=False, extra_urls=urls)
-    for table in document.tables:
-        rows = [" | ".join(c.text.strip() for c in row.cells if c.text.strip()) for row in table.rows]
-        number += 1
-        builder.block([r for r in rows if r], Span(number, 0, number, 0), "table", markdown=False)
     return builder.doc

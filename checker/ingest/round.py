@@ -19,110 +19,79 @@ not compared is named in a warning with its reason.
 from __future__ import annotations
 
 import csv
-import json
 import os
-import re
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from checker import defaults
 from checker.ingest.encoding import UndecodableError, decode_bytes
+from checker.ingest.notebook import (
+    Notebook,
+    notebook_cells,
+    notebook_code,
+    read_notebook,
+)
+from checker.ingest.walk import (
+    SKIP_DIRS,
+    SKIP_WHY,
+    classify,
+    first_compared_file,
+    inside,
+    read_capped,
+    walk,
+)
 from checker.model import IngestWarning, SourceFile
 
-# Folders that never hold a learner's own work, and why (shown when one holds code or notes).
-_SKIP_WHY = {
-    ".git": "version control", "__pycache__": "Python cache",
-    ".ipynb_checkpoints": "notebook autosaves", ".idea": "editor settings",
-    ".vscode": "editor settings", "node_modules": "installed packages",
-    ".venv": "virtual environment", "venv": "virtual environment", "env": "virtual environment",
-    "site-packages": "installed packages",
-    "__MACOSX": "",  # macOS zip metadata (`._name` resource forks): never warned about
-}
-_SKIP_DIRS = frozenset(_SKIP_WHY)
-# Looking for a code or notes file inside a skipped folder stops after this many entries.
-_SKIPPED_FOLDER_SCAN = 10_000
-# Notebook lines that are IPython syntax, not Python: magics, shell escapes, help queries.
-_MAGIC = re.compile(r"^\s*(%|!|\?)|^\s*\w[\w.]*\?\??\s*$")
+__all__ = ["Submission", "extract_zip", "load_base", "load_folder", "load_round",
+           "notebook_cells", "notebook_code", "read_code_file"]
 
 
 @dataclass
 class Submission:
-    """One learner's hand-in, decoded."""
+    """One learner's hand-in, decoded: every file is read once, here and in
+    `checker.ingest.notes.read_notes` (its notes), and handed to every stage from here."""
 
     learner: str
     root: Path | None  # the folder on disk (extracted for zips); None for manifest rounds
     code: list[SourceFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # paths (relative to root) of notes files
-    notebook_markdown: dict[str, str] = field(default_factory=dict)  # notebook path -> markdown
+    notebooks: dict[str, Notebook] = field(default_factory=dict)  # path -> what was read of it
     other: list[str] = field(default_factory=list)
     warnings: list[IngestWarning] = field(default_factory=list)
-    # files whose place on disk is not `root / path` (a second hand-in merged into this learner)
+    # files whose place on disk is not `root / path`: every file of a manifest round, and those
+    # of a second hand-in merged into this learner
     located: dict[str, Path] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set, repr=False)  # every path taken, of any kind
+    # filled by checker.ingest.notes.read_notes (None: not read yet): a NotesDocument per notes
+    # file and per notebook with markdown, and the learner's words of each as text lines
+    notes_documents: list | None = field(default=None, repr=False)
+    notes_text: dict[str, str] = field(default_factory=dict, repr=False)
 
+    @property
+    def notebook_markdown(self) -> dict[str, str]:
+        """Notebook path -> its markdown cells joined, for the notebooks that have any."""
+        return {rel: nb.markdown for rel, nb in self.notebooks.items() if nb.markdown.strip()}
 
-def notebook_cells(text: str) -> tuple[list[tuple[str, str]], str | None]:
-    """(cell_type, source) pairs of a notebook's JSON, or ([], reason) when it is not one."""
-    try:
-        nb = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return [], f"not a valid notebook (JSON error at line {exc.lineno}: {exc.msg})"
-    except RecursionError:
-        return [], "not a valid notebook (JSON nested too deeply)"
-    cells = nb.get("cells") if isinstance(nb, dict) else None
-    if cells is None and isinstance(nb, dict) and isinstance(nb.get("worksheets"), list):
-        cells = [c for ws in nb["worksheets"] if isinstance(ws, dict)  # nbformat 3
-                 for c in (ws.get("cells") if isinstance(ws.get("cells"), list) else [])]
-    if not isinstance(cells, list):
-        return [], "not a valid notebook (no cells)"
-    out = []
-    for cell in cells:
-        if not isinstance(cell, dict):
-            continue
-        src = cell.get("source", cell.get("input", ""))
-        if isinstance(src, list):
-            src = "".join(map(str, src))
-        out.append((str(cell.get("cell_type", "code")), str(src)))
-    return out, None
-
-
-def notebook_code(cells: list[tuple[str, str]]) -> tuple[str, list[int]]:
-    """Join code cells into one text (blank line between cells) and each cell's first line.
-
-    IPython-only lines become comments so the text parses and line numbers stay those of the cell.
-    """
-    parts: list[str] = []
-    starts: list[int] = []
-    line = 1
-    for kind, src in cells:
-        if kind != "code":
-            continue
-        lines = src.split("\n")
-        lines = ["# " + ln if _MAGIC.match(ln) else ln for ln in lines]
-        starts.append(line)
-        parts.append("\n".join(lines))
-        line += len(lines) + 1
-    return "\n\n".join(parts) + ("\n" if parts else ""), starts
+    def path_of(self, rel: str) -> Path | None:
+        """Where the file `rel` of this submission lies on disk (None when nowhere known)."""
+        if rel in self.located:
+            return self.located[rel]
+        return self.root / rel if self.root is not None else None
 
 
 def _too_large(size: int, limit: int) -> str:
     return f"too large ({size:,} bytes > {limit:,})"
 
 
-def read_code_file(data: bytes, owner: str, rel: str) -> tuple[SourceFile | None, str | None,
-                                                               IngestWarning | None]:
-    """Decode one code file. Returns (source, notebook markdown, warning).
-
-    `defaults.MAX_FILE_BYTES` is the limit of what is compared: a `.py` file's bytes, a notebook's
-    code and markdown cells joined. A notebook's raw JSON, outputs (plots) included, may be up to
-    `defaults.NOTEBOOK_MAX_BYTES`; its outputs are never read.
-    """
-    notebook = rel.lower().endswith(".ipynb")
+def _decode_code(data: bytes, owner: str, rel: str) -> tuple[SourceFile | None, Notebook | None,
+                                                              IngestWarning | None]:
+    """One code file decoded: (source, the notebook when it is one, warning)."""
+    is_notebook = rel.lower().endswith(".ipynb")
     if not data.strip():
         return None, None, IngestWarning(rel, "empty file", owner)
-    limit = defaults.NOTEBOOK_MAX_BYTES if notebook else defaults.MAX_FILE_BYTES
+    limit = defaults.NOTEBOOK_MAX_BYTES if is_notebook else defaults.MAX_FILE_BYTES
     if len(data) > limit:
         return None, None, IngestWarning(rel, _too_large(len(data), limit), owner)
     try:
@@ -132,126 +101,39 @@ def read_code_file(data: bytes, owner: str, rel: str) -> tuple[SourceFile | None
     warning = None
     if encoding not in ("utf-8", "utf-8-sig"):
         warning = IngestWarning(rel, f"decoded as {encoding}", owner, kind="decoded")
-    if notebook:
-        cells, reason = notebook_cells(text)
-        if reason:
+    if is_notebook:
+        notebook, reason = read_notebook(text)
+        if notebook is None:
             return None, None, IngestWarning(rel, reason, owner)
-        code, starts = notebook_code(cells)
-        markdown = "\n\n".join(src for kind, src in cells if kind == "markdown")
-        size = len(code.encode("utf-8", "replace")) + len(markdown.encode("utf-8", "replace"))
-        if size > defaults.MAX_FILE_BYTES:
-            return None, None, IngestWarning(
-                rel, f"too large: its code and markdown cells hold {size:,} bytes > "
-                     f"{defaults.MAX_FILE_BYTES:,} (outputs not counted)", owner)
-        if not code.strip():
-            return None, markdown, warning
-        return SourceFile(owner, rel, code, "code", encoding, starts), markdown, warning
+        notebook = replace(notebook, encoding=encoding)
+        if not notebook.code.strip():
+            return None, notebook, warning
+        return (SourceFile(owner, rel, notebook.code, "code", encoding, notebook.cell_lines),
+                notebook, warning)
     return SourceFile(owner, rel, text.replace("\r\n", "\n"), "code", encoding), None, warning
 
 
-def _classify(rel: str) -> str:
-    low = rel.lower()
-    if low.endswith(defaults.CODE_SUFFIXES):
-        return "code"
-    if low.endswith(defaults.NOTES_SUFFIXES):
-        return "notes"
-    return "other"
+def read_code_file(data: bytes, owner: str, rel: str) -> tuple[SourceFile | None, str | None,
+                                                               IngestWarning | None]:
+    """Decode one code file. Returns (source, notebook markdown, warning).
 
-
-def _inside(path: Path, folder: Path) -> bool:
-    """Whether `path`, every link resolved, lies inside `folder` (itself resolved)."""
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except (OSError, RuntimeError):  # a loop of links
-        return False
-
-
-def _first_compared_file(folder: Path) -> str | None:
-    """A code or notes file below `folder` (links not followed), as a path relative to it; None
-    when there is none among its first `_SKIPPED_FOLDER_SCAN` entries. Notebook autosaves
-    (`.ipynb_checkpoints/x-checkpoint.ipynb` beside `x.ipynb`) are copies, not counted."""
-    seen = 0
-    stack = [folder]
-    while stack and seen < _SKIPPED_FOLDER_SCAN:
-        current = stack.pop()
-        try:
-            entries = sorted(os.scandir(current), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            seen += 1
-            if entry.is_symlink():
-                continue
-            if entry.is_dir():
-                stack.append(Path(entry.path))
-            elif _classify(entry.name) != "other":
-                if current.name == ".ipynb_checkpoints":
-                    stem, dot, suffix = entry.name.rpartition(".")
-                    original = stem.removesuffix("-checkpoint") + dot + suffix
-                    if stem.endswith("-checkpoint") and (current.parent / original).exists():
-                        continue
-                return Path(entry.path).relative_to(folder).as_posix()
-    return None
-
-
-def _walk(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files below `root`, links never followed, and what was not taken with why.
-
-    Links to code, notes or folders are named one by one; links to other files (data, images)
-    are not compared anyway and are summed up in one entry.
+    `defaults.MAX_FILE_BYTES` is the limit of what is compared: a `.py` file's bytes, a notebook's
+    code and markdown cells joined. A notebook's raw JSON, outputs (plots) included, may be up to
+    `defaults.NOTEBOOK_MAX_BYTES`; its outputs are never read (`checker.ingest.notebook`).
     """
-    files: list[Path] = []
-    skipped: list[tuple[Path, str]] = []
-    other_links: list[Path] = []
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = sorted(folder.iterdir())
-        except OSError as exc:
-            skipped.append((folder, f"folder not readable: {exc.strerror or exc}"))
-            continue
-        for entry in entries:
-            if entry.is_symlink():
-                if _classify(entry.name) == "other" and not entry.is_dir():
-                    other_links.append(entry)
-                    continue
-                where = "inside" if _inside(entry, root) else "outside"
-                reason = f"symbolic link, not followed (it points {where} the learner's folder)"
-                skipped.append((entry, reason))
-            elif entry.is_dir():
-                if entry.name not in _SKIP_DIRS:
-                    stack.append(entry)
-                elif _SKIP_WHY[entry.name] and (example := _first_compared_file(entry)):
-                    why = _SKIP_WHY[entry.name]
-                    reason = (f"folder not compared ({why}), yet it holds code or notes files "
-                              f"such as {example}")
-                    skipped.append((entry, reason))
-            elif entry.is_file():
-                files.append(entry)
-            else:
-                skipped.append((entry, "not a regular file (a pipe, socket or device); not read"))
-    if other_links:
-        more = f", and {len(other_links) - 1:,} more links to data or other files" \
-            if len(other_links) > 1 else ""
-        skipped.append((other_links[0], f"symbolic link, not followed{more}"))
-    return sorted(files), skipped
-
-
-def _read_capped(path: Path, limit: int) -> bytes:
-    """At most `limit + 1` bytes of `path`, never through a link."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
-        return fh.read(limit + 1)
+    source, notebook, warning = _decode_code(data, owner, rel)
+    return source, (notebook.markdown if notebook is not None else None), warning
 
 
 def _add_file(sub: Submission, rel: str, path: Path) -> None:
     """`path` as the file `rel` of `sub` (once per path): code is read now, notes later
-    (checker.ingest.documents), other files only listed."""
+    (`checker.ingest.notes.read_notes`), other files only listed."""
     if rel in sub.seen:
         return
     sub.seen.add(rel)
-    kind = _classify(rel)
+    if sub.root is None:
+        sub.located[rel] = path
+    kind = classify(rel)
     if kind == "other":
         sub.other.append(rel)
         return
@@ -264,23 +146,23 @@ def _add_file(sub: Submission, rel: str, path: Path) -> None:
         if size > limit:
             sub.warnings.append(IngestWarning(rel, _too_large(size, limit), sub.learner))
             return
-        data = _read_capped(path, limit)
+        data = read_capped(path, limit)
     except OSError as exc:
         sub.warnings.append(IngestWarning(rel, f"unreadable: {exc.strerror or exc}", sub.learner))
         return
-    source, markdown, warning = read_code_file(data, sub.learner, rel)
+    source, notebook, warning = _decode_code(data, sub.learner, rel)
     if warning:
         sub.warnings.append(warning)
     if source:
         sub.code.append(source)
-    if markdown and markdown.strip():
-        sub.notebook_markdown[rel] = markdown
+    if notebook is not None:
+        sub.notebooks[rel] = notebook
 
 
 def _add_tree(sub: Submission, folder: Path, prefix: str = "") -> None:
     """Every file below `folder` into `sub` as `prefix` + its path in `folder`, and a warning
     for everything not taken."""
-    files, skipped = _walk(folder)
+    files, skipped = walk(folder)
     for path, reason in skipped:
         rel = path.relative_to(folder).as_posix()
         sub.warnings.append(IngestWarning(prefix + rel if rel != "." else prefix.rstrip("/") or ".",
@@ -356,9 +238,9 @@ def extract_zip(zip_path: Path, dest: Path, learner: str | None = None, *,
                 continue
             if info.is_dir():
                 continue
-            tool = next((i for i, part in enumerate(parts[:-1]) if part in _SKIP_DIRS), None)
+            tool = next((i for i, part in enumerate(parts[:-1]) if part in SKIP_DIRS), None)
             if tool is not None:
-                if _SKIP_WHY[parts[tool]] and _classify(name) != "other":
+                if SKIP_WHY[parts[tool]] and classify(name) != "other":
                     skipped_folders.setdefault("/".join(parts[:tool + 1]), "/".join(parts))
                 continue
             key = "/".join(parts)
@@ -368,9 +250,9 @@ def extract_zip(zip_path: Path, dest: Path, learner: str | None = None, *,
             names.add(key)
             members.append((info, parts))
         for folder, example in skipped_folders.items():
-            warn(folder, f"folder not extracted ({_SKIP_WHY[PurePosixPath(folder).name]}), yet it "
+            warn(folder, f"folder not extracted ({SKIP_WHY[PurePosixPath(folder).name]}), yet it "
                          f"holds code or notes files such as {example}")
-        members.sort(key=lambda m: _classify(m[0].filename) == "other")  # stable: zip order kept
+        members.sort(key=lambda m: classify(m[0].filename) == "other")  # stable: zip order kept
         written = 0
         for n, (info, parts) in enumerate(members):
             left = len(members) - n
@@ -407,7 +289,7 @@ def extract_zip(zip_path: Path, dest: Path, learner: str | None = None, *,
 
 def _single_top_folder(root: Path) -> Path:
     """A zip that wraps everything in one folder (`learner-07/...`) is unwrapped."""
-    entries = [e for e in root.iterdir() if e.name not in _SKIP_DIRS]
+    entries = [e for e in root.iterdir() if e.name not in SKIP_DIRS]
     if len(entries) == 1 and entries[0].is_dir():
         return entries[0]
     return root
@@ -419,13 +301,13 @@ def _is_report_folder(folder: Path) -> bool:
     if not (report.is_file() and (folder / "index.html").is_file()) or report.is_symlink():
         return False
     try:
-        head = _read_capped(report, 4096)
+        head = read_capped(report, 4096)
     except OSError:
         return False
     if b'"schema_version"' not in head or b"noshortcut" not in head:
         return False
-    files, _ = _walk(folder)
-    return not any(_classify(f.name) == "code" for f in files)
+    files, _ = walk(folder)
+    return not any(classify(f.name) == "code" for f in files)
 
 
 # What a zip that cannot be opened at all raises.
@@ -477,8 +359,8 @@ def _merge(into: Submission, extra: Submission, first: str, second: str) -> None
             into.code.append(extra_code[rel])
         if rel in extra_notes:
             into.notes.append(rel)
-        if rel in extra.notebook_markdown:
-            into.notebook_markdown[rel] = extra.notebook_markdown[rel]
+        if rel in extra.notebooks:
+            into.notebooks[rel] = extra.notebooks[rel]
         if rel in extra_other:
             into.other.append(rel)
 
@@ -510,8 +392,8 @@ def load_round(round_dir: Path, workdir: Path) -> tuple[list[Submission], list[I
                       "the round", learner))
             continue
         if entry.is_dir():
-            if name.startswith(".") or name in _SKIP_DIRS:
-                if _SKIP_WHY.get(name) != "" and (example := _first_compared_file(entry)):
+            if name.startswith(".") or name in SKIP_DIRS:
+                if SKIP_WHY.get(name) != "" and (example := first_compared_file(entry)):
                     warnings.append(IngestWarning(
                         name, f"hidden or tool folder, not read as a learner: its code and notes "
                               f"files (such as {example}) are not compared"))
@@ -527,7 +409,7 @@ def load_round(round_dir: Path, workdir: Path) -> tuple[list[Submission], list[I
             if sub is None:
                 continue
         elif entry.is_file():
-            if not (name.startswith(".") and _classify(name) == "other" and not is_zip):
+            if not (name.startswith(".") and classify(name) == "other" and not is_zip):
                 warnings.append(IngestWarning(
                     name, "file at the top of the round is not inside a learner folder; skipped"))
             continue
@@ -579,7 +461,7 @@ def _load_manifest(round_dir: Path, manifest: Path) -> tuple[list[Submission], l
         pure = PurePosixPath(rel.replace("\\", "/"))
         shown = pure.as_posix()
         path = round_dir / pure
-        if pure.is_absolute() or ".." in pure.parts or not _inside(path, round_real):
+        if pure.is_absolute() or ".." in pure.parts or not inside(path, round_real):
             sub.warnings.append(IngestWarning(
                 shown, f"{where}: the path leads outside the round folder (an absolute path, `..` "
                        f"or a symbolic link); refused", learner))
@@ -591,7 +473,7 @@ def _load_manifest(round_dir: Path, manifest: Path) -> tuple[list[Submission], l
             continue
         rows_seen.add((learner, real))
         if real.is_dir():
-            files, skipped = _walk(real)
+            files, skipped = walk(real)
             for skipped_path, reason in skipped:
                 inner = skipped_path.relative_to(real).as_posix()
                 sub.warnings.append(IngestWarning(f"{shown}/{inner}", reason, learner))

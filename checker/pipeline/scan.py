@@ -358,10 +358,10 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
 
 def _rules_for(task, sub: Submission) -> list[dict]:
     """One learner's rule findings as report.json dicts; a crash becomes an NS000 finding."""
-    from checker.rules.check import SUBMISSION_PATH, Finding, check_submission
+    from checker.rules.check import SUBMISSION_PATH, Finding, check_ingested
 
     try:
-        found = check_submission(task, sub.code, root=sub.root, learner=sub.learner)
+        found = check_ingested(task, sub)
     except (Exception, RecursionError) as exc:  # noqa: BLE001 - one learner never stops the round
         found = [Finding("NS000", "warning", f"the rules could not be checked for this "
                          f"submission (internal error {type(exc).__name__}: "
@@ -423,19 +423,18 @@ def retrain_round(task, config: ScanConfig, subs: list[Submission]) -> dict[str,
     return out
 
 
-def read_round_notes(subs: list[Submission], round_dir: Path) -> list:
-    """Every learner's notes files (and notebooks' markdown cells) as NotesDocuments.
+def read_round_notes(subs: list[Submission], round_dir: Path | None = None) -> list:
+    """Every learner's notes files (and notebooks' markdown cells) as NotesDocuments, read once
+    by ingest (`checker.ingest.notes.read_notes`); their warnings join the learner's.
 
     Fenced code blocks inside notes go to the code path: they join the learner's code files.
+    `round_dir` is not needed any more (ingest knows where each file lies); kept for callers.
     """
-    from checker.ingest.documents import read_notes_file
+    from checker.ingest.notes import read_notes
 
     documents = []
     for sub in subs:
-        base = sub.root if sub.root is not None else Path(round_dir)
-        for rel in [*sub.notes, *sub.notebook_markdown]:
-            path = sub.located.get(rel, base / rel)  # a merged second hand-in lies elsewhere
-            doc = read_notes_file(path, owner=sub.learner, rel_path=rel)
+        for doc in read_notes(sub):
             sub.warnings.extend(doc.warnings)
             sub.code.extend(doc.code_files)
             documents.append(doc)

@@ -6,24 +6,24 @@ metrics a run writes: `{"accuracy": 0.663, "params": 18200000}`; strings such as
 18.2M parameters", "测试集准确率为 66.3%，参数量 18.2M", torchsummary's "Total params: 1,251").
 
 Only text is read, never executed, and files are opened without following symlinks: a
-submission's README that links to a host file must not put that file into a report.
+submission's README that links to a host file must not put that file into a report. The notes
+are those the scan reads (`checker.ingest.notes`): handed in, or read through the same ingest.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from checker import defaults
-from checker.ingest.encoding import UndecodableError, decode_bytes
 from checker.sandbox.process import read_sandbox_file
 
 UNITS = ("raw", "fraction", "percent")
+CLAIMS_NOTES_SUFFIXES = (".md", ".markdown", ".txt")  # notes whose sentences may claim a figure
 
 # Words learners use for common metrics, in English and Chinese. The metric's own name (and
 # its spelling with spaces for underscores) is always included.
@@ -108,11 +108,14 @@ def read_claims(
     unit: str = "raw",
     claims_file: str = defaults.RETRAIN_CLAIMS_FILE,
     patterns: Sequence[str] = (),
+    notes: Mapping[str, str] | None = None,
 ) -> Claims:
     """The learner's claimed metric and parameter count, each with its source.
 
     `patterns` are extra regular expressions (from the task) whose first group is the claimed
-    metric; they are tried before the built-in ones on every notes file.
+    metric; they are tried before the built-in ones on every notes file. `notes`: the learner's
+    notes as ingest read them (path -> text, `checker.ingest.notes.notes_lines`); when not
+    given they are read from `submission` through the same ingest.
     """
     submission = Path(submission)
     warnings: list[str] = []
@@ -126,11 +129,9 @@ def read_claims(
         task_regexes = [re.compile(p, re.I) for p in patterns]
         metric_found: list[tuple[int, int, ClaimedFigure]] = []
         params_found: list[tuple[int, int, ClaimedFigure]] = []
-        for order, path in enumerate(_notes_files(submission, claims_file)):
-            text = _read_text(path)
-            if text is None:
-                continue
-            rel = path.relative_to(submission).as_posix()
+        texts = notes if notes is not None else notes_of_folder(submission)
+        for order, rel in enumerate(_claims_notes(texts, claims_file)):
+            text = texts[rel]
             if metric_claim is None:
                 # The task's own patterns outrank the built-in ones wherever they match.
                 metric_found += [(rank - 10, order, fig) for rank, fig in _find_metric(text, rel, task_regexes, unit)]
@@ -253,27 +254,24 @@ def _rank(line: str) -> int:
     return 1
 
 
-def _notes_files(submission: Path, claims_file: str) -> list[Path]:
-    """README first, then other notes by depth and name; symlinks never followed."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(submission):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.lower().endswith((".md", ".markdown", ".txt")) and name != claims_file:
-                found.append(Path(dirpath) / name)
+def notes_of_folder(submission: Path) -> dict[str, str]:
+    """The notes of a learner folder as text (path -> text), read by the shared ingest
+    (`checker.ingest.notes`: links never followed, tool folders skipped, the same decoding and
+    limits as the scan)."""
+    from checker.ingest.notes import notes_lines
+    from checker.ingest.round import load_folder
 
-    def order(path: Path) -> tuple:
-        rel = path.relative_to(submission)
-        return (not path.name.lower().startswith("readme"), len(rel.parts), rel.as_posix())
+    return notes_lines(load_folder(Path(submission), Path(submission).name))
+
+
+def _claims_notes(texts: Mapping[str, str], claims_file: str) -> list[str]:
+    """The notes claims are read from: Markdown and text, README first, then the others by depth
+    and name."""
+    found = [rel for rel in texts
+             if rel.lower().endswith(CLAIMS_NOTES_SUFFIXES) and PurePosixPath(rel).name != claims_file]
+
+    def order(rel: str) -> tuple:
+        parts = PurePosixPath(rel).parts
+        return (not parts[-1].lower().startswith("readme"), len(parts), rel)
 
     return sorted(found, key=order)
-
-
-def _read_text(path: Path) -> str | None:
-    raw = read_sandbox_file(path, max_bytes=defaults.MAX_FILE_BYTES)
-    if raw is None:
-        return None
-    try:
-        return decode_bytes(raw)[0]
-    except UndecodableError:
-        return None

@@ -4,7 +4,9 @@ The programme allows ChatGPT and the like but asks learners to comment the gener
 "reference from ChatGPT". Which code came from an LLM cannot be decided statically; what can be
 checked is (a) where the learner did mark code, shown as information so matches against that code
 read as attributed, and (b) a submission whose notes, file names or comments say an LLM helped
-while no code file carries a single attribution comment.
+while no code file carries a single attribution comment. The notes are those the caller hands in
+(kind "notes": `checker.ingest.notes` reads a learner's once for every stage); nothing is read
+from disk here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tokenize
 from collections.abc import Iterator
 
 from checker import defaults
+from checker.ingest.notes import EXTRACTED_SUFFIXES
 from checker.model import SourceFile
 from checker.rules.context import Finding, RuleContext
 
@@ -82,19 +85,9 @@ def check(ctx: RuleContext) -> Iterator[Finding | None]:
                           "attribution comment such as '# reference from ChatGPT'", source, line=line, col=1)
 
 
-def _notes(ctx: RuleContext) -> list[SourceFile]:
-    """The learner's notes: those handed in, else (an ingest that passes only code) read from disk."""
-    if ctx.notes or ctx.root is None or not ctx.root.is_dir():
-        return list(ctx.notes)
-    from checker.rules.reader import read_submission
-
-    files, _warnings = read_submission(ctx.root, owner=ctx.learner)
-    return [f for f in files if f.kind == "notes"]
-
-
 def _first_llm_mention(ctx: RuleContext, code_sources: list[SourceFile],
                        llm_use: re.Pattern[str]) -> tuple[SourceFile, int, str] | None:
-    notes = _notes(ctx)
+    notes = list(ctx.notes)  # handed in by the caller (checker.ingest.notes): never read here
     for source in [*ctx.files, *notes]:
         match = llm_use.search(source.path)
         if match:
@@ -102,7 +95,9 @@ def _first_llm_mention(ctx: RuleContext, code_sources: list[SourceFile],
     for source in notes:
         match = llm_use.search(source.text)
         if match:
-            return source, _line_of(source.text, match.start()), _snippet(source.text, match.start(), match.end())
+            # PDF, Word and HTML notes are their extracted paragraphs: no line of the file to name
+            line = 0 if source.path.lower().endswith(EXTRACTED_SUFFIXES) else _line_of(source.text, match.start())
+            return source, line, _snippet(source.text, match.start(), match.end())
     for source in code_sources:
         for line, _col, text in comments(source.text):
             match = llm_use.search(text)

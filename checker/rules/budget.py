@@ -7,15 +7,14 @@ gives every figure as information, so a mentor sees 19.8M as well as 25M.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from checker import defaults
+from checker.ingest.walk import walk
 from checker.model import SourceFile
 from checker.rules.params import CheckpointCount, count_checkpoint, estimate_models
 from checker.rules.context import Finding, RuleContext
-from checker.rules.reader import SKIPPED_DIRS
 
 
 def _m(count: int) -> str:
@@ -23,14 +22,11 @@ def _m(count: int) -> str:
 
 
 def _checkpoints(root: Path) -> list[Path]:
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        # site-packages holds `.pth` path-configuration files, not checkpoints
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        for name in sorted(filenames):
-            if name.lower().endswith(tuple(defaults.CHECKPOINT_SUFFIXES)):
-                found.append(Path(dirpath) / name)
-    return found
+    """Checkpoint files below `root`, walked like ingest walks it (`checker.ingest.walk`): links
+    never followed (a link to a host file is not the learner's checkpoint), tool folders skipped
+    (site-packages holds `.pth` path-configuration files, not checkpoints)."""
+    files, _ = walk(root, explain=False)
+    return [path for path in files if path.name.lower().endswith(tuple(defaults.CHECKPOINT_SUFFIXES))]
 
 
 def check(ctx: RuleContext) -> Iterator[Finding | None]:

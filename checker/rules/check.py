@@ -32,8 +32,8 @@ from checker.rules.context import SUBMISSION_PATH, Finding, RuleContext
 from checker.rules.names import CodeFile, ParseFailed, SubmissionIndex, analyse_file
 from checker.rules.taskfile import Task
 
-__all__ = ["Finding", "RuleDoc", "RULES", "SEVERITIES", "check_submission", "RuleContext",
-           "SUBMISSION_PATH"]
+__all__ = ["Finding", "RuleDoc", "RULES", "SEVERITIES", "check_ingested", "check_submission",
+           "RuleContext", "SUBMISSION_PATH"]
 
 # The families in the order their findings were always produced (imports first).
 RULE_FAMILIES = (imports, pretrained, loops, layers, budget, hints, files_family, attribution)
@@ -62,8 +62,9 @@ def check_submission(task: Task, files: Sequence[SourceFile], root: str | Path |
     """Run every rule of `task` over one learner's files; findings sorted by path and line.
 
     `files`: the learner's decoded files (kind "code" for .py and notebook code cells, "notes"
-    for prose). `root`: the learner folder on disk, for required files and checkpoints; None when
-    the files come from elsewhere (then file rules see only `files`).
+    for prose: the rules read no file themselves, see `check_ingested`). `root`: the learner
+    folder on disk, for required files and checkpoints (`checker.ingest.walk`, links never
+    followed); None when the files come from elsewhere (then file rules see only `files`).
     """
     root_path = Path(root) if root is not None else None
     if learner is None:
@@ -98,3 +99,13 @@ def check_submission(task: Task, files: Sequence[SourceFile], root: str | Path |
                 "NS000", f"the {name} checks failed on this submission and were skipped "
                 f"(internal error {type(exc).__name__}: {str(exc)[:160]}); please report it"))
     return sort_findings(_dedupe(findings))
+
+
+def check_ingested(task: Task, sub) -> list[Finding]:
+    """Run every rule of `task` over one learner as ingest read it (`checker.ingest.round`
+    `Submission`): its code files, its notes when a rule reads them (NS802, read once by
+    `checker.ingest.notes`) and its folder on disk."""
+    from checker.rules.reader import submission_files
+
+    files = submission_files(sub, notes=task.rules.require_attribution is not None)
+    return check_submission(task, files, root=sub.root, learner=sub.learner)

@@ -7,28 +7,26 @@ decoded files handed to `check_submission` can be seen.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
+from checker.ingest.walk import walk
 from checker.model import SourceFile
 from checker.rules.context import Finding, RuleContext
 from checker.rules.taskfile import path_matches
 
 MAX_LISTED_FILES = 100_000  # a learner folder with more entries is a venv or a dataset dump
+_NOT_LISTED = frozenset({".git"})
 
 
 def submission_paths(ctx: RuleContext) -> list[str]:
-    """Every file of the learner, '/'-separated and relative to the learner folder."""
+    """Every file of the learner, '/'-separated and relative to the learner folder.
+
+    The folder is walked like ingest walks it (`checker.ingest.walk`: links never followed), but
+    into tool folders too, `.git` aside: a `venv/` handed in is what `forbid_files` is for."""
     paths = {f.path for f in ctx.files}
     if ctx.root is not None and ctx.root.is_dir():
-        for dirpath, dirnames, filenames in os.walk(ctx.root):
-            dirnames[:] = [d for d in dirnames if d != ".git"]
-            rel = Path(dirpath).relative_to(ctx.root).as_posix()
-            for name in filenames:
-                paths.add(name if rel == "." else f"{rel}/{name}")
-            if len(paths) > MAX_LISTED_FILES:
-                break
+        files, _ = walk(ctx.root, skip=_NOT_LISTED, explain=False, limit=MAX_LISTED_FILES)
+        paths.update(path.relative_to(ctx.root).as_posix() for path in files)
     return sorted(paths)
 
 

@@ -1,65 +1,64 @@
-"""Read one learner folder into `SourceFile`s for `checker lint`.
+"""What the rules read of a learner: the files of an ingested `Submission`, as `SourceFile`s.
 
-`checker scan` uses the project's shared ingest for whole rounds; `lint` checks a single folder
-and needs only what the rules read: `.py` files, notebooks (code cells joined, markdown cells as
-notes) and plain-text notes. Undecodable, binary and oversized files become `IngestWarning`s,
-never exceptions. Environment folders (venv, .git) are not read: `forbid_files` looks at them on
-disk itself.
+The rules have no reader of their own: `checker scan` and `checker lint` both ingest a learner
+folder with `checker.ingest.round` (links never followed, tool folders skipped, notebooks read
+by `checker.ingest.notebook`) and its notes with `checker.ingest.notes`, and hand the result
+here. `sources_from_text` gives the same `SourceFile`s for a file held in memory (benchmarks,
+tests on recorded submissions).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from checker import defaults
-from checker.ingest.encoding import UndecodableError, decode_bytes
-from checker.model import IngestWarning, SourceFile
+from checker.model import SourceFile
 
-SKIPPED_DIRS = frozenset((".git", "__pycache__", ".ipynb_checkpoints", "venv", ".venv", "env",
-                          "site-packages", "node_modules", ".idea", ".vscode"))
+# Notes whose words the rules read from text held in memory (`sources_from_text`).
 NOTE_SUFFIXES = (".md", ".markdown", ".txt", ".rst")
 
 
-def _cell_text(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+def submission_files(sub, notes: bool = True) -> list[SourceFile]:
+    """The code files of an ingested submission and, with `notes`, one notes `SourceFile` per
+    notes document (its words as lines, `checker.ingest.notes`), read once whoever asks."""
+    files = list(sub.code)
+    if notes:
+        from checker.ingest.notes import notes_lines
+
+        texts = notes_lines(sub)
+        files += [SourceFile(sub.learner, rel, texts[rel], kind="notes")
+                  for rel in sorted(texts, key=lambda rel: PurePosixPath(rel).parts)]  # walk order
+    return files
+
+
+def read_submission(root: str | Path, owner: str | None = None) -> tuple[list[SourceFile], list]:
+    """Every code and notes file under one learner folder, through the shared ingest, with
+    warnings for what was skipped (the folder's and its notes documents')."""
+    from checker.ingest.notes import read_notes
+    from checker.ingest.round import load_folder
+
+    base = Path(root)
+    sub = load_folder(base, owner or base.resolve().name)
+    files = submission_files(sub)
+    return files, sub.warnings + [w for doc in read_notes(sub) for w in doc.warnings]
 
 
 def notebook_sources(owner: str, path: str, text: str, encoding: str = "utf-8") -> list[SourceFile]:
-    """A notebook's code cells as one code SourceFile (cells joined by a blank line, `cell_lines`
-    holding each cell's first line) and its markdown cells as one notes SourceFile.
+    """A notebook's code cells as one code SourceFile (as ingest reads it: cells joined by a
+    blank line, IPython lines commented out, `cell_lines` holding each cell's first line) and its
+    markdown cells as one notes SourceFile.
 
     Raises ValueError when the text is not notebook JSON.
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not notebook JSON: {exc}") from None
-    cells = data.get("cells") if isinstance(data, dict) else None
-    if cells is None and isinstance(data, dict) and "worksheets" in data:  # nbformat 3
-        cells = [c for ws in data["worksheets"] for c in ws.get("cells", [])]
-    if not isinstance(cells, list):
-        raise ValueError("not notebook JSON: no cells")
-    code_parts: list[str] = []
-    cell_lines: list[int] = []
-    notes_parts: list[str] = []
-    line = 1
-    for cell in cells:
-        if not isinstance(cell, dict):
-            continue
-        body = _cell_text(cell).rstrip("\n")
-        if cell.get("cell_type") == "code":
-            cell_lines.append(line)
-            code_parts.append(body)
-            line += body.count("\n") + 2  # the cell's lines plus one blank separator line
-        elif cell.get("cell_type") == "markdown":
-            notes_parts.append(body)
-    out = [SourceFile(owner, path, "\n\n".join(code_parts) + "\n", kind="code", encoding=encoding,
-                      cell_lines=cell_lines)]
-    if notes_parts:
-        out.append(SourceFile(owner, path, "\n\n".join(notes_parts) + "\n", kind="notes", encoding=encoding))
+    from checker.ingest.notebook import notebook_cells, notebook_code
+
+    cells, reason = notebook_cells(text)
+    if reason:
+        raise ValueError(reason)
+    code, starts = notebook_code(cells)
+    out = [SourceFile(owner, path, code, kind="code", encoding=encoding, cell_lines=starts)]
+    markdown = "\n\n".join(c.source for c in cells if c.kind == "markdown")
+    if markdown.strip():
+        out.append(SourceFile(owner, path, markdown, kind="notes", encoding=encoding))
     return out
 
 
@@ -68,43 +67,8 @@ def sources_from_text(owner: str, path: str, text: str, encoding: str = "utf-8")
     lower = path.lower()
     if lower.endswith(".ipynb"):
         return notebook_sources(owner, path, text, encoding)
-    if lower.endswith(".py"):
-        return [SourceFile(owner, path, text, kind="code", encoding=encoding)]
+    if lower.endswith(".py"):  # as ingest reads it: \r\n line ends made \n
+        return [SourceFile(owner, path, text.replace("\r\n", "\n"), kind="code", encoding=encoding)]
     if lower.endswith(NOTE_SUFFIXES) or "." not in Path(path).name:
         return [SourceFile(owner, path, text, kind="notes", encoding=encoding)]
     return []
-
-
-def read_submission(root: str | Path, owner: str | None = None,
-                    max_bytes: int = defaults.MAX_FILE_BYTES) -> tuple[list[SourceFile], list[IngestWarning]]:
-    """Every code and notes file under one learner folder, with warnings for what was skipped."""
-    base = Path(root)
-    learner = owner or base.resolve().name
-    files: list[SourceFile] = []
-    warnings: list[IngestWarning] = []
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        for name in sorted(filenames):
-            full = Path(dirpath) / name
-            rel = full.relative_to(base).as_posix()
-            lower = name.lower()
-            wanted = lower.endswith((".py", ".ipynb", *NOTE_SUFFIXES))
-            if not wanted:
-                continue
-            try:
-                size = full.stat().st_size
-                if size > max_bytes:
-                    warnings.append(IngestWarning(rel, f"{size:,} bytes is over the {max_bytes:,}-byte limit", learner))
-                    continue
-                text, encoding = decode_bytes(full.read_bytes())
-            except OSError as exc:
-                warnings.append(IngestWarning(rel, f"cannot read: {exc.strerror or exc}", learner, "error"))
-                continue
-            except UndecodableError as exc:
-                warnings.append(IngestWarning(rel, str(exc), learner))
-                continue
-            try:
-                files.extend(sources_from_text(learner, rel, text, encoding))
-            except ValueError as exc:
-                warnings.append(IngestWarning(rel, str(exc), learner))
-    return files, warnings
