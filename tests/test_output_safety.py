@@ -181,7 +181,8 @@ def test_terminal_view_shows_ids_as_typed_and_bidi_controls_as_escapes(hostile_s
     _, report = hostile_scan
     report = json.loads(json.dumps(report))
     report["findings"] = [{"learner": MARKUP, "path": BIDI_FILE, "line": 1, "col": 1,
-                           "code": "NS201", "message": "[blink]boo\x1b[2J"}]
+                           "code": "NS201", "severity": "error",
+                           "message": "[blink]boo\x1b[2J"}]
     buffer = io.StringIO()
     render_terminal(report, Console(file=buffer, width=400, force_terminal=True,
                                     color_system="truecolor"), top=50)

@@ -69,8 +69,9 @@ def _renamed(text: str) -> str:
 def small_round_report(hostile: bool = False) -> dict:
     """A real `scan` of 4 learners (ann and ben share a model file, cat shares half of it, dan
     wrote his own) with findings, notes, retrain, a corpus match and a warning added."""
-    from checker.report.writers import refresh_verdicts
     from checker.pipeline.scan import ScanConfig, scan
+    from checker.report.model import Report
+    from checker.report.writers import refresh_verdicts
 
     half = MODEL.split("\n\ndef evaluate")[0] + "\n"
     ben, ben_file = ("ben", "cnn.py") if not hostile else (HOSTILE_LEARNER, HOSTILE_NAME)
@@ -117,7 +118,9 @@ def small_round_report(hostile: bool = False) -> dict:
     }
     report["warnings"].append({"path": "data/big.bin", "reason": "binary file skipped",
                                "learner": "cat", "kind": "skipped"})
-    refresh_verdicts(report)
+    typed = Report.from_dict(report)
+    refresh_verdicts(typed)
+    report["verdicts"] = [v.to_dict() for v in typed.verdicts]
     report["corpus"] = {"path": "fingerprints", "sources": [
         {"source": "pypi:d2l==1.0.3", "version": "1.0.3", "licence": "MIT-0",
          "url": "https://github.com/d2l-ai/d2l-en"}]}

@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker import defaults
+from checker.report.model import FilePairEntry, Report
 from checker.report.writers import ReportError, pairs_csv
 from checker.report.safetext import control_escape, control_name, csv_row, unsafe_pattern, visible_controls
-from checker.report.verdicts import RISK_ORDER
+from checker.report.verdicts import RISK_ORDER, learner_verdicts
 
 # The policy of every page: nothing may be fetched; inline CSS/JS and data: images only.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -987,6 +988,19 @@ class _Links:
 # build_context: report dict -> view-model
 # ---------------------------------------------------------------------------------------------
 
+def _as_dict(report) -> dict:
+    """The report dict of `report` (a Report or a dict), with verdicts computed when it has
+    none (before anonymising: the verdicts read the sections in their written shapes)."""
+    typed = report if isinstance(report, Report) else None
+    report = report.to_dict() if isinstance(report, Report) else report
+    if not report.get("verdicts") and report.get("learners"):
+        typed = typed or Report.from_dict(report)
+        report = {**report, "verdicts": [v.to_dict() for v in learner_verdicts(
+            typed.learner_ids(), typed.learner_pairs, typed.pairs, typed.findings, typed.notes,
+            typed.retrain)]}
+    return report
+
+
 def build_context(report: dict, *, single_file: bool = False, anonymised: bool = False,
                   csv_embed_max_bytes: int = defaults.REPORT_CSV_EMBED_MAX_BYTES,
                   max_rows: int = defaults.REPORT_OVERVIEW_MAX_PAIRS) -> ReportContext:
@@ -996,6 +1010,7 @@ def build_context(report: dict, *, single_file: bool = False, anonymised: bool =
     or empty) and absent optional keys inside them; a missing required field (learners, pairs,
     a pair's sides) raises ReportError naming it.
     """
+    report = _as_dict(report)
     try:
         return _build_context(report, single_file, anonymised, csv_embed_max_bytes, max_rows)
     except (KeyError, TypeError, AttributeError) as exc:
@@ -1011,12 +1026,6 @@ def _build_context(report: dict, single_file: bool, anonymised: bool,
     ids = [lr["id"] for lr in learners]
     links = _Links(single_file, learner_codes(ids))
     verdict_of = {v["learner"]: v for v in report.get("verdicts") or []}
-    if not verdict_of and ids:
-        from checker.report.verdicts import learner_verdicts
-
-        verdict_of = {v["learner"]: v for v in learner_verdicts(
-            ids, report.get("learner_pairs", []), report["pairs"], report.get("findings"),
-            normalise_notes(report.get("notes")), normalise_retrain(report.get("retrain")))}
     refs = {lid: LearnerRef(lid, links.learner(lid), _risk(verdict_of.get(lid, {}).get("risk")))
             for lid in ids}
 
@@ -1397,7 +1406,8 @@ def csv_exports(report: dict) -> dict[str, str]:
     """File name -> CSV text: pairs (the scan's pairs.csv columns), findings, learners. Every
     writer goes through `checker.report.safetext.csv_row`: a text cell starting with = + - @ tab or CR
     gets a leading `'` so that a spreadsheet shows it instead of running it."""
-    return {"pairs.csv": pairs_csv(report), "findings.csv": findings_csv(report),
+    pairs_only = Report(learners=[], pairs=[FilePairEntry.from_dict(p) for p in report["pairs"]])
+    return {"pairs.csv": pairs_csv(pairs_only), "findings.csv": findings_csv(report),
             "learners.csv": learners_csv(report)}
 
 
@@ -1417,6 +1427,7 @@ def _downloads(report: dict, max_bytes: int) -> list[DownloadLink]:
 
 def render_csv(report: dict, out_dir: Path, *, anonymise: bool = False) -> list[Path]:
     """Write pairs.csv, findings.csv and learners.csv to `out_dir`; returns the paths."""
+    report = _as_dict(report)
     if anonymise:
         report = anonymise_report(report)
     out_dir = Path(out_dir)
@@ -1553,6 +1564,7 @@ def render_html(report: dict, out_dir: Path, *, single_file: bool = False,
     holding every view. `anonymise`: learners shown as codes (see `anonymise_report`).
     Raises ReportError when the report lacks a field the pages need.
     """
+    report = _as_dict(report)
     if anonymise:
         report = anonymise_report(report)
     ctx = build_context(report, single_file=single_file, anonymised=anonymise)
