@@ -84,7 +84,7 @@ def test_formula_learner_ids_in_learners_csv_start_with_a_quote(hostile_scan):
 def test_every_csv_writer_neutralises_formula_cells_but_not_numbers(tmp_path):
     report = {"learners": [], "pairs": [], "verdicts": [],
               "findings": [{"learner": "=cmd|' /C calc'!A0", "path": "@x.py", "line": 3, "col": -1,
-                            "cell": "", "code": "NS201", "severity": "error", "title": "t",
+                            "cell": 0, "code": "NS201", "severity": "error", "title": "t",
                             "message": "+1 is not allowed"}]}
     written = render_csv(report, tmp_path)
     rows = _rows(tmp_path / "findings.csv")

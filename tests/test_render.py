@@ -30,6 +30,7 @@ from checker.report.html import (
     render_html,
     similarity_histogram,
 )
+from checker.report.model import LearnerPairEntry
 from checker.report.writers import write_report
 
 # Nothing may be fetched: inline CSS/JS and data: images only (the brief's policy, verbatim).
@@ -257,10 +258,8 @@ def test_histogram_counts_each_similarity_once_in_its_bin():
 
 
 def test_clusters_join_learners_sharing_code_transitively_and_layout_is_deterministic():
-    pairs = [{"left": "a", "right": "b", "similarity": 0.9, "left_coverage": 0.9, "right_coverage": 0.9},
-             {"left": "b", "right": "c", "similarity": 0.6, "left_coverage": 0.6, "right_coverage": 0.6},
-             {"left": "d", "right": "e", "similarity": 0.3, "left_coverage": 0.3, "right_coverage": 0.3},
-             {"left": "f", "right": "g", "similarity": 0.1, "left_coverage": 0.1, "right_coverage": 0.1}]
+    pairs = [LearnerPairEntry(left, right, sim, sim, sim, 5, 1)
+             for left, right, sim in (("a", "b", 0.9), ("b", "c", 0.6), ("d", "e", 0.3), ("f", "g", 0.1))]
     graph = cluster_graph(pairs, [], {}, threshold=0.5, min_similarity=0.25)
     assert [[r.name for r in c.learners] for c in graph.clusters] == [["a", "b", "c"], ["d", "e"]]
     assert len(graph.edges) == 3

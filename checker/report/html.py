@@ -31,15 +31,32 @@ import os
 import re
 import tempfile
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from checker import defaults
-from checker.report.model import FilePairEntry, Report
-from checker.report.writers import ReportError, pairs_csv
+from checker.report.model import (
+    FileEntry,
+    FilePairEntry,
+    Finding,
+    LearnerPairEntry,
+    NotesLearner,
+    NotesParagraph,
+    NotesSection,
+    NotesSpan,
+    Report,
+    RetrainEntry,
+    RetrainRun,
+    RetrainSkipped,
+    as_report,
+)
 from checker.report.safetext import control_escape, control_name, csv_row, unsafe_pattern, visible_controls
 from checker.report.verdicts import RISK_ORDER, learner_verdicts
+from checker.report.writers import pairs_csv
+
+_Row = TypeVar("_Row")
 
 # The policy of every page: nothing may be fetched; inline CSS/JS and data: images only.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -50,6 +67,7 @@ RETRAIN_STATUS_WORDS = {
     "failed": "failed", "timed_out": "timed out", "skipped": "skipped",
 }
 NOT_RUN = "not run"
+HIDDEN = "(hidden: anonymised report)"
 FINDINGS_CSV_COLUMNS = ["learner", "path", "line", "col", "cell", "code", "severity", "title",
                         "message"]
 LEARNERS_CSV_COLUMNS = ["learner", "risk", "score", "code_files", "notes_files", "rule_errors",
@@ -615,66 +633,72 @@ def _mention_replacer(codes: dict[str, str]):
     return replace
 
 
-def anonymise_report(report: dict) -> dict:
+def anonymise_report(report: Report | dict) -> Report:
     """A copy of `report` with every learner id replaced by its code (see `learner_codes`).
 
-    Replaced: id fields (learners, owners, pair sides, verdicts, findings, warnings, notes and
-    retrain keys) and mentions in free text (reasons, messages, warnings, logs); the round folder
-    is hidden. The notes and retrain sections come back in their normalised shape
-    (`normalise_notes`, `normalise_retrain`). Not touched: the learners' own code and notes
-    text, which is the evidence (a name in a comment stays visible), and file paths inside a
-    submission.
+    Replaced: id fields (learners, owners, pair sides, verdicts, findings, warnings, notes
+    learners, paragraph owners and learner matches, shared passages, retrain keys) and mentions
+    in free text (reasons, messages, warnings, suggestions, logs); the round folder is hidden.
+    Not touched: the learners' own code and notes text, which is the evidence (a name in a
+    comment stays visible), and file paths inside a submission.
     """
-    rep = json.loads(json.dumps(report))
-    codes = learner_codes(lr["id"] for lr in rep.get("learners", []))
+    rep = as_report(report).copy()
+    codes = learner_codes(rep.learner_ids())
 
     def code(name: str) -> str:  # corpus source ids are not learners and pass unchanged
         return codes.get(name, name)
 
     text = _mention_replacer(codes)
-    for lr in rep.get("learners", []):
-        lr["id"] = code(lr["id"])
-    for f in rep.get("files", []):
-        f["owner"] = code(f.get("owner", ""))
-    for p in rep.get("pairs", []) + rep.get("learner_pairs", []):
-        p["left"], p["right"] = code(p["left"]), code(p["right"])
-        if "attribution" in p:
-            p["attribution"] = text(p["attribution"])
-    for v in rep.get("verdicts", []):
-        v["learner"] = code(v["learner"])
-        v["reasons"] = [text(r) for r in v.get("reasons", [])]
-    for f in rep.get("findings", []) or []:
-        f["learner"] = code(f.get("learner", ""))
-        f["message"] = text(f.get("message", ""))
-    for w in rep.get("warnings", []) or []:
-        w["learner"] = code(w.get("learner", ""))
-        w["path"] = text(w.get("path", ""))
-        w["reason"] = text(w.get("reason", ""))
-    notes = normalise_notes(rep.get("notes"))
-    renamed = {}
-    for lid, entry in notes["learners"].items():
-        entry["reasons"] = [text(r) for r in entry.get("reasons", [])]
-        for passage in entry.get("passages", []):
-            source = passage.get("source", "")
-            passage["source"] = code(source) if passage.get("source_is_learner") else text(source)
-            passage["suggestion"] = text(passage.get("suggestion", ""))
-        renamed[code(lid)] = entry
-    notes["learners"] = renamed
-    for np_ in notes["pairs"]:
-        np_["left"], np_["right"] = code(np_["left"]), code(np_["right"])
-        np_["summary"] = text(np_.get("summary", ""))
-    rep["notes"] = notes
-    renamed = {}
-    for lid, entry in normalise_retrain(rep.get("retrain")).items():
-        for key in ("reason", "log_tail", "submission", "command", "log_path"):
-            if isinstance(entry.get(key), str):
-                entry[key] = text(entry[key])
-        renamed[code(lid)] = entry
-    rep["retrain"] = renamed
-    config = rep.get("config") or {}
-    for key in ("round_dir", "base_dir"):
-        if config.get(key):
-            config[key] = "(hidden: anonymised report)"
+    for lr in rep.learners:
+        lr.id = code(lr.id)
+    for f in rep.files:
+        f.owner = code(f.owner)
+    for p in rep.pairs:
+        p.left, p.right = code(p.left), code(p.right)
+        p.attribution = text(p.attribution)
+    for lp in rep.learner_pairs:
+        lp.left, lp.right = code(lp.left), code(lp.right)
+    for v in rep.verdicts:
+        v.learner = code(v.learner)
+        v.reasons = [text(r) for r in v.reasons]
+    for finding in rep.findings:
+        finding.learner = code(finding.learner)
+        finding.message = text(finding.message)
+    for w in rep.warnings + (rep.notes.warnings if rep.notes else []):
+        w.learner = code(w.learner)
+        w.path = text(w.path)
+        w.reason = text(w.reason)
+    if rep.notes is not None:
+        for entry in rep.notes.learners:
+            entry.learner = code(entry.learner)
+            for nf in entry.findings:
+                nf.learner = code(nf.learner)
+                nf.message = text(nf.message)
+            for par in entry.paragraphs:
+                par.owner = code(par.owner)
+                par.suggestion = text(par.suggestion)
+                if par.corpus_match is not None:
+                    par.corpus_match.source.source = text(par.corpus_match.source.source)
+                if par.learner_match is not None:
+                    par.learner_match.source.source = code(par.learner_match.source.source)
+        for sp in rep.notes.shared:
+            sp.learner_a, sp.learner_b = code(sp.learner_a), code(sp.learner_b)
+            sp.common_source = text(sp.common_source)
+    retrain: dict[str, RetrainEntry] = {}
+    for lid, entry in rep.retrain.items():
+        entry.reason = text(entry.reason)
+        if isinstance(entry, RetrainRun):
+            entry.log_tail = text(entry.log_tail)
+            entry.submission = text(entry.submission)
+            entry.command = None if entry.command is None else text(entry.command)
+            entry.log_path = None if entry.log_path is None else text(entry.log_path)
+        retrain[code(lid)] = entry
+    rep.retrain = retrain
+    if rep.config is not None:
+        if rep.config.round_dir:
+            rep.config.round_dir = HIDDEN
+        if rep.config.base_dir:
+            rep.config.base_dir = HIDDEN
     return rep
 
 
@@ -795,28 +819,29 @@ def circle_order(nodes: list[str], edges: list[tuple[str, str, float]],
     return [nodes[i] for i in sorted(range(n), key=lambda i: (round(float(fiedler[i]), 9), nodes[i]))]
 
 
-def cluster_graph(learner_pairs: list[dict], notes_pairs: list[dict], refs: dict[str, LearnerRef],
+def cluster_graph(learner_pairs: Sequence[LearnerPairEntry],
+                  notes_pairs: Sequence[tuple[str, str, float]], refs: dict[str, LearnerRef],
                   threshold: float = defaults.SUSPICIOUS_SIMILARITY,
                   min_similarity: float = defaults.REPORT_GRAPH_MIN_SIMILARITY,
                   width: int = 1200) -> Graph:
     """Learners who share code (or notes) as clusters, each drawn as a circle of learners.
 
     An edge is a learner pair the verdicts count: similarity >= `min_similarity`, or one side's
-    coverage >= `threshold` (a small file copied whole into a big submission). Labels radiate
-    outwards from the circle so long learner ids do not overlap.
+    coverage >= `threshold` (a small file copied whole into a big submission); `notes_pairs` are
+    (left, right, similarity) of learners sharing notes. Labels radiate outwards from the circle
+    so long learner ids do not overlap.
     """
     weight: dict[tuple[str, str], dict[str, float]] = {}
     for lp in learner_pairs:
-        sim = float(lp.get("similarity", 0))
-        cover = max(float(lp.get("left_coverage", 0)), float(lp.get("right_coverage", 0)))
-        if sim >= min_similarity or cover >= threshold:
-            key = tuple(sorted((lp["left"], lp["right"])))
-            weight.setdefault(key, {})["code"] = max(sim, weight.get(key, {}).get("code", 0.0))
-    for np_ in notes_pairs:
-        sim = float(np_.get("similarity", 0) or 0)
-        if np_.get("left") and np_.get("right") and sim >= min_similarity:
-            key = tuple(sorted((np_["left"], np_["right"])))
-            weight.setdefault(key, {})["notes"] = max(sim, weight.get(key, {}).get("notes", 0.0))
+        cover = max(lp.left_coverage, lp.right_coverage)
+        if lp.similarity >= min_similarity or cover >= threshold:
+            a, b = sorted((lp.left, lp.right))
+            weight.setdefault((a, b), {})["code"] = max(lp.similarity,
+                                                        weight.get((a, b), {}).get("code", 0.0))
+    for left, right, sim in notes_pairs:
+        if left and right and sim >= min_similarity:
+            a, b = sorted((left, right))
+            weight.setdefault((a, b), {})["notes"] = max(sim, weight.get((a, b), {}).get("notes", 0.0))
     names = sorted({n for key in weight for n in key})
     components = [c for c in connected_components(names, list(weight)) if len(c) > 1]
 
@@ -935,12 +960,12 @@ def code_segments(lines: list[str], spans: list[tuple[int, int, int]], pair_key:
     return segments
 
 
-def _corpus_source(pair: dict) -> CorpusSource:
-    meta = dict(pair.get("right_meta") or {})
+def _corpus_source(pair: FilePairEntry) -> CorpusSource:
+    meta = dict(pair.right_meta)
     known = ("version", "licence", "license", "url", "path")
     return CorpusSource(
-        source=str(pair.get("right", "")),
-        path=str(meta.get("path") or pair.get("right_file", "")),
+        source=pair.right,
+        path=str(meta.get("path") or pair.right_file),
         version=str(meta.get("version", "") or "unknown"),
         licence=str(meta.get("licence") or meta.get("license") or "unknown"),
         url=_link_url(meta.get("url")),
@@ -951,13 +976,12 @@ def _corpus_source(pair: dict) -> CorpusSource:
     )
 
 
-def _file_details(entry: dict | None) -> str:
+def _file_details(entry: FileEntry | None) -> str:
     if not entry:
         return ""
-    parts = [entry.get("parser", ""), entry.get("encoding", ""), f"{entry.get('lines', 0)} lines",
-             f"{entry.get('tokens', 0)} tokens"]
-    if len(entry.get("cell_lines") or []) > 1:
-        parts.append(f"notebook, {len(entry['cell_lines'])} code cells")
+    parts = [entry.parser, entry.encoding, f"{entry.lines} lines", f"{entry.tokens} tokens"]
+    if len(entry.cell_lines) > 1:
+        parts.append(f"notebook, {len(entry.cell_lines)} code cells")
     return " · ".join(p for p in parts if p)
 
 
@@ -988,51 +1012,35 @@ class _Links:
 # build_context: report dict -> view-model
 # ---------------------------------------------------------------------------------------------
 
-def _as_dict(report) -> dict:
-    """The report dict of `report` (a Report or a dict), with verdicts computed when it has
-    none (before anonymising: the verdicts read the sections in their written shapes)."""
-    typed = report if isinstance(report, Report) else None
-    report = report.to_dict() if isinstance(report, Report) else report
-    if not report.get("verdicts") and report.get("learners"):
-        typed = typed or Report.from_dict(report)
-        report = {**report, "verdicts": [v.to_dict() for v in learner_verdicts(
-            typed.learner_ids(), typed.learner_pairs, typed.pairs, typed.findings, typed.notes,
-            typed.retrain)]}
-    return report
-
-
-def build_context(report: dict, *, single_file: bool = False, anonymised: bool = False,
+def build_context(report: Report | dict, *, single_file: bool = False, anonymised: bool = False,
                   csv_embed_max_bytes: int = defaults.REPORT_CSV_EMBED_MAX_BYTES,
-                  max_rows: int = defaults.REPORT_OVERVIEW_MAX_PAIRS) -> ReportContext:
-    """The view-model of a report dict (already anonymised when `anonymised`).
+                  max_rows: int = defaults.REPORT_OVERVIEW_MAX_PAIRS,
+                  max_pair_pages: int = defaults.REPORT_MAX_PAIR_PAGES) -> ReportContext:
+    """The view-model of a report (already anonymised when `anonymised`).
 
-    Tolerates absent optional sections (findings, notes, retrain, warnings: shown as "not run"
-    or empty) and absent optional keys inside them; a missing required field (learners, pairs,
-    a pair's sides) raises ReportError naming it.
+    Absent optional sections (findings, notes, retrain, warnings) are shown as "not run" or
+    empty; a report dict is read through `Report.from_dict` first, which raises ReportError
+    naming a missing or mistyped field. Verdicts are computed when the report has none.
     """
-    report = _as_dict(report)
-    try:
-        return _build_context(report, single_file, anonymised, csv_embed_max_bytes, max_rows)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ReportError(f"report.json lacks a field this renderer needs, or has it in another "
-                          f"shape: {exc.__class__.__name__}: {exc}") from exc
-
-
-def _build_context(report: dict, single_file: bool, anonymised: bool,
-                   csv_embed_max_bytes: int, max_rows: int,
-                   max_pair_pages: int = defaults.REPORT_MAX_PAIR_PAGES) -> ReportContext:
+    report = as_report(report)
     threshold = defaults.SUSPICIOUS_SIMILARITY
-    learners = report["learners"]
-    ids = [lr["id"] for lr in learners]
+    ids = report.learner_ids()
     links = _Links(single_file, learner_codes(ids))
-    verdict_of = {v["learner"]: v for v in report.get("verdicts") or []}
-    refs = {lid: LearnerRef(lid, links.learner(lid), _risk(verdict_of.get(lid, {}).get("risk")))
-            for lid in ids}
+    verdicts = report.verdicts or (learner_verdicts(
+        ids, report.learner_pairs, report.pairs, report.findings, report.notes, report.retrain)
+        if ids else [])
+    verdict_of = {v.learner: v for v in verdicts}
+
+    def risk_of(lid: str) -> str:
+        v = verdict_of.get(lid)
+        return _risk(v.risk if v else None)
+
+    refs = {lid: LearnerRef(lid, links.learner(lid), risk_of(lid)) for lid in ids}
 
     def ref(name: str) -> LearnerRef:
         return refs.get(name) or LearnerRef(str(name), "", "none")
 
-    files = {(f["owner"], f["path"]): f for f in report.get("files", [])}
+    files = {(f.owner, f.path): f for f in report.files}
 
     # --- pairs
     pair_rows: list[PairRow] = []
@@ -1041,77 +1049,73 @@ def _build_context(report: dict, single_file: bool, anonymised: bool,
 
     def lines_of(owner: str, path: str) -> list[str] | None:
         entry = files.get((owner, path))
-        if not entry or entry.get("text") is None:
+        if not entry or entry.text is None:
             return None
         key = (owner, path)
         if key not in line_cache:
-            line_cache[key] = _split_lines(entry["text"])
+            line_cache[key] = _split_lines(entry.text)
         return line_cache[key]
 
-    for number, p in enumerate(report["pairs"], 1):
-        source = p.get("source", "learner")
+    for number, p in enumerate(report.pairs, 1):
         row = PairRow(
-            number=number, key=f"p{number}", section_id=f"pair-{number:04d}", href=links.pair(number), left=ref(p["left"]),
-            left_file=p["left_file"],
-            right=ref(p["right"]) if source != "corpus" else LearnerRef(str(p["right"]), "", "none"),
-            right_file=p.get("right_file", ""), source=source,
-            similarity_pct=_pct(p["similarity"]), left_coverage_pct=_pct(p.get("left_coverage")),
-            right_coverage_pct=_pct(p.get("right_coverage")),
-            longest_lines=int(p.get("longest_lines", 0)), fragment_count=len(p.get("fragments", [])),
-            attributed=bool(p.get("attributed")), attribution=str(p.get("attribution", "") or ""),
-            hot=float(p["similarity"]) >= threshold)
-        if number > max_pair_pages:
+            number=number, key=f"p{number}", section_id=f"pair-{number:04d}",
             # a huge round: the least similar pairs get no page of their own (pairs.csv and
             # report.json keep them); the row says so instead of linking
-            row = dataclasses.replace(row, href="")
+            href=links.pair(number) if number <= max_pair_pages else "", left=ref(p.left),
+            left_file=p.left_file,
+            right=ref(p.right) if p.source != "corpus" else LearnerRef(p.right, "", "none"),
+            right_file=p.right_file, source=p.source,
+            similarity_pct=_pct(p.similarity), left_coverage_pct=_pct(p.left_coverage),
+            right_coverage_pct=_pct(p.right_coverage), longest_lines=p.longest_lines,
+            fragment_count=len(p.fragments), attributed=p.attributed,
+            attribution=p.attribution, hot=p.similarity >= threshold)
         pair_rows.append(row)
         if number <= max_pair_pages:
             pair_views.append(_pair_view(row, p, files, lines_of))
 
     learner_pair_rows = [LearnerPairRow(
-        ref(lp["left"]), ref(lp["right"]), _pct(lp["similarity"]), _pct(lp.get("left_coverage")),
-        _pct(lp.get("right_coverage")), int(lp.get("longest_lines", 0)), int(lp.get("files", 0)),
-        float(lp["similarity"]) >= threshold) for lp in report.get("learner_pairs", [])]
+        ref(lp.left), ref(lp.right), _pct(lp.similarity), _pct(lp.left_coverage),
+        _pct(lp.right_coverage), lp.longest_lines, lp.files, lp.similarity >= threshold)
+        for lp in report.learner_pairs]
 
     # --- optional sections
-    findings = report.get("findings") or []
-    # a task file ran the rules (report["task"]) even when they found nothing
-    findings_state = "ran" if findings or report.get("task") else NOT_RUN
+    findings = report.findings
+    # a task file ran the rules (report.task) even when they found nothing
+    findings_state = "ran" if findings or report.task else NOT_RUN
     finding_rows = [_finding_row(f, ref) for f in sorted(
-        findings, key=lambda f: ({"error": 0, "warning": 1, "info": 2}.get(f.get("severity"), 3),
-                                 str(f.get("learner", "")), str(f.get("path", "")),
-                                 int(f.get("line", 0) or 0)))]
-    notes = normalise_notes(report.get("notes"))
-    notes_learners, notes_pairs_raw = notes["learners"], notes["pairs"]
-    notes_state = "ran" if notes_learners or notes_pairs_raw else NOT_RUN
-    notes_pair_rows = [_notes_pair_row(np_, ref) for np_ in notes_pairs_raw]
-    retrain = normalise_retrain(report.get("retrain"))
+        findings, key=lambda f: ({"error": 0, "warning": 1, "info": 2}.get(f.severity, 3),
+                                 f.learner, f.path, f.line))]
+    notes = report.notes
+    notes_learners = {entry.learner: entry for entry in notes.learners} if notes else {}
+    notes_pair_rows, notes_edges = _shared_notes(notes, ref) if notes else ([], [])
+    notes_state = "ran" if notes_learners or notes_pair_rows else NOT_RUN
+    retrain = report.retrain
     retrain_state = "ran" if retrain else NOT_RUN
-    warning_rows = [WarningRow(ref(w.get("learner", "")), str(w.get("path", "")),
-                               str(w.get("kind", "skipped")), str(w.get("reason", "")))
-                    for w in report.get("warnings", []) or []]
+    warning_rows = [WarningRow(ref(w.learner), w.path, w.kind, w.reason) for w in report.warnings]
 
     # --- verdicts, ranked as the report ranks them (risk, then score)
-    learner_entry = {lr["id"]: lr for lr in learners}
-    ordered = sorted(ids, key=lambda i: (-RISK_ORDER[refs[i].risk],
-                                         -float(verdict_of.get(i, {}).get("score", 0) or 0), i))
+    learner_entry = {lr.id: lr for lr in report.learners}
+
+    def score_of(lid: str) -> float:
+        v = verdict_of.get(lid)
+        return v.score if v else 0.0
+
+    ordered = sorted(ids, key=lambda i: (-RISK_ORDER[refs[i].risk], -score_of(i), i))
     verdict_rows: dict[str, VerdictRow] = {}
     errors_of: dict[str, int] = {}
     for f in findings:
-        if f.get("severity") == "error":
-            errors_of[f.get("learner", "")] = errors_of.get(f.get("learner", ""), 0) + 1
+        if f.severity == "error":
+            errors_of[f.learner] = errors_of.get(f.learner, 0) + 1
     for rank, lid in enumerate(ordered, 1):
-        v = verdict_of.get(lid, {})
-        nl = notes_learners.get(lid) if isinstance(notes_learners.get(lid), dict) else None
-        rt = retrain.get(lid) if isinstance(retrain.get(lid), dict) else None
+        v = verdict_of.get(lid)
+        nl = notes_learners.get(lid)
+        rt = retrain.get(lid)
         verdict_rows[lid] = VerdictRow(
-            rank, refs[lid], refs[lid].risk, _pct(v.get("score", 0)), list(v.get("reasons", [])),
-            len(learner_entry[lid].get("code_files", [])),
-            len(learner_entry[lid].get("notes_files", [])),
+            rank, refs[lid], refs[lid].risk, _pct(score_of(lid)), list(v.reasons) if v else [],
+            len(learner_entry[lid].code_files), len(learner_entry[lid].notes_files),
             errors_of.get(lid, 0),
-            _pct(nl["own_words_share"]) if nl and nl.get("own_words_share") is not None
-            else ("no entry" if notes_state == "ran" else NOT_RUN),
-            RETRAIN_STATUS_WORDS.get(rt.get("status"), str(rt.get("status"))) if rt
+            _pct(nl.own_share) if nl else ("no entry" if notes_state == "ran" else NOT_RUN),
+            RETRAIN_STATUS_WORDS.get(rt.status, rt.status) if rt
             else ("no entry" if retrain_state == "ran" else NOT_RUN))
 
     # --- learner views (rows indexed by learner once: a round of thousands stays linear)
@@ -1134,8 +1138,8 @@ def _build_context(report: dict, single_file: bool, anonymised: bool,
             key=links.learner_key(lid), pairs_table_id=f"{links.learner_key(lid)}-pairs",
             learner=refs[lid], verdict=verdict_rows[lid],
             files=[_file_row(files[(lid, path)]) if (lid, path) in files
-                   else FileRow(path, "code", "–", "–", 0, 0, 0) for path in lr.get("code_files", [])],
-            notes_files=list(lr.get("notes_files", [])), other_files=list(lr.get("other_files", [])),
+                   else FileRow(path, "code", "–", "–", 0, 0, 0) for path in lr.code_files],
+            notes_files=list(lr.notes_files), other_files=list(lr.other_files),
             pairs=pairs_of.get(lid, []), learner_pairs=learner_pairs_of.get(lid, []),
             findings_state=findings_state,
             findings=findings_of.get(lid, []),
@@ -1146,26 +1150,26 @@ def _build_context(report: dict, single_file: bool, anonymised: bool,
         ))
 
     # --- overview
-    stats = report.get("stats", {}) or {}
-    config = report.get("config", {}) or {}
-    min_sim = config.get("min_similarity", defaults.MIN_REPORT_SIMILARITY)
+    stats, config = report.stats, report.config
+    min_sim = config.min_similarity if config else defaults.MIN_REPORT_SIMILARITY
     below = f"pairs below {_pct(min_sim)} similarity are not in the report"
     counts = {r: 0 for r in ("high", "medium", "low", "none")}
     for lid in ids:
         counts[refs[lid].risk] += 1
-    seconds = stats.get("seconds") or {}
+    seconds = stats.seconds if stats else {}
+    fingerprint = config.fingerprint if config else {}
     facts = [
         ("learners", _num(len(ids))),
-        ("code files compared", _num(stats.get("files", len(report.get("files", []))))),
-        ("candidate file pairs", _num(stats.get("candidate_pairs", "–"))),
+        ("code files compared", _num(stats.files if stats else len(report.files))),
+        ("candidate file pairs", _num(stats.candidate_pairs if stats else "–")),
         ("file pairs reported", _num(len(pair_rows))),
         ("learner pairs reported", _num(len(learner_pair_rows))),
         ("warnings", _num(len(warning_rows))),
-        ("scan time", f"{report.get('elapsed_s', '–')} s"),
-        ("created", str(report.get("created", ""))),
-        ("round folder", str(config.get("round_dir", "") or "–")),
-        ("handout subtracted", str(config.get("base_dir") or "no")),
-        ("fingerprints", ", ".join(f"{k}={v}" for k, v in sorted((config.get("fingerprint") or {}).items()))),
+        ("scan time", f"{report.elapsed_s if report.elapsed_s is not None else '–'} s"),
+        ("created", report.created),
+        ("round folder", (config.round_dir if config else "") or "–"),
+        ("handout subtracted", (config.base_dir if config else None) or "no"),
+        ("fingerprints", ", ".join(f"{k}={v}" for k, v in sorted(fingerprint.items()))),
     ]
     if seconds:
         facts.append(("stage times", ", ".join(f"{k} {v} s" for k, v in seconds.items())))
@@ -1186,41 +1190,41 @@ def _build_context(report: dict, single_file: bool, anonymised: bool,
         facts=facts, sections=sections,
         verdicts=[verdict_rows[lid] for lid in ordered],
         risk_counts=list(counts.items()),
-        file_histogram=similarity_histogram([p["similarity"] for p in report["pairs"]],
+        file_histogram=similarity_histogram([p.similarity for p in report.pairs],
                                             "file pairs by similarity", below),
-        learner_histogram=similarity_histogram(
-            [lp["similarity"] for lp in report.get("learner_pairs", [])],
-            "learner pairs by similarity", below),
-        graph=cluster_graph(report.get("learner_pairs", []), notes_pairs_raw, refs, threshold),
-        learner_pairs=_most_similar(learner_pair_rows, report.get("learner_pairs", []), max_rows),
+        learner_histogram=similarity_histogram([lp.similarity for lp in report.learner_pairs],
+                                               "learner pairs by similarity", below),
+        graph=cluster_graph(report.learner_pairs, notes_edges, refs, threshold),
+        learner_pairs=_most_similar(learner_pair_rows, report.learner_pairs, max_rows),
         learner_pairs_left_out=max(0, len(learner_pair_rows) - max_rows),
-        pairs=_most_similar(pair_rows, report["pairs"], max_rows),
+        pairs=_most_similar(pair_rows, report.pairs, max_rows),
         pairs_left_out=max(0, len(pair_rows) - max_rows),
         notes_pairs=notes_pair_rows,
         findings_state=findings_state, findings=finding_rows, warnings=warning_rows,
         downloads=_downloads(report, csv_embed_max_bytes),
     )
-    tool = report.get("tool", {}) or {}
     return ReportContext(overview, learner_views, pair_views, anonymised, single_file,
-                         str(tool.get("version", "")), str(report.get("created", "")))
+                         report.tool.version if report.tool else "", report.created)
 
 
-def _most_similar(rows: list, raw: list[dict], limit: int) -> list:
-    """The `limit` rows whose raw pairs are most similar, most similar first (stable)."""
-    order = sorted(range(len(rows)), key=lambda i: (-float(raw[i].get("similarity", 0)), i))
+def _most_similar(rows: list[_Row], entries: Sequence[FilePairEntry | LearnerPairEntry],
+                  limit: int) -> list[_Row]:
+    """The `limit` rows whose entries are most similar, most similar first (stable)."""
+    order = sorted(range(len(rows)), key=lambda i: (-entries[i].similarity, i))
     return [rows[i] for i in order[:limit]]
 
 
-def _pair_view(row: PairRow, p: dict, files: dict, lines_of) -> PairView:
-    frags = sorted(p.get("fragments", []), key=lambda f: (f["left_start_line"], f["right_start_line"]))
-    left_spans = [(i, f["left_start_line"], f["left_end_line"]) for i, f in enumerate(frags, 1)]
-    right_spans = [(i, f["right_start_line"], f["right_end_line"]) for i, f in enumerate(frags, 1)]
-    tokens = {i: int(f.get("tokens", 0)) for i, f in enumerate(frags, 1)}
+def _pair_view(row: PairRow, p: FilePairEntry, files: dict[tuple[str, str], FileEntry],
+               lines_of: Callable[[str, str], list[str] | None]) -> PairView:
+    frags = sorted(p.fragments, key=lambda f: (f.left_start_line, f.right_start_line))
+    left_spans = [(i, f.left_start_line, f.left_end_line) for i, f in enumerate(frags, 1)]
+    right_spans = [(i, f.right_start_line, f.right_end_line) for i, f in enumerate(frags, 1)]
+    tokens = {i: f.tokens for i, f in enumerate(frags, 1)}
     key = row.key
     fragment_rows = [FragmentRow(
         i, f"c{(i - 1) % FRAGMENT_COLOURS}", f"{key}-{i}",
-        _range(f["left_start_line"], f["left_end_line"]),
-        _range(f["right_start_line"], f["right_end_line"]), tokens[i],
+        _range(f.left_start_line, f.left_end_line),
+        _range(f.right_start_line, f.right_end_line), tokens[i],
         f"#{key}-L{i}", f"#{key}-R{i}") for i, f in enumerate(frags, 1)]
     corpus = _corpus_source(p) if row.source == "corpus" else None
 
@@ -1228,14 +1232,14 @@ def _pair_view(row: PairRow, p: dict, files: dict, lines_of) -> PairView:
         mine, theirs = (left_spans, right_spans) if which == "L" else (right_spans, left_spans)
         partner_of = {i: (a, b) for i, a, b in theirs}
         other_side, partner = ("R", row.right.name) if which == "L" else ("L", row.left.name)
-        owner, path = (p["left"], p["left_file"]) if which == "L" else (p["right"], p.get("right_file", ""))
+        owner, path = (p.left, p.left_file) if which == "L" else (p.right, p.right_file)
         ref = row.left if which == "L" else row.right
         side_name = "left" if which == "L" else "right"
         entry = files.get((owner, path))
         lines = lines_of(owner, path)
         if lines is not None:
             segments = code_segments(lines, mine, key, which, partner, partner_of, tokens,
-                                     list((entry or {}).get("cell_lines") or []))
+                                     list(entry.cell_lines) if entry else [])
             return CodeSide(side_name, ref, path, _file_details(entry), True, "", segments, [])
         if corpus is not None and which == "R":
             reason = (f"The text of this corpus document is in the corpus index, not in "
@@ -1254,164 +1258,169 @@ def _pair_view(row: PairRow, p: dict, files: dict, lines_of) -> PairView:
     return PairView(row, fragment_rows, side("L"), side("R"), corpus)
 
 
-def _file_row(f: dict) -> FileRow:
-    return FileRow(str(f.get("path", "")), str(f.get("kind", "code")), str(f.get("parser", "")),
-                   str(f.get("encoding", "")), int(f.get("lines", 0) or 0),
-                   int(f.get("tokens", 0) or 0), len(f.get("cell_lines") or []))
+def _file_row(f: FileEntry) -> FileRow:
+    return FileRow(f.path, f.kind, f.parser, f.encoding, f.lines, f.tokens, len(f.cell_lines))
 
 
-def _finding_row(f: dict, ref) -> FindingRow:
-    line, col, cell = int(f.get("line", 0) or 0), int(f.get("col", 0) or 0), int(f.get("cell", 0) or 0)
-    where = str(f.get("path", ""))
-    if cell:
-        where += f" cell {cell}"
-    if line:
-        where += f":{line}:{col}" if not cell else f" line {line}:{col}"
-    return FindingRow(ref(f.get("learner", "")), str(f.get("code", "")),
-                      str(f.get("severity", "info")), str(f.get("title", "") or ""),
-                      str(f.get("message", "")), where)
+def _finding_row(f: Finding, ref: Callable[[str], LearnerRef]) -> FindingRow:
+    where = f.path
+    if f.cell:
+        where += f" cell {f.cell}"
+    if f.line:
+        where += f":{f.line}:{f.col}" if not f.cell else f" line {f.line}:{f.col}"
+    return FindingRow(ref(f.learner), f.code, f.severity, f.title, f.message, where)
 
 
-def _notes_view(entry, state: str, ref, shared: list[NotesPairRow]) -> NotesView:
-    """`entry`: one learner of `normalise_notes(...)["learners"]`."""
+def _passage_row(par: NotesParagraph, ref: Callable[[str], LearnerRef]) -> PassageRow:
+    """A paragraph that comes from somewhere (copied, cited, shared), beside its source."""
+    match = par.corpus_match or par.learner_match
+    src = match.source if match else None
+    start, end = par.span.start_line, par.span.end_line
+    s_start, s_end = (src.span.start_line, src.span.end_line) if src else (0, 0)
+    source = src.source if src else ""
+    from_learner = par.corpus_match is None and par.learner_match is not None
+    return PassageRow(
+        file=par.path, lines=_range(start, end or start) if start else "",
+        kind=match.kind if match else "", status=par.status, text=par.text,
+        source=ref(source) if from_learner else LearnerRef(source, "", "none"),
+        source_path=src.path if src else "",
+        source_span=f"lines {_range(s_start, s_end)}" if s_start else "",
+        source_url=_link_url(src.url if src else ""),
+        source_excerpt=src.excerpt if src else "",
+        similarity_pct=_pct(match.score) if match else "–",
+        cited=match.cited if match else False, citation=match.citation if match else "",
+        suggestion=par.suggestion)
+
+
+def _notes_view(entry: NotesLearner | None, state: str, ref: Callable[[str], LearnerRef],
+                shared: list[NotesPairRow]) -> NotesView:
+    """One learner's notes: own-words share, findings as reasons, the paragraphs that come from
+    somewhere (those judged `own` or `not_judged` are not listed) and the shared passages."""
     if state != "ran":
         return NotesView(NOT_RUN, NOT_RUN, "", "none", False, [], [], [])
-    if not isinstance(entry, dict):
+    if entry is None:
         return NotesView("no entry", "–", "", "none", False, [], [], shared)
-    passages = []
-    for ps in entry.get("passages", []):
-        start, end = ps.get("start_line"), ps.get("end_line")
-        source = str(ps.get("source", "") or "")
-        passages.append(PassageRow(
-            file=str(ps.get("file", "")),
-            lines=_range(int(start), int(end or start)) if start else "",
-            kind=str(ps.get("kind", "")), status=str(ps.get("status", "copied")),
-            text=str(ps.get("text", "")),
-            source=ref(source) if ps.get("source_is_learner") else LearnerRef(source, "", "none"),
-            source_path=str(ps.get("source_path", "") or ""),
-            source_span=str(ps.get("source_span", "") or ""),
-            source_url=_link_url(ps.get("source_url")),
-            source_excerpt=str(ps.get("source_excerpt", "") or ""),
-            similarity_pct=_pct(ps["similarity"]) if ps.get("similarity") is not None else "–",
-            cited=bool(ps.get("cited")), citation=str(ps.get("citation", "") or ""),
-            suggestion=str(ps.get("suggestion", "") or "")))
-    share = entry.get("own_words_share")
-    words = entry.get("words")
-    return NotesView("ran", _pct(share) if share is not None else "–",
-                     _num(words) if words is not None else "",
-                     _risk(entry.get("risk")), bool(entry.get("needs_attention")),
-                     [str(r) for r in entry.get("reasons", []) or []], passages, shared)
+    passages = [_passage_row(par, ref) for par in entry.paragraphs
+                if par.status not in ("own", "not_judged")]
+    return NotesView("ran", _pct(entry.own_share), _num(entry.words), "none",
+                     entry.needs_attention, [f.message for f in entry.findings], passages, shared)
 
 
-def _where(passage: dict, side: str) -> str:
+def _where(path: str, span: NotesSpan) -> str:
     """"notes.md:3–5" for one side of a shared passage."""
-    path = passage.get(f"{side}_file", "")
-    a, b = passage.get(f"{side}_start_line"), passage.get(f"{side}_end_line")
-    return f"{path}:{_range(int(a), int(b or a))}" if a else str(path)
+    a, b = span.start_line, span.end_line
+    return f"{path}:{_range(a, b or a)}" if a else path
 
 
-def _notes_pair_row(np_: dict, ref) -> NotesPairRow:
-    passages = []
-    for ps in np_.get("passages", []) or []:
-        if not isinstance(ps, dict):
+def _shared_notes(notes: NotesSection, ref: Callable[[str], LearnerRef]
+                  ) -> tuple[list[NotesPairRow], list[tuple[str, str, float]]]:
+    """The shared passages grouped per learner pair (rows, and (left, right, similarity) edges
+    for the cluster graph); each passage's text is taken from the two learners' paragraphs."""
+    paragraph_text = {(entry.learner, par.path, par.index): par.text
+                      for entry in notes.learners for par in entry.paragraphs}
+    grouped: dict[tuple[str, str], tuple[list[float], set[str], list[NotesPassagePair]]] = {}
+    for sp in notes.shared:
+        if not sp.learner_a or not sp.learner_b:
             continue
-
+        scores, common, passages = grouped.setdefault((sp.learner_a, sp.learner_b), ([], set(), []))
+        scores.append(sp.score)
+        if sp.common_source:
+            common.add(sp.common_source)
         passages.append(NotesPassagePair(
-            str(ps.get("kind", "")),
-            _pct(ps["similarity"]) if ps.get("similarity") is not None else "–",
-            _where(ps, "left"), str(ps.get("left_text", "")),
-            _where(ps, "right"), str(ps.get("right_text", ""))))
-    summary = str(np_.get("summary") or np_.get("reason") or
-                  f"{len(passages)} shared passage(s)")
-    return NotesPairRow(ref(np_.get("left", "")), ref(np_.get("right", "")),
-                        _pct(np_.get("similarity", 0) or 0), summary, passages)
+            sp.kind, _pct(sp.score),
+            _where(sp.path_a, sp.span_a), paragraph_text.get((sp.learner_a, sp.path_a, sp.index_a), ""),
+            _where(sp.path_b, sp.span_b), paragraph_text.get((sp.learner_b, sp.path_b, sp.index_b), "")))
+    rows, edges = [], []
+    for (a, b), (scores, common, passages) in grouped.items():
+        similarity = max([0.0, *scores])
+        summary = f"{len(passages)} shared paragraph(s)" + (
+            f"; both match {', '.join(sorted(common))}: possibly copied from there" if common else "")
+        rows.append(NotesPairRow(ref(a), ref(b), _pct(similarity), summary, passages))
+        edges.append((a, b, similarity))
+    return rows, edges
 
 
-def _retrain_view(entry, state: str) -> RetrainView:
-    """One result of the retrain section: `claimed`/`reached` are either {metric: value} or one
-    value with its `metric` name (checker.retrain.runs.RetrainResult.to_dict())."""
-    if state != "ran" or not isinstance(entry, dict):
+def _retrain_view(entry: RetrainEntry | None, state: str) -> RetrainView:
+    """One learner's re-run: the claim beside what the re-run reached, parameters against the
+    budget, the facts of the run and the log's tail."""
+    if state != "ran" or entry is None:
         label = NOT_RUN if state != "ran" else "no entry"
         return RetrainView(label, "", label, "", [], "", "", "", "", "", False, [], "")
-    claimed, reached = entry.get("claimed"), entry.get("reached")
-    if isinstance(claimed, dict) or isinstance(reached, dict):
-        claimed, reached = claimed or {}, reached or {}
-        metrics = [MetricRow(str(m), _num(claimed.get(m)), _num(reached.get(m)))
-                   for m in sorted(set(claimed) | set(reached))]
-    elif claimed is not None or reached is not None or entry.get("metric"):
-        metrics = [MetricRow(str(entry.get("metric") or "metric"), _num(claimed), _num(reached))]
-    else:
-        metrics = []
-    params, max_params = entry.get("params"), entry.get("max_params")
+    status = entry.status
+    if isinstance(entry, RetrainSkipped):
+        return RetrainView("ran", status, RETRAIN_STATUS_WORDS.get(status, status or "–"),
+                           entry.reason, [], "–", "–", "–", "–", "", status == "over_budget", [],
+                           "")
+    metrics = []
+    if entry.claimed is not None or entry.reached is not None or entry.metric:
+        metrics = [MetricRow(entry.metric or "metric", _num(entry.claimed), _num(entry.reached))]
+    params, max_params = entry.params, entry.max_params
     budget, over = "", False
-    if isinstance(params, (int, float)) and isinstance(max_params, (int, float)) and max_params > 0:
+    if params is not None and max_params is not None and max_params > 0:
         over = params > max_params
         budget = (f"{_num(params)} of {_num(max_params)} allowed ({_pct(params / max_params)} of "
                   f"the budget)" + (" — over budget" if over else ""))
-    gap = entry.get("gap")
-    if isinstance(gap, dict):
-        gap = ", ".join(f"{k} {_num(v)}" for k, v in gap.items())
     facts = []
-    for key, label in (("target", "target"), ("tolerance", "tolerance"),
-                       ("claim_source", "claim read from"), ("command", "command"),
-                       ("duration_s", "run time (s)"), ("peak_memory_mb", "peak memory (MB)"),
-                       ("short", "shortened run"), ("log_path", "full log")):
-        if entry.get(key) not in (None, "", False):
-            facts.append((label, _num(entry[key])))
-    for warning in entry.get("warnings") or []:
-        facts.append(("warning", str(warning)))
-    status = str(entry.get("status", ""))
+    for value, label in ((entry.target, "target"), (entry.tolerance, "tolerance"),
+                         (entry.claim_source, "claim read from"), (entry.command, "command"),
+                         (entry.duration_s, "run time (s)"),
+                         (entry.peak_memory_mb, "peak memory (MB)"),
+                         (entry.short, "shortened run"), (entry.log_path, "full log")):
+        if value not in (None, "", False):
+            facts.append((label, _num(value)))
+    for warning in entry.warnings:
+        facts.append(("warning", warning))
     return RetrainView("ran", status, RETRAIN_STATUS_WORDS.get(status, status or "–"),
-                       str(entry.get("reason", "") or ""), metrics,
-                       _num(gap) if gap is not None else "–", _num(params),
-                       _num(entry.get("claimed_params")), _num(max_params), budget,
-                       over or status == "over_budget", facts, str(entry.get("log_tail", "") or ""))
+                       entry.reason, metrics, _num(entry.gap) if entry.gap is not None else "–",
+                       _num(params), _num(entry.claimed_params), _num(max_params), budget,
+                       over or status == "over_budget", facts, entry.log_tail)
 
 
 # ---------------------------------------------------------------------------------------------
 # CSV export
 # ---------------------------------------------------------------------------------------------
 
-def findings_csv(report: dict) -> str:
+def findings_csv(report: Report) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(FINDINGS_CSV_COLUMNS)
-    for f in report.get("findings") or []:
-        writer.writerow(csv_row(f.get(c, "") for c in FINDINGS_CSV_COLUMNS))
+    for f in report.findings:
+        writer.writerow(csv_row(getattr(f, c) for c in FINDINGS_CSV_COLUMNS))
     return buf.getvalue()
 
 
-def learners_csv(report: dict) -> str:
+def learners_csv(report: Report) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(LEARNERS_CSV_COLUMNS)
-    learners = {lr["id"]: lr for lr in report.get("learners", [])}
-    notes = normalise_notes(report.get("notes"))["learners"]
-    retrain = normalise_retrain(report.get("retrain"))
-    for v in report.get("verdicts") or []:
-        lid = v["learner"]
-        lr = learners.get(lid, {})
-        nl = notes.get(lid) if isinstance(notes.get(lid), dict) else {}
-        rt = retrain.get(lid) if isinstance(retrain.get(lid), dict) else {}
-        errors = sum(1 for f in report.get("findings") or []
-                     if f.get("learner") == lid and f.get("severity") == "error")
-        writer.writerow(csv_row([lid, v.get("risk", ""), v.get("score", ""),
-                                 len(lr.get("code_files", [])), len(lr.get("notes_files", [])),
-                                 errors, nl.get("own_words_share", ""), rt.get("status", ""),
-                                 " | ".join(v.get("reasons", []))]))
+    learners = {lr.id: lr for lr in report.learners}
+    notes = {entry.learner: entry for entry in report.notes.learners} if report.notes else {}
+    errors: dict[str, int] = {}
+    for f in report.findings:
+        if f.severity == "error":
+            errors[f.learner] = errors.get(f.learner, 0) + 1
+    for v in report.verdicts:
+        lid = v.learner
+        lr = learners.get(lid)
+        nl = notes.get(lid)
+        rt = report.retrain.get(lid)
+        writer.writerow(csv_row([lid, v.risk, v.score,
+                                 len(lr.code_files) if lr else 0, len(lr.notes_files) if lr else 0,
+                                 errors.get(lid, 0), nl.own_share if nl else "",
+                                 rt.status if rt else "", " | ".join(v.reasons)]))
     return buf.getvalue()
 
 
-def csv_exports(report: dict) -> dict[str, str]:
+def csv_exports(report: Report | dict) -> dict[str, str]:
     """File name -> CSV text: pairs (the scan's pairs.csv columns), findings, learners. Every
     writer goes through `checker.report.safetext.csv_row`: a text cell starting with = + - @ tab or CR
     gets a leading `'` so that a spreadsheet shows it instead of running it."""
-    pairs_only = Report(learners=[], pairs=[FilePairEntry.from_dict(p) for p in report["pairs"]])
-    return {"pairs.csv": pairs_csv(pairs_only), "findings.csv": findings_csv(report),
+    report = as_report(report)
+    return {"pairs.csv": pairs_csv(report), "findings.csv": findings_csv(report),
             "learners.csv": learners_csv(report)}
 
 
-def _downloads(report: dict, max_bytes: int) -> list[DownloadLink]:
+def _downloads(report: Report, max_bytes: int) -> list[DownloadLink]:
     """The CSV exports as data: links, so even a lone index.html offers them."""
     out = []
     for name, text in csv_exports(report).items():
@@ -1425,11 +1434,9 @@ def _downloads(report: dict, max_bytes: int) -> list[DownloadLink]:
     return out
 
 
-def render_csv(report: dict, out_dir: Path, *, anonymise: bool = False) -> list[Path]:
+def render_csv(report: Report | dict, out_dir: Path, *, anonymise: bool = False) -> list[Path]:
     """Write pairs.csv, findings.csv and learners.csv to `out_dir`; returns the paths."""
-    report = _as_dict(report)
-    if anonymise:
-        report = anonymise_report(report)
+    report = anonymise_report(report) if anonymise else as_report(report)
     out_dir = Path(out_dir)
     written = []
     for name, text in csv_exports(report).items():
@@ -1555,18 +1562,17 @@ def render_pages(ctx: ReportContext) -> dict[str, str]:
     return pages
 
 
-def render_html(report: dict, out_dir: Path, *, single_file: bool = False,
+def render_html(report: Report | dict, out_dir: Path, *, single_file: bool = False,
                 anonymise: bool = False) -> list[Path]:
     """Render the HTML report of `report` into `out_dir`; returns the files written.
 
     Multi-page (default): index.html, learners/L01.html..., pairs/pair-0001.html...; pages of an
     earlier render that this report no longer has are removed. `single_file`: one index.html
     holding every view. `anonymise`: learners shown as codes (see `anonymise_report`).
-    Raises ReportError when the report lacks a field the pages need.
+    A report dict is read through `Report.from_dict` (ReportError names a missing or mistyped
+    field).
     """
-    report = _as_dict(report)
-    if anonymise:
-        report = anonymise_report(report)
+    report = anonymise_report(report) if anonymise else as_report(report)
     ctx = build_context(report, single_file=single_file, anonymised=anonymise)
     pages = render_pages(ctx)
     out_dir = Path(out_dir)
