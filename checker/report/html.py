@@ -1,14 +1,14 @@
 """The HTML report for review meetings (and its CSV export), rendered from report.json alone.
 
-    report dict ─► anonymise_report() (optional) ─► build_context(): a documented view-model
+    Report ─► anonymise_report() (optional) ─► build_context(): a documented view-model
     ─► jinja2 templates in reports/templates ─► index.html + one page per learner and per pair
     (or one index.html with everything, `single_file=True`)
 
 Everything a page shows is decided here, in Python: numbers are formatted, links resolved,
 histogram bins counted, clusters found and the cluster graph laid out (each cluster a circle in
-spectral order: deterministic, and the page needs no JS library). The sections other stages fill
-(notes, retrain) are read in the shapes their modules write (`normalise_notes`,
-`normalise_retrain`). The templates only read the context fields documented in
+spectral order: deterministic, and the page needs no JS library). Every section is read from the
+typed `checker.report.model.Report` (a report.json dict goes through `Report.from_dict` first).
+The templates only read the context fields documented in
 docs/report-schema.md (`autoescape=True`, `StrictUndefined`: a misspelt field fails the render
 instead of printing nothing).
 
@@ -25,7 +25,6 @@ import dataclasses
 import csv
 import functools
 import io
-import json
 import math
 import os
 import re
@@ -314,7 +313,7 @@ class PassageRow:
     file: str
     lines: str
     kind: str  # verbatim | edited | reworded | translated
-    status: str  # copied | cited | shared (checker.notes.check), "copied" when not given
+    status: str  # copied | cited | shared (checker.notes.check)
     text: str
     source: LearnerRef  # a corpus source (href "") or another learner
     source_path: str
@@ -351,7 +350,6 @@ class NotesView:
     state: str  # "ran" | "not run" | "no entry" (the section ran, this learner has no result)
     own_words_pct: str
     words: str  # words of notes judged, "" when unknown
-    risk: str
     needs_attention: bool
     reasons: list[str]
     passages: list[PassageRow]
@@ -471,137 +469,6 @@ class ReportContext:
     single_file: bool
     tool_version: str
     created: str
-
-
-# ---------------------------------------------------------------------------------------------
-# Sections filled by other stages, read in either of their shapes
-# ---------------------------------------------------------------------------------------------
-
-def _lines_of_span(span) -> tuple[int, int]:
-    if isinstance(span, dict):
-        return int(span.get("start_line", 0) or 0), int(span.get("end_line", 0) or 0)
-    if isinstance(span, (list, tuple)) and len(span) >= 2:
-        return int(span[0] or 0), int(span[1] or 0)
-    return 0, 0
-
-
-def normalise_notes(notes) -> dict:
-    """report["notes"] in the one shape the pages read (docs/report-schema.md, "notes"):
-
-        {"learners": {learner: {own_words_share, words, risk, needs_attention, reasons[],
-                                passages[{file, start_line, end_line, text, kind, status, source,
-                                          source_is_learner, source_path, source_span,
-                                          source_url, source_excerpt, similarity, cited,
-                                          citation, suggestion}]}},
-         "pairs": [{left, right, similarity, summary,
-                    passages[{left_file, left_start_line, left_end_line, left_text, right_file,
-                              right_start_line, right_end_line, right_text, kind, similarity}]}]}
-
-    Accepts that shape (keys may be missing) and the shape of `checker.notes.check.NotesReport.to_dict()`
-    (learners as a list with `own_share` and `paragraphs`, `shared` passages between learners).
-    Anything else gives an empty section ("not run").
-    """
-    if not isinstance(notes, dict):
-        return {"learners": {}, "pairs": []}
-    raw_learners = notes.get("learners") or {}
-    learners: dict[str, dict] = {}
-    paragraph_text: dict[tuple[str, str, int], tuple[str, int, int]] = {}
-    if isinstance(raw_learners, list):  # checker.notes.check.NotesReport
-        for entry in raw_learners:
-            if not isinstance(entry, dict) or not entry.get("learner"):
-                continue
-            passages = []
-            for par in entry.get("paragraphs") or []:
-                if not isinstance(par, dict):
-                    continue
-                start, end = _lines_of_span(par.get("span"))
-                paragraph_text[(entry["learner"], str(par.get("path", "")), par.get("index"))] = (
-                    str(par.get("text", "")), start, end)
-                if par.get("status") in (None, "own", "not_judged"):
-                    continue
-                match = par.get("corpus_match") or par.get("learner_match") or {}
-                src = match.get("source") or {}
-                s_start, s_end = _lines_of_span(src.get("span"))
-                passages.append({
-                    "file": str(par.get("path", "")), "start_line": start, "end_line": end,
-                    "text": str(par.get("text", "")), "kind": str(match.get("kind", "")),
-                    "status": str(par.get("status", "")), "source": str(src.get("source", "")),
-                    "source_is_learner": not par.get("corpus_match") and bool(par.get("learner_match")),
-                    "source_path": str(src.get("path", "")),
-                    "source_span": f"lines {_range(s_start, s_end)}" if s_start else "",
-                    "source_url": str(src.get("url", "") or ""),
-                    "source_excerpt": str(src.get("excerpt", "") or ""),
-                    "similarity": match.get("score"), "cited": bool(match.get("cited")),
-                    "citation": str(match.get("citation", "") or ""),
-                    "suggestion": str(par.get("suggestion", "") or "")})
-            learners[entry["learner"]] = {
-                "own_words_share": entry.get("own_share"), "words": entry.get("words"),
-                "risk": entry.get("risk", ""), "needs_attention": bool(entry.get("needs_attention")),
-                "reasons": [str(f.get("message", "")) for f in entry.get("findings") or []
-                            if isinstance(f, dict)],
-                "passages": passages}
-    elif isinstance(raw_learners, dict):  # the brief's shape, keyed by learner
-        for lid, entry in raw_learners.items():
-            if not isinstance(entry, dict):
-                continue
-            passages = []
-            for ps in entry.get("passages") or []:
-                if not isinstance(ps, dict):
-                    continue
-                span = ps.get("source_span")
-                if isinstance(span, (list, tuple)):
-                    span = "lines " + "–".join(str(x) for x in span)
-                elif isinstance(span, dict):
-                    a, b = _lines_of_span(span)
-                    span = f"lines {_range(a, b)}" if a else ""
-                passages.append({**ps, "source_span": str(span or ""),
-                                 "status": str(ps.get("status", "copied"))})
-            learners[str(lid)] = {**entry, "passages": passages,
-                                  "reasons": [str(r) for r in entry.get("reasons") or []]}
-    pairs: list[dict] = []
-    if isinstance(notes.get("shared"), list):  # checker.notes.check.SharedPassage, one per paragraph
-        grouped: dict[tuple[str, str], dict] = {}
-        for sp in notes["shared"]:
-            if not isinstance(sp, dict) or not sp.get("learner_a") or not sp.get("learner_b"):
-                continue
-            pair = grouped.setdefault((sp["learner_a"], sp["learner_b"]), {
-                "left": sp["learner_a"], "right": sp["learner_b"], "similarity": 0.0,
-                "summary": "", "passages": [], "common_sources": set()})
-            score = float(sp.get("score", 0) or 0)
-            pair["similarity"] = max(pair["similarity"], score)
-            if sp.get("common_source"):
-                pair["common_sources"].add(str(sp["common_source"]))
-            sides = {}
-            for side, suffix in (("left", "a"), ("right", "b")):
-                key = (sp[f"learner_{suffix}"], str(sp.get(f"path_{suffix}", "")), sp.get(f"index_{suffix}"))
-                start, end = _lines_of_span(sp.get(f"span_{suffix}"))
-                sides[f"{side}_file"] = key[1]
-                sides[f"{side}_start_line"], sides[f"{side}_end_line"] = start, end
-                sides[f"{side}_text"] = paragraph_text.get(key, ("", 0, 0))[0]
-            pair["passages"].append({**sides, "kind": str(sp.get("kind", "")), "similarity": score})
-        for pair in grouped.values():
-            common = sorted(pair.pop("common_sources"))
-            pair["summary"] = f"{len(pair['passages'])} shared paragraph(s)" + (
-                f"; both match {', '.join(common)}: possibly copied from there" if common else "")
-            pairs.append(pair)
-    for np_ in notes.get("pairs") or []:  # the brief's shape
-        if isinstance(np_, dict) and np_.get("left") and np_.get("right"):
-            pairs.append(np_)
-    return {"learners": learners, "pairs": pairs}
-
-
-def normalise_retrain(retrain) -> dict[str, dict]:
-    """report["retrain"] as {learner: result}; a list of results is keyed by its `learner`
-    (or the last part of its `submission` path). Results keep their own keys."""
-    if isinstance(retrain, dict):
-        return {str(k): v for k, v in retrain.items() if isinstance(v, dict)}
-    out = {}
-    for entry in retrain or []:
-        if isinstance(entry, dict):
-            key = entry.get("learner") or Path(str(entry.get("submission", ""))).name
-            if key:
-                out[str(key)] = entry
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1297,13 +1164,13 @@ def _notes_view(entry: NotesLearner | None, state: str, ref: Callable[[str], Lea
     """One learner's notes: own-words share, findings as reasons, the paragraphs that come from
     somewhere (those judged `own` or `not_judged` are not listed) and the shared passages."""
     if state != "ran":
-        return NotesView(NOT_RUN, NOT_RUN, "", "none", False, [], [], [])
+        return NotesView(NOT_RUN, NOT_RUN, "", False, [], [], [])
     if entry is None:
-        return NotesView("no entry", "–", "", "none", False, [], [], shared)
+        return NotesView("no entry", "–", "", False, [], [], shared)
     passages = [_passage_row(par, ref) for par in entry.paragraphs
                 if par.status not in ("own", "not_judged")]
-    return NotesView("ran", _pct(entry.own_share), _num(entry.words), "none",
-                     entry.needs_attention, [f.message for f in entry.findings], passages, shared)
+    return NotesView("ran", _pct(entry.own_share), _num(entry.words), entry.needs_attention,
+                     [f.message for f in entry.findings], passages, shared)
 
 
 def _where(path: str, span: NotesSpan) -> str:
