@@ -16,7 +16,9 @@ from conftest import write_round
 from rich.console import Console
 
 from checker.cli.main import cli
-from checker.report.html import _environment, name_filter, plain_filter, render_csv, text_filter
+from checker.report.html import render_csv
+from checker.report.html.filters import name_filter, plain_filter, text_filter
+from checker.report.html.pages import _environment
 from checker.report.safetext import csv_cell, csv_row, visible_controls
 from checker.report.terminal import render_terminal
 

@@ -22,7 +22,6 @@ from test_render_fixtures import (
 
 from checker.cli.report import report as report_command
 from checker.report.html import (
-    _environment,
     build_context,
     cluster_graph,
     code_segments,
@@ -30,6 +29,7 @@ from checker.report.html import (
     render_html,
     similarity_histogram,
 )
+from checker.report.html.pages import _environment
 from checker.report.model import LearnerPairEntry
 from checker.report.writers import write_report
 
@@ -385,9 +385,9 @@ def test_notes_and_retrain_sections_in_the_shape_their_modules_write_are_shown(t
 def test_every_render_context_field_is_documented_in_report_schema_md():
     import dataclasses
 
-    from checker.report import html as render
+    from checker.report.html import context as render
 
-    doc = (Path(render.__file__).resolve().parents[2] / "docs" / "report-schema.md").read_text()
+    doc = (Path(render.__file__).resolve().parents[3] / "docs" / "report-schema.md").read_text()
     sections = dict(re.findall(r"^### (\w+)\n(.*?)(?=^### |\Z)", doc, flags=re.DOTALL | re.MULTILINE))
     context_types = [render.ReportContext, render.Page]
     seen = set()
