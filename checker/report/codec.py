@@ -440,10 +440,12 @@ def json_schema(root: type, title: str, schema_id: str = "") -> dict[str, Any]:
         else:
             for f in fields_of(tp):
                 prop = schema_of(f.type)
-                if f.none_as is not _NO_VALUE:
-                    prop = {"anyOf": [s for s in prop.get("anyOf", [prop])
-                                      if s != {"type": "null"}]
-                            + [{"const": f.none_as}]}
+                if f.omit_if_none or f.none_as is not _NO_VALUE:
+                    # None is never written: the key is left out, or written as `none_as`
+                    kinds = [s for s in prop.get("anyOf", [prop]) if s != {"type": "null"}]
+                    if f.none_as is not _NO_VALUE:
+                        kinds.append({"const": f.none_as})
+                    prop = kinds[0] if len(kinds) == 1 else {"anyOf": kinds}
                 if f.doc:
                     prop = {"description": f.doc, **prop}
                 properties[f.name] = prop
