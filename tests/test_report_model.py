@@ -126,3 +126,28 @@ def test_a_report_of_another_shape_is_refused_naming_the_place(full_report, chan
     with pytest.raises(ReportError) as exc:
         Report.from_dict(data)
     assert message in str(exc.value)
+
+
+def test_a_scan_with_a_corpus_index_reads_back_as_the_same_bytes(tmp_path, round_dir):
+    """The corpus section and a corpus pair's right_meta (version, licence, url, path,
+    functions, cell_lines) survive report.json -> Report -> report.json."""
+    from click.testing import CliRunner
+    from test_scan_corpus import COPIED, INDEPENDENT, PUBLIC
+
+    from checker.cli.main import cli
+
+    (tmp_path / "public" / "d2lmini").mkdir(parents=True)
+    (tmp_path / "public" / "d2lmini" / "torch.py").write_text(PUBLIC)
+    runner = CliRunner()
+    added = runner.invoke(cli, ["corpus", "add", f"dir:{tmp_path / 'public'}",
+                                "--index", str(tmp_path / "index")])
+    assert added.exit_code == 0, added.output
+    root = round_dir({"ann/utils.py": COPIED, "ben/eval.py": INDEPENDENT})
+    scanned = runner.invoke(cli, ["scan", str(root), "--index", str(tmp_path / "index"),
+                                  "-o", str(tmp_path / "out"), "-q", "--no-html"])
+    assert scanned.exit_code == 0, scanned.output
+    raw = (tmp_path / "out" / "report.json").read_bytes()
+    report = load_report(tmp_path / "out")
+    assert report.corpus is not None and report.corpus.sources
+    assert [p.source for p in report.pairs].count("corpus") == 1
+    assert _json(report.to_dict()) == raw
