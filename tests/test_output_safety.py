@@ -16,7 +16,9 @@ from conftest import write_round
 from rich.console import Console
 
 from checker.cli.main import cli
-from checker.report.html import _environment, name_filter, plain_filter, render_csv, text_filter
+from checker.report.html import render_csv
+from checker.report.html.filters import name_filter, plain_filter, text_filter
+from checker.report.html.pages import _environment
 from checker.report.safetext import csv_cell, csv_row, visible_controls
 from checker.report.terminal import render_terminal
 
@@ -84,7 +86,7 @@ def test_formula_learner_ids_in_learners_csv_start_with_a_quote(hostile_scan):
 def test_every_csv_writer_neutralises_formula_cells_but_not_numbers(tmp_path):
     report = {"learners": [], "pairs": [], "verdicts": [],
               "findings": [{"learner": "=cmd|' /C calc'!A0", "path": "@x.py", "line": 3, "col": -1,
-                            "cell": "", "code": "NS201", "severity": "error", "title": "t",
+                            "cell": 0, "code": "NS201", "severity": "error", "title": "t",
                             "message": "+1 is not allowed"}]}
     written = render_csv(report, tmp_path)
     rows = _rows(tmp_path / "findings.csv")
@@ -181,7 +183,8 @@ def test_terminal_view_shows_ids_as_typed_and_bidi_controls_as_escapes(hostile_s
     _, report = hostile_scan
     report = json.loads(json.dumps(report))
     report["findings"] = [{"learner": MARKUP, "path": BIDI_FILE, "line": 1, "col": 1,
-                           "code": "NS201", "message": "[blink]boo\x1b[2J"}]
+                           "code": "NS201", "severity": "error",
+                           "message": "[blink]boo\x1b[2J"}]
     buffer = io.StringIO()
     render_terminal(report, Console(file=buffer, width=400, force_terminal=True,
                                     color_system="truecolor"), top=50)

@@ -22,7 +22,6 @@ from test_render_fixtures import (
 
 from checker.cli.report import report as report_command
 from checker.report.html import (
-    _environment,
     build_context,
     cluster_graph,
     code_segments,
@@ -30,6 +29,8 @@ from checker.report.html import (
     render_html,
     similarity_histogram,
 )
+from checker.report.html.pages import _environment
+from checker.report.model import LearnerPairEntry
 from checker.report.writers import write_report
 
 # Nothing may be fetched: inline CSS/JS and data: images only (the brief's policy, verbatim).
@@ -257,10 +258,8 @@ def test_histogram_counts_each_similarity_once_in_its_bin():
 
 
 def test_clusters_join_learners_sharing_code_transitively_and_layout_is_deterministic():
-    pairs = [{"left": "a", "right": "b", "similarity": 0.9, "left_coverage": 0.9, "right_coverage": 0.9},
-             {"left": "b", "right": "c", "similarity": 0.6, "left_coverage": 0.6, "right_coverage": 0.6},
-             {"left": "d", "right": "e", "similarity": 0.3, "left_coverage": 0.3, "right_coverage": 0.3},
-             {"left": "f", "right": "g", "similarity": 0.1, "left_coverage": 0.1, "right_coverage": 0.1}]
+    pairs = [LearnerPairEntry(left, right, sim, sim, sim, 5, 1)
+             for left, right, sim in (("a", "b", 0.9), ("b", "c", 0.6), ("d", "e", 0.3), ("f", "g", 0.1))]
     graph = cluster_graph(pairs, [], {}, threshold=0.5, min_similarity=0.25)
     assert [[r.name for r in c.learners] for c in graph.clusters] == [["a", "b", "c"], ["d", "e"]]
     assert len(graph.edges) == 3
@@ -386,9 +385,9 @@ def test_notes_and_retrain_sections_in_the_shape_their_modules_write_are_shown(t
 def test_every_render_context_field_is_documented_in_report_schema_md():
     import dataclasses
 
-    from checker.report import html as render
+    from checker.report.html import context as render
 
-    doc = (Path(render.__file__).resolve().parents[2] / "docs" / "report-schema.md").read_text()
+    doc = (Path(render.__file__).resolve().parents[3] / "docs" / "report-schema.md").read_text()
     sections = dict(re.findall(r"^### (\w+)\n(.*?)(?=^### |\Z)", doc, flags=re.DOTALL | re.MULTILINE))
     context_types = [render.ReportContext, render.Page]
     seen = set()

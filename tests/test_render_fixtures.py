@@ -69,8 +69,9 @@ def _renamed(text: str) -> str:
 def small_round_report(hostile: bool = False) -> dict:
     """A real `scan` of 4 learners (ann and ben share a model file, cat shares half of it, dan
     wrote his own) with findings, notes, retrain, a corpus match and a warning added."""
-    from checker.report.writers import refresh_verdicts
     from checker.pipeline.scan import ScanConfig, scan
+    from checker.report.model import Report
+    from checker.report.writers import refresh_verdicts
 
     half = MODEL.split("\n\ndef evaluate")[0] + "\n"
     ben, ben_file = ("ben", "cnn.py") if not hostile else (HOSTILE_LEARNER, HOSTILE_NAME)
@@ -92,10 +93,11 @@ def small_round_report(hostile: bool = False) -> dict:
         "right_file": "d2l/torch.py", "similarity": 0.42, "left_coverage": 0.8,
         "right_coverage": 0.01, "longest_lines": 6,
         "fragments": [{"left_start_line": 1, "left_end_line": 6, "right_start_line": 120,
-                       "right_end_line": 125, "tokens": 40}],
+                       "right_end_line": 125, "tokens": 40, "own_tokens": 40, "learners": 0}],
         "source": "corpus", "attributed": True, "attribution": "# adapted from d2l.ai",
         "right_meta": {"version": "1.0.3", "licence": "MIT-0",
                        "url": "https://github.com/d2l-ai/d2l-en", "path": "d2l/torch.py"},
+        "expected": False,
     })
     report["findings"] = [
         {"code": "NS201", "severity": "error", "message": "pretrained weights: pretrained=True",
@@ -104,33 +106,94 @@ def small_round_report(hostile: bool = False) -> dict:
         {"code": "NS301", "severity": "warning", "message": "explicit loop over a tensor",
          "path": "net.py", "line": 3, "col": 4, "learner": "cat", "cell": 0, "title": "explicit loop"},
     ]
-    report["notes"] = {
-        "learners": {
-            "ann": {"own_words_share": 0.35, "risk": "medium",
-                    "reasons": ["65% of notes.md comes from d2l-zh without citation"],
-                    "passages": [{"file": "notes.md", "start_line": 3, "end_line": 5,
-                                  "text": "卷积神经网络是一类强大的神经网络。", "kind": "verbatim",
-                                  "source": "d2l-zh", "source_path": "chapter_cnn/why-conv.md",
-                                  "source_span": [10, 12], "similarity": 0.97, "cited": False}]},
-            "dan": {"own_words_share": 0.92, "risk": "none", "reasons": [], "passages": []},
-        },
-        "pairs": [{"left": "ann", "right": "cat", "similarity": 0.6,
-                   "passages": [{"left_file": "notes.md", "left_start_line": 3, "left_end_line": 5,
-                                 "left_text": "Pooling halves the resolution.",
-                                 "right_file": "README.md", "right_start_line": 1,
-                                 "right_end_line": 1, "right_text": "Pooling halves resolution.",
-                                 "kind": "edited", "similarity": 0.9}]}],
-    }
+    report["notes"] = _notes_section()
     report["retrain"] = {
-        "ann": {"status": "not_reproduced", "reason": "reached 0.52, claimed 0.71",
-                "claimed": {"test_accuracy": 0.71}, "reached": {"test_accuracy": 0.52},
-                "gap": -0.19, "params": 545098, "max_params": 20000000,
-                "log_tail": "epoch 10 loss 1.21 acc 0.52\n"},
-        "dan": {"status": "over_budget", "reason": "25,000,000 parameters > 20,000,000",
-                "claimed": {}, "reached": {}, "gap": None, "params": 25000000,
-                "max_params": 20000000, "log_tail": ""},
+        "ann": _retrain_result("not_reproduced", "reached 0.52, claimed 0.71", "ann", claimed=0.71,
+                               reached=0.52, gap=-0.19, params=545098,
+                               log_tail="epoch 10 loss 1.21 acc 0.52\n"),
+        # the shape `checker.pipeline.scan.retrain_round` writes for a manifest round
+        "cat": {"status": "skipped",
+                "reason": "the round is a manifest, so there is no learner folder to run"},
+        "dan": _retrain_result("over_budget", "25,000,000 parameters > 20,000,000", "dan",
+                               params=25_000_000),
     }
     report["warnings"].append({"path": "data/big.bin", "reason": "binary file skipped",
                                "learner": "cat", "kind": "skipped"})
-    refresh_verdicts(report)
+    typed = Report.from_dict(report)
+    refresh_verdicts(typed)
+    report["verdicts"] = [v.to_dict() for v in typed.verdicts]
+    report["corpus"] = {"path": "fingerprints", "sources": [
+        {"source": "pypi:d2l==1.0.3", "version": "1.0.3", "licence": "MIT-0",
+         "url": "https://github.com/d2l-ai/d2l-en"}]}
+    report["task"] = {"name": "cnn", "description": "Train a CNN of your own", "url": "",
+                      "max_params": 20_000_000}
     return report
+
+
+def _span(start: int, end: int) -> dict:
+    return {"start_line": start, "start_col": 0, "end_line": end, "end_col": 0}
+
+
+def _match(kind: str, score: float, source: str, path: str, lines: tuple[int, int],
+           excerpt: str = "", url: str = "") -> dict:
+    return {"kind": kind, "score": score, "lexical": score, "semantic": score,
+            "source": {"source": source, "path": path, "title": "", "span": _span(*lines),
+                       "url": url, "excerpt": excerpt},
+            "sentences": [], "cited": False, "citation": ""}
+
+
+def _paragraph(owner: str, path: str, index: int, lines: tuple[int, int], text: str, status: str,
+               corpus_match: dict | None = None, learner_match: dict | None = None,
+               suggestion: str = "") -> dict:
+    return {"owner": owner, "path": path, "index": index, "span": _span(*lines), "cell": None,
+            "page": None, "words": len(text.split()), "language": "en", "text": text,
+            "status": status, "corpus_match": corpus_match, "learner_match": learner_match,
+            "suggestion": suggestion, "needs_attention": status in ("copied", "shared")}
+
+
+def _notes_section() -> dict:
+    """report["notes"] as `checker.notes.check.NotesReport.to_dict()` writes it: ann copied a
+    paragraph from d2l-zh and shares one with cat; dan wrote his own."""
+    ann_shared = _paragraph("ann", "notes.md", 1, (7, 7), "Pooling halves the resolution.", "shared",
+                            learner_match=_match("edited", 0.9, "cat", "README.md", (1, 1)))
+    cat_shared = _paragraph("cat", "README.md", 0, (1, 1), "Pooling halves resolution.", "shared",
+                            learner_match=_match("edited", 0.9, "ann", "notes.md", (7, 7)))
+    copied = _paragraph("ann", "notes.md", 0, (3, 5), "卷积神经网络是一类强大的神经网络。", "copied",
+                        corpus_match=_match("verbatim", 0.97, "d2l-zh", "chapter_cnn/why-conv.md",
+                                            (10, 12), excerpt="卷积神经网络是一类强大的神经网络。"),
+                        suggestion="Rewrite this paragraph in your own words or cite d2l-zh.")
+    own = _paragraph("dan", "notes.md", 0, (1, 4), "I picked a small network " * 8, "own")
+    return {
+        "schema": 1, "model": "usem3", "cross_lingual": True, "config": {"k": 5, "window": 4},
+        "needs_attention": True,
+        "learners": [
+            {"learner": "ann", "files": ["notes.md"], "words": 60, "own_words": 21,
+             "own_share": 0.35, "copied_score": 0.6, "needs_attention": True,
+             "findings": [{"learner": "ann", "kind": "low_own_share",
+                           "message": "65% of notes.md comes from d2l-zh without citation",
+                           "value": 0.35, "limit": 0.5, "from_task": False}],
+             "paragraphs": [copied, ann_shared]},
+            {"learner": "cat", "files": ["README.md"], "words": 3, "own_words": 0,
+             "own_share": 0.0, "copied_score": 0.0, "needs_attention": True, "findings": [],
+             "paragraphs": [cat_shared]},
+            {"learner": "dan", "files": ["notes.md"], "words": 40, "own_words": 40,
+             "own_share": 1.0, "copied_score": 0.0, "needs_attention": False, "findings": [],
+             "paragraphs": [own]},
+        ],
+        "shared": [{"learner_a": "ann", "path_a": "notes.md", "index_a": 1, "span_a": _span(7, 7),
+                    "learner_b": "cat", "path_b": "README.md", "index_b": 0, "span_b": _span(1, 1),
+                    "kind": "edited", "score": 0.9, "common_source": ""}],
+        "warnings": [],
+    }
+
+
+def _retrain_result(status: str, reason: str, learner: str, **facts) -> dict:
+    """One entry of report["retrain"] as `checker.retrain.runs.RetrainResult.to_dict()` writes it."""
+    result = {"status": status, "reason": reason, "submission": f"round/{learner}",
+              "metric": "test_accuracy", "claimed": None, "claim_source": None, "reached": None,
+              "target": None, "tolerance": None, "gap": None, "params": None,
+              "claimed_params": None, "max_params": 20_000_000, "short": False, "command": None,
+              "duration_s": None, "peak_memory_mb": None, "log_tail": "", "log_path": None,
+              "isolation": None, "warnings": []}
+    result.update(facts)
+    return result

@@ -330,7 +330,7 @@ def test_report_json_reads_back_as_the_report_and_keeps_non_ascii_text(round_dir
     write_report(report, tmp_path)
     raw = (tmp_path / "report.json").read_text(encoding="utf-8")
     assert "学员甲" in raw  # UTF-8, not \\u escapes
-    assert load_report(tmp_path) == json.loads(json.dumps(report))
+    assert load_report(tmp_path).to_dict() == json.loads(json.dumps(report))
 
 
 def test_rules_checked_in_worker_processes_give_the_serial_findings(round_dir, monkeypatch,

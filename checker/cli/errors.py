@@ -35,7 +35,7 @@ KNOWN_ERRORS = frozenset({
     "checker.ingest.encoding.UndecodableError",
     "checker.code.fingerprints.ParamsMismatch",
     "checker.notes.config.CorpusMismatchError",
-    "checker.report.writers.ReportError",
+    "checker.report.codec.ReportError",
     "checker.retrain.runs.RetrainConfigError",
     "checker.scale.adapters.ScaleConfigError",
     "checker.scale.adapters.SharedIndexBusy",

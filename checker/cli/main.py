@@ -108,7 +108,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     from checker.code.fingerprints import FingerprintParams
     from checker.report.writers import write_report
     from checker.pipeline.scan import ScanConfig
-    from checker.pipeline.scan import scan as run_scan
+    from checker.pipeline.scan import scan_report as run_scan
     from checker.report.terminal import render_terminal
 
     if example:
@@ -167,7 +167,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     if fail_on != "never":
         from checker.report.verdicts import RISK_ORDER
 
-        if any(RISK_ORDER[v["risk"]] >= RISK_ORDER[fail_on] for v in report["verdicts"]):
+        if any(RISK_ORDER[v.risk] >= RISK_ORDER[fail_on] for v in report.verdicts):
             sys.exit(1)
 
 

@@ -61,6 +61,7 @@ class FilePair:
     attributed: bool = False
     attribution: str = ""  # the learner's words that name the source
     right_meta: dict = field(default_factory=dict)  # corpus: version, licence, url, path
+    expected: bool = False  # corpus: a source the task file names in [sources] expected
 
     def to_dict(self) -> dict:
         # by hand, not dataclasses.asdict: asdict deep-copies recursively and was 6 of 27 s of a
@@ -77,7 +78,7 @@ class FilePair:
                            "own_tokens": f.own_tokens, "learners": f.learners}
                           for f in self.fragments],
             "source": self.source, "attributed": self.attributed, "attribution": self.attribution,
-            "right_meta": dict(self.right_meta),
+            "right_meta": dict(self.right_meta), "expected": self.expected,
         }
 
 

@@ -98,6 +98,7 @@ class NotesFinding:
     message: str
     value: float = 0.0
     limit: float = 0.0
+    from_task: bool = False  # a norm the task file set; otherwise shown as information
 
     def to_dict(self) -> dict:
         return asdict(self)

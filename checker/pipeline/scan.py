@@ -31,6 +31,16 @@ from checker.ingest.round import Submission, load_base, load_round
 from checker.model import IngestWarning, SourceFile
 from checker.code.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
 from checker.pipeline.workdir import work_dir
+from checker.report.model import (
+    CorpusInfo,
+    CorpusSourceInfo,
+    Finding,
+    NotesSection,
+    Report,
+    RetrainRun,
+    RetrainSkipped,
+    TaskInfo,
+)
 
 Progress = Callable[[str, int, int], None]
 
@@ -490,8 +500,19 @@ def paused_gc():
             gc.enable()
 
 
-def scan(config: ScanConfig, progress: Progress | None = None):
-    """Run the whole scan of a round and return its `Report`.
+def scan(config: ScanConfig, progress: Progress | None = None) -> dict:
+    """Run the whole scan of a round and return its report as the dict report.json holds
+    (`scan_report(...).to_dict()`, for callers that index it).
+
+    A bad task file fails before any work (TaskFileError / RetrainConfigError, both ValueError).
+    """
+    report = scan_report(config, progress)
+    with paused_gc():
+        return report.to_dict()
+
+
+def scan_report(config: ScanConfig, progress: Progress | None = None) -> Report:
+    """Run the whole scan of a round and return its typed `Report` (checker.report.model).
 
     A bad task file fails before any work (TaskFileError / RetrainConfigError, both ValueError).
     """
@@ -499,7 +520,7 @@ def scan(config: ScanConfig, progress: Progress | None = None):
         return _scan(config, progress)
 
 
-def _scan(config: ScanConfig, progress: Progress | None = None):
+def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
     from checker.report.writers import build_report, refresh_verdicts
 
     started = time.time()
@@ -520,26 +541,29 @@ def _scan(config: ScanConfig, progress: Progress | None = None):
         index = open_index(config)
         result = match_code(subs, base, config, progress, index)
         if index is not None:
-            report_index = {"path": str(config.index_dir), "sources": [
-                {"source": r.spec, "version": r.version, "licence": r.licence, "url": r.url}
-                for r in index.sources()]}
+            corpus = CorpusInfo(str(config.index_dir), [
+                CorpusSourceInfo(r.spec, r.version, r.licence, r.url) for r in index.sources()])
         warnings = round_warnings + base_warnings + [w for s in subs for w in s.warnings]
         warnings += result.warnings
         report = build_report(config, result, warnings, started)
         if index is not None:
-            report["corpus"] = report_index
+            report.corpus = corpus
         if task is not None:
-            report["task"] = {"name": task.name, "description": task.description,
-                              "url": task.url, "max_params": task.rules.max_params}
-            report["findings"] = check_rules(task, subs, progress, config.jobs)
+            report.task = TaskInfo(task.name, task.description, task.url, task.rules.max_params)
+            report.findings = [Finding.from_dict(f, "findings[]")
+                               for f in check_rules(task, subs, progress, config.jobs)]
             if config.retrain:
-                report["retrain"] = retrain_round(task, config, subs)
+                report.retrain = {
+                    learner: (RetrainRun if "submission" in entry else RetrainSkipped).from_dict(
+                        entry, f"retrain.{learner}")
+                    for learner, entry in retrain_round(task, config, subs).items()}
         if config.notes:
             if progress:
                 progress("notes", 0, 1)
-            report["notes"] = check_round_notes(notes_documents, config)
+            report.notes = NotesSection.from_dict(check_round_notes(notes_documents, config),
+                                                  "notes")
             if progress:
                 progress("notes", 1, 1)
         refresh_verdicts(report)
-        report["elapsed_s"] = round(time.time() - started, 3)
+        report.elapsed_s = round(time.time() - started, 3)
         return report

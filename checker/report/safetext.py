@@ -8,7 +8,7 @@ A learner picks their folder name and their file names, so a report shows hostil
   (`evil\\u202egnp.py` shows as `evilyp.png`), and a C0/C1 control (ESC...) drives a terminal:
   `visible_controls` writes each of them as an escape (`\\u202e`, `\\x1b`) that shows what is there.
 
-The HTML report and the terminal view use these through `checker.report.html` (jinja2 filters) and
+The HTML report and the terminal view use these through `checker.report.html.filters` (jinja2 filters) and
 `checker.report.terminal`; report.json, pairs.csv and SARIF keep the characters themselves (data), except
 for the CSV formula prefix.
 """

@@ -1,4 +1,4 @@
-"""The terminal view of a report (rich), rendered from the report dict only.
+"""The terminal view of a report (rich), rendered from the typed report only.
 
 Learner ids, file paths and reasons are learner-controlled: they reach the console as `Text`
 (never parsed as rich markup or emoji codes: an id `[bold red]x` prints as typed) with their bidi
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from checker.report.model import Report, as_report
 from checker.report.safetext import visible_controls
 
 _RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "none": "green"}
@@ -23,45 +24,47 @@ def _text(value, style: str = "", multiline: bool = False) -> Text:
     return Text(visible_controls(str(value), multiline=multiline), style=style)
 
 
-def render_terminal(report: dict, console: Console, top: int = 20) -> None:
-    stats = report.get("stats", {})
-    console.print(f"[bold]noshortcut[/] {report['tool']['version']}: {stats.get('learners', 0)} "
-                  f"learners, {stats.get('files', 0)} code files, "
-                  f"{stats.get('candidate_pairs', 0)} candidate pairs, "
-                  f"{len(report['pairs'])} reported file pairs, {report.get('elapsed_s', 0)} s")
-    if report["learner_pairs"]:
+def render_terminal(report: Report | dict, console: Console, top: int = 20) -> None:
+    report = as_report(report)
+    stats = report.stats
+    version = report.tool.version if report.tool else ""
+    console.print(f"[bold]noshortcut[/] {version}: {stats.learners if stats else 0} "
+                  f"learners, {stats.files if stats else 0} code files, "
+                  f"{stats.candidate_pairs if stats else 0} candidate pairs, "
+                  f"{len(report.pairs)} reported file pairs, "
+                  f"{report.elapsed_s if report.elapsed_s is not None else 0} s")
+    if report.learner_pairs:
         table = Table(title="Learner pairs (highest similarity first)")
         for col in ("left", "right", "similarity", "left cov", "right cov", "longest lines", "files"):
             table.add_column(col, justify="right" if col not in ("left", "right") else "left")
-        for p in report["learner_pairs"][:top]:
-            table.add_row(_text(p["left"]), _text(p["right"]), f"{p['similarity']:.2f}",
-                          f"{p['left_coverage']:.2f}", f"{p['right_coverage']:.2f}",
-                          str(p["longest_lines"]), str(p["files"]))
+        for lp in report.learner_pairs[:top]:
+            table.add_row(_text(lp.left), _text(lp.right), f"{lp.similarity:.2f}",
+                          f"{lp.left_coverage:.2f}", f"{lp.right_coverage:.2f}",
+                          str(lp.longest_lines), str(lp.files))
         console.print(table)
-    if report["pairs"]:
+    if report.pairs:
         table = Table(title="File pairs")
         for col in ("left", "right", "similarity", "longest lines"):
             table.add_column(col, justify="right" if col in ("similarity", "longest lines") else "left")
-        for p in report["pairs"][:top]:
-            table.add_row(_text(f"{p['left']}/{p['left_file']}"),
-                          _text(f"{p['right']}/{p['right_file']}"),
-                          f"{p['similarity']:.2f}", str(p["longest_lines"]))
+        for p in report.pairs[:top]:
+            table.add_row(_text(f"{p.left}/{p.left_file}"), _text(f"{p.right}/{p.right_file}"),
+                          f"{p.similarity:.2f}", str(p.longest_lines))
         console.print(table)
-    flagged = [v for v in report.get("verdicts", []) if v["risk"] != "none"]
+    flagged = [v for v in report.verdicts if v.risk != "none"]
     if flagged:
         table = Table(title="Learners to look at")
         table.add_column("learner")
         table.add_column("risk")
         table.add_column("why")
         for v in flagged[:top]:
-            style = _RISK_STYLE.get(v["risk"], "")
-            table.add_row(_text(v["learner"]), _text(v["risk"], style),
-                          _text("\n".join(v["reasons"][:4]), multiline=True))
+            style = _RISK_STYLE.get(v.risk, "")
+            table.add_row(_text(v.learner), _text(v.risk, style),
+                          _text("\n".join(v.reasons[:4]), multiline=True))
         console.print(table)
-    for f in report.get("findings", [])[:top]:
-        console.print(Text.assemble(_text(f"{f['learner']}/{f['path']}"),
-                                    f":{f['line']}:{f['col']} {f['code']} ",
-                                    _text(f["message"], multiline=True)))
-    if report["warnings"]:
-        console.print(f"[dim]{len(report['warnings'])} warning(s) (skipped or degraded files); "
+    for f in report.findings[:top]:
+        console.print(Text.assemble(_text(f"{f.learner}/{f.path}"),
+                                    f":{f.line}:{f.col} {f.code} ",
+                                    _text(f.message, multiline=True)))
+    if report.warnings:
+        console.print(f"[dim]{len(report.warnings)} warning(s) (skipped or degraded files); "
                       f"see report.json[/]")

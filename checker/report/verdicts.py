@@ -7,14 +7,25 @@ handout or common k-gram covers, counted only in runs long enough to be more tha
 (`VerdictPolicy.min_run_tokens`). A learner's risk is the level of their strongest item, so
 neither the number of files in a folder nor averages over it can hide a copied file or make one.
 
-Inputs are the report's own sections (pairs, findings, notes, retrain), so a verdict can be
-recomputed from report.json alone; reports written before fragments carried `own_tokens` are
-weighed by their raw fragment tokens.
+Inputs are the report's own typed sections (pairs, findings, notes, retrain:
+`checker.report.model`), so a verdict can be recomputed from report.json alone; reports written
+before fragments carried `own_tokens` are weighed by their raw fragment tokens.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from checker.report.model import (
+    Evidence,
+    FilePairEntry,
+    Finding,
+    LearnerPairEntry,
+    NotesSection,
+    PairFragment,
+    RetrainEntry,
+    Verdict,
+)
 
 RISK_ORDER = {"high": 3, "medium": 2, "low": 1, "none": 0}
 
@@ -46,25 +57,6 @@ class VerdictPolicy:
 DEFAULT_POLICY = VerdictPolicy()
 
 
-@dataclass
-class Evidence:
-    """One item behind a verdict; `text` is the sentence a mentor reads out."""
-
-    kind: str  # code | corpus | notes | rules | retrain | info
-    level: str  # high | medium | low | none (none: shown, raises nothing)
-    weight: float  # ranks items of one learner: own tokens for code, 0-1 shares otherwise
-    text: str
-    partner: str = ""  # the other learner, or the public source
-    file: str = ""
-    partner_file: str = ""
-    share: float = 0.0  # share of the learner's file (or notes) the item covers
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "level": self.level, "weight": round(self.weight, 4),
-                "text": self.text, "partner": self.partner, "file": self.file,
-                "partner_file": self.partner_file, "share": round(self.share, 4)}
-
-
 def _pct(x: float) -> str:
     return f"{round(100 * x)}%"
 
@@ -76,22 +68,27 @@ def _span(lines: list[tuple[int, int]]) -> str:
     return f" line {a}" if a == b else f" lines {a}-{b}"
 
 
-def _runs(pair: dict, policy: VerdictPolicy) -> list[dict]:
+def _own(f: PairFragment) -> int:
+    return f.own_tokens if f.own_tokens >= 0 else f.tokens
+
+
+def _runs(pair: FilePairEntry, policy: VerdictPolicy) -> list[PairFragment]:
     """The fragments of a pair that are long enough in own code to count."""
-    out = []
-    for f in pair.get("fragments") or []:
-        own = f.get("own_tokens", f.get("tokens", 0))
-        if own >= policy.min_run_tokens:
-            out.append(f)
-    return out
+    return [f for f in pair.fragments if _own(f) >= policy.min_run_tokens]
 
 
-def _run_weight(runs: list[dict]) -> int:
-    return sum(int(f.get("own_tokens", f.get("tokens", 0))) for f in runs)
+def _run_weight(runs: list[PairFragment]) -> int:
+    return sum(_own(f) for f in runs)
 
 
-def _run_lines(runs: list[dict], side: str) -> int:
-    return sum(f[f"{side}_end_line"] - f[f"{side}_start_line"] + 1 for f in runs)
+def _lines_of(f: PairFragment, side: str) -> tuple[int, int]:
+    if side == "left":
+        return f.left_start_line, f.left_end_line
+    return f.right_start_line, f.right_end_line
+
+
+def _run_lines(runs: list[PairFragment], side: str) -> int:
+    return sum(b - a + 1 for a, b in (_lines_of(f, side) for f in runs))
 
 
 def _level(weight: float, policy: VerdictPolicy) -> str:
@@ -102,107 +99,108 @@ def _level(weight: float, policy: VerdictPolicy) -> str:
     return "none"
 
 
-def _code_evidence(learner: str, pair: dict, policy: VerdictPolicy) -> Evidence | None:
+def _code_evidence(learner: str, pair: FilePairEntry, policy: VerdictPolicy) -> Evidence | None:
     """A learner-to-learner file pair seen from `learner`'s side, or None when it is no evidence."""
-    mine = "left" if pair["left"] == learner else "right"
+    mine = "left" if pair.left == learner else "right"
     theirs = "right" if mine == "left" else "left"
-    other = pair[theirs]
-    my_file, their_file = pair[f"{mine}_file"], pair[f"{theirs}_file"]
-    share = float(pair.get(f"{mine}_coverage", 0.0))
+    other = pair.right if mine == "left" else pair.left
+    my_file, their_file = ((pair.left_file, pair.right_file) if mine == "left"
+                           else (pair.right_file, pair.left_file))
+    share, their_share = ((pair.left_coverage, pair.right_coverage) if mine == "left"
+                          else (pair.right_coverage, pair.left_coverage))
     runs = _runs(pair, policy)
     weight = _run_weight(runs)
     level = _level(weight, policy)
+    whole = share >= policy.identical_coverage and their_share >= policy.identical_coverage
     if level == "none":
-        if (share >= policy.identical_coverage
-                and float(pair.get(f"{theirs}_coverage", 0.0)) >= policy.identical_coverage):
-            return Evidence("info", "none", 0, f"{my_file} is identical to {other}'s {their_file}"
-                            f" but too short to tell copying from coincidence", other, my_file,
-                            their_file, share)
+        if whole:
+            return Evidence("info", "none", 0, f"{my_file} is identical to {other}'s "
+                            f"{their_file} but too short to tell copying from coincidence",
+                            other, my_file, their_file, share)
         return None
-    whole = (share >= policy.identical_coverage
-             and float(pair.get(f"{theirs}_coverage", 0.0)) >= policy.identical_coverage)
     if whole:
         level = "high"  # the whole file, not a passage of it: the strongest form of the same code
-    my_lines = [(f[f"{mine}_start_line"], f[f"{mine}_end_line"]) for f in runs]
-    their_lines = [(f[f"{theirs}_start_line"], f[f"{theirs}_end_line"]) for f in runs]
+    my_lines = [_lines_of(f, mine) for f in runs]
+    their_lines = [_lines_of(f, theirs) for f in runs]
     n_lines = _run_lines(runs, mine)
-    shared_by = max(int(f.get("learners", 0)) for f in runs)
+    shared_by = max(f.learners for f in runs)
     also = f"; {shared_by - 2} other learner(s) have it too" if shared_by > 2 else ""
     if whole:
         text = (f"{my_file} is the same code as {other}'s {their_file} ({n_lines} lines of own "
                 f"code, {_pct(share)} of the file){also}")
     else:
-        longest = max(f[f"{mine}_end_line"] - f[f"{mine}_start_line"] + 1 for f in runs)
+        longest = max(b - a + 1 for a, b in my_lines)
         how = "" if len(runs) == 1 else f" in {len(runs)} runs (longest {longest} lines)"
         text = (f"{my_file}{_span(my_lines)}: {n_lines} lines of own code{how} also in "
                 f"{other}'s {their_file}{_span(their_lines)}; {_pct(share)} of {my_file}{also}")
     return Evidence("code", level, weight, text, other, my_file, their_file, share)
 
 
-def _corpus_evidence(pair: dict, policy: VerdictPolicy) -> Evidence | None:
+def _corpus_evidence(pair: FilePairEntry, policy: VerdictPolicy) -> Evidence | None:
     runs = _runs(pair, policy)
     weight = _run_weight(runs)
-    share = float(pair.get("left_coverage", 0.0))
-    where = pair["right"] + (f" {pair['right_file']}" if pair.get("right_file") else "")
-    lines = [(f["left_start_line"], f["left_end_line"]) for f in runs]
-    if pair.get("expected"):
-        return Evidence("info", "none", weight, f"{pair['left_file']}{_span(lines)}: "
+    share = pair.left_coverage
+    where = pair.right + (f" {pair.right_file}" if pair.right_file else "")
+    lines = [_lines_of(f, "left") for f in runs]
+    if pair.expected:
+        return Evidence("info", "none", weight, f"{pair.left_file}{_span(lines)}: "
                         f"{_pct(share)} from {where}, a source the task tells learners to use",
-                        pair["right"], pair["left_file"], pair.get("right_file", ""), share)
+                        pair.right, pair.left_file, pair.right_file, share)
     level = _level(weight, policy)
     if level == "none":
         return None
-    if pair.get("attributed"):
-        return Evidence("corpus", "low", weight, f"{pair['left_file']}{_span(lines)}: "
+    if pair.attributed:
+        return Evidence("corpus", "low", weight, f"{pair.left_file}{_span(lines)}: "
                         f"{_pct(share)} comes from {where}, attributed by the learner "
-                        f"({pair.get('attribution', '')})", pair["right"], pair["left_file"],
-                        pair.get("right_file", ""), share)
-    return Evidence("corpus", level, weight, f"{pair['left_file']}{_span(lines)}: "
+                        f"({pair.attribution})", pair.right, pair.left_file, pair.right_file,
+                        share)
+    return Evidence("corpus", level, weight, f"{pair.left_file}{_span(lines)}: "
                     f"{_run_lines(runs, 'left')} lines of own code match public code {where} "
-                    f"without attribution, {_pct(share)} of the file", pair["right"],
-                    pair["left_file"], pair.get("right_file", ""), share)
+                    f"without attribution, {_pct(share)} of the file", pair.right,
+                    pair.left_file, pair.right_file, share)
 
 
-def _notes_evidence(learner: str, notes: dict, policy: VerdictPolicy) -> list[Evidence]:
-    """Items from report["notes"] (checker.notes.findings.NotesReport.to_dict())."""
+def _notes_evidence(learner: str, notes: NotesSection | None,
+                    policy: VerdictPolicy) -> list[Evidence]:
+    """Items from the notes section (None: the notes were not checked)."""
     out: list[Evidence] = []
-    entry = next((e for e in notes.get("learners", []) if isinstance(e, dict)
-                  and e.get("learner") == learner), None)
+    if notes is None:
+        return out
+    entry = next((e for e in notes.learners if e.learner == learner), None)
     if entry:
-        copied = [p for p in entry.get("paragraphs", []) if p.get("status") == "copied"]
-        by_file: dict[tuple[str, str, str], list[dict]] = {}
+        copied = [p for p in entry.paragraphs if p.status == "copied"]
+        by_file: dict[tuple[str, str, str], list] = {}
         for p in copied:
-            match = p.get("corpus_match") or p.get("learner_match") or {}
-            src = match.get("source") or {}
-            where = f"{src.get('source', '')} {src.get('path', '')}".strip() or "another text"
-            by_file.setdefault((p.get("path", ""), where, match.get("kind", "copied")), []).append(p)
+            match = p.corpus_match or p.learner_match
+            where = (f"{match.source.source} {match.source.path}".strip() if match else "")
+            key = (p.path, where or "another text", match.kind if match else "copied")
+            by_file.setdefault(key, []).append(p)
         for (path, where, kind), paragraphs in sorted(by_file.items(), key=lambda kv: -len(kv[1])):
-            words = sum(int(p.get("words", 0)) for p in paragraphs)
+            words = sum(p.words for p in paragraphs)
             level = "medium" if words >= policy.notes_medium_words else "low"
             out.append(Evidence("notes", level, words, f"notes: {len(paragraphs)} paragraph(s) "
                                 f"({words} words) of {path} copied without citation ({kind} "
                                 f"from {where})", where, path))
-        cited = [p for p in entry.get("paragraphs", []) if p.get("status") == "cited"]
+        cited = [p for p in entry.paragraphs if p.status == "cited"]
         if cited:
             out.append(Evidence("notes", "low", 0, f"notes: {len(cited)} paragraph(s) taken from "
                                 f"cited sources"))
-        for finding in entry.get("findings", []):
+        for finding in entry.findings:
             # a norm the task set (min_words, min_own_share) raises; one it did not is information
-            level = "medium" if finding.get("from_task") else "none"
-            out.append(Evidence("notes", level, 0,
-                                f"notes: {finding.get('message', finding.get('kind', ''))}"))
-    elif notes.get("learners") is not None:
-        out.append(Evidence("notes", "low", 0, "notes: none handed in (no .md, .txt, .pdf, .docx, "
-                            ".html or notebook markdown)"))
+            level = "medium" if finding.from_task else "none"
+            out.append(Evidence("notes", level, 0, f"notes: {finding.message}"))
+    else:
+        out.append(Evidence("notes", "low", 0, "notes: none handed in (no .md, .txt, .pdf, "
+                            ".docx, .html or notebook markdown)"))
     grouped: dict[tuple[str, str, str, str], int] = {}
-    for shared in notes.get("shared", []):
-        if learner not in (shared.get("learner_a"), shared.get("learner_b")):
+    for shared in notes.shared:
+        if learner not in (shared.learner_a, shared.learner_b):
             continue
-        mine_a = shared.get("learner_a") == learner
-        other = shared["learner_b"] if mine_a else shared["learner_a"]
-        path = shared["path_a"] if mine_a else shared["path_b"]
-        key = (other, path, shared.get("kind", ""), shared.get("common_source") or "")
-        grouped[key] = grouped.get(key, 0) + 1
+        mine_a = shared.learner_a == learner
+        other = shared.learner_b if mine_a else shared.learner_a
+        path = shared.path_a if mine_a else shared.path_b
+        shared_key = (other, path, shared.kind, shared.common_source)
+        grouped[shared_key] = grouped.get(shared_key, 0) + 1
     for (other, path, kind, common), count in sorted(grouped.items(), key=lambda kv: -kv[1]):
         if common:
             out.append(Evidence("notes", "low", 0, f"notes: {count} paragraph(s) of {path} also "
@@ -213,39 +211,41 @@ def _notes_evidence(learner: str, notes: dict, policy: VerdictPolicy) -> list[Ev
     return out
 
 
-def _rules_evidence(findings: list[dict]) -> list[Evidence]:
-    errors = [f for f in findings if f.get("severity") == "error"]
+def _rules_evidence(findings: list[Finding]) -> list[Evidence]:
+    errors = [f for f in findings if f.severity == "error"]
     if not errors:
         return []
     # the example read out is one that points at a line, where there is one
-    errors.sort(key=lambda f: (f.get("line", 0) == 0, f["code"]))
+    errors.sort(key=lambda f: (f.line == 0, f.code))
     first = errors[0]
-    where = (f"{first['path']}:{first['line']}" if first.get("line")
-             else ("the submission" if first.get("path") in (".", "") else first["path"]))
-    codes = sorted({f["code"] for f in errors})
+    where = (f"{first.path}:{first.line}" if first.line
+             else ("the submission" if first.path in (".", "") else first.path))
+    codes = sorted({f.code for f in errors})
     return [Evidence("rules", "medium", 0, f"{len(errors)} rule violation(s): {', '.join(codes)}"
-                     f" — e.g. {where}: {first['message']}")]
+                     f" — e.g. {where}: {first.message}")]
 
 
-def learner_verdicts(learners: list[str], learner_pairs: list[dict], file_pairs: list[dict],
-                     findings: list[dict] | None = None, notes: dict | None = None,
-                     retrain: dict | None = None,
-                     policy: VerdictPolicy = DEFAULT_POLICY) -> list[dict]:
-    """One verdict per learner: {learner, risk, score, reasons, evidence}, ranked by risk then
-    score. `score`: the share of the learner's file (or notes) behind their strongest item.
-    `learner_pairs` are not evidence (averages over folders); kept for the signature's sake."""
+def learner_verdicts(learners: list[str], learner_pairs: list[LearnerPairEntry],
+                     file_pairs: list[FilePairEntry], findings: list[Finding] | None = None,
+                     notes: NotesSection | None = None,
+                     retrain: dict[str, RetrainEntry] | None = None,
+                     policy: VerdictPolicy = DEFAULT_POLICY) -> list[Verdict]:
+    """One verdict per learner (risk, score, reasons, evidence), ranked by risk then score.
+    `score`: the share of the learner's file (or notes) behind their strongest raising item.
+    `learner_pairs` are not evidence (averages over folders): the HTML draws them, nothing here
+    reads them."""
     del learner_pairs
-    code_of: dict[str, list[dict]] = {}
-    corpus_of: dict[str, list[dict]] = {}
+    code_of: dict[str, list[FilePairEntry]] = {}
+    corpus_of: dict[str, list[FilePairEntry]] = {}
     for fp in file_pairs:
-        if fp.get("source") == "corpus":
-            corpus_of.setdefault(fp["left"], []).append(fp)
-        elif fp.get("source", "learner") == "learner":
-            code_of.setdefault(fp["left"], []).append(fp)
-            code_of.setdefault(fp["right"], []).append(fp)
-    findings_of: dict[str, list[dict]] = {}
+        if fp.source == "corpus":
+            corpus_of.setdefault(fp.left, []).append(fp)
+        elif fp.source == "learner":
+            code_of.setdefault(fp.left, []).append(fp)
+            code_of.setdefault(fp.right, []).append(fp)
+    findings_of: dict[str, list[Finding]] = {}
     for f in findings or []:
-        findings_of.setdefault(f.get("learner", ""), []).append(f)
+        findings_of.setdefault(f.learner, []).append(f)
     out = []
     for learner in learners:
         items: list[Evidence] = []
@@ -258,17 +258,17 @@ def learner_verdicts(learners: list[str], learner_pairs: list[dict], file_pairs:
             if item:
                 items.append(item)
         items += _rules_evidence(findings_of.get(learner, []))
-        items += _notes_evidence(learner, notes or {}, policy)
+        items += _notes_evidence(learner, notes, policy)
         rt = (retrain or {}).get(learner)
-        if rt and rt.get("status") in ("not_reproduced", "over_budget", "failed", "timed_out"):
+        if rt and rt.status in ("not_reproduced", "over_budget", "failed", "timed_out"):
             items.append(Evidence("retrain", "medium", 0, f"retrain "
-                                  f"{rt['status'].replace('_', ' ')}: {rt.get('reason', '')}"))
+                                  f"{rt.status.replace('_', ' ')}: {rt.reason}"))
         out.append(_verdict(learner, items, policy))
-    out.sort(key=lambda v: (-RISK_ORDER[v["risk"]], -v["score"], v["learner"]))
+    out.sort(key=lambda v: (-RISK_ORDER[v.risk], -v.score, v.learner))
     return out
 
 
-def _verdict(learner: str, items: list[Evidence], policy: VerdictPolicy) -> dict:
+def _verdict(learner: str, items: list[Evidence], policy: VerdictPolicy) -> Verdict:
     items.sort(key=lambda e: (-RISK_ORDER[e.level], e.kind == "info", -e.weight, e.text))
     risk = items[0].level if items else "none"
     raising = [e for e in items if e.level in ("high", "medium")]
@@ -286,5 +286,6 @@ def _verdict(learner: str, items: list[Evidence], policy: VerdictPolicy) -> dict
         reasons.append(f"... and {hidden} more file(s) shared with other learners")
     if not reasons:
         reasons.append("nothing beyond the handout and common code was found")
-    return {"learner": learner, "risk": risk, "score": round(score, 4), "reasons": reasons,
-            "evidence": [e.to_dict() for e in items]}
+    for e in items:
+        e.weight, e.share = round(e.weight, 4), round(e.share, 4)
+    return Verdict(learner, risk, round(score, 4), reasons, items)

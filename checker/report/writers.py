@@ -1,7 +1,9 @@
 """The versioned `report.json` and the files rendered from it without recomputing (pairs.csv).
 
-report.json is the contract between the pipeline and every renderer (terminal, CSV, HTML); its
-fields are documented in docs/report-schema.md. Writes are atomic (temp file + os.replace).
+report.json is the contract between the pipeline and every renderer (terminal, CSV, HTML): the
+typed `checker.report.model.Report`, written with `Report.to_dict()` and read back with
+`Report.from_dict()`; its fields are documented in docs/report-schema.md and
+docs/report-schema.json. Writes are atomic (temp file + os.replace).
 """
 
 from __future__ import annotations
@@ -17,6 +19,19 @@ from pathlib import Path
 import orjson
 
 from checker import __version__, defaults
+from checker.report.codec import ReportError
+from checker.report.model import (
+    FileEntry,
+    FilePairEntry,
+    LearnerEntry,
+    LearnerPairEntry,
+    Report,
+    ScanSettings,
+    Stats,
+    ToolInfo,
+    WarningEntry,
+    as_report,
+)
 from checker.report.safetext import csv_row
 from checker.report.verdicts import learner_verdicts
 
@@ -24,60 +39,49 @@ PAIRS_CSV_COLUMNS = ["left", "right", "left_file", "right_file", "similarity", "
                      "right_coverage", "longest_lines", "source", "attributed", "fragments"]
 
 
-class ReportError(ValueError):
-    """report.json missing, unreadable or of another schema version."""
+__all__ = ["PAIRS_CSV_COLUMNS", "ReportError", "build_report", "load_report", "pairs_csv",
+           "refresh_verdicts", "write_report"]
 
 
-def build_report(config, result, warnings, started: float) -> dict:
-    """Assemble the report dict of a scan (see docs/report-schema.md)."""
-    pairs = [p.to_dict() for p in result.file_pairs if p.similarity >= config.min_similarity]
-    learner_pairs = [p.to_dict() for p in result.learner_pairs
+def build_report(config, result, warnings, started: float) -> Report:
+    """The report of a scan's code matching (`config`: a ScanConfig, `result`: its
+    CodeMatchResult); the pipeline then fills findings, notes, retrain, corpus and task and
+    calls `refresh_verdicts`."""
+    pairs = [FilePairEntry.of(p) for p in result.file_pairs
+             if p.similarity >= config.min_similarity]
+    learner_pairs = [LearnerPairEntry.of(p) for p in result.learner_pairs
                      if p.similarity >= config.min_similarity]
-    shown = {(p["left"], p["left_file"]) for p in pairs} | {(p["right"], p["right_file"]) for p in pairs}
-    files = []
+    shown = {(p.left, p.left_file) for p in pairs} | {(p.right, p.right_file) for p in pairs}
+    files = [FileEntry(
+        owner=d.source.owner, path=d.source.path, kind=d.source.kind,
+        encoding=d.source.encoding, parser=d.fp.stream.parser, tokens=d.fp.n_tokens,
+        own_tokens=d.own_tokens, lines=d.source.text.count("\n") + 1, cell_lines=d.source.cell_lines,
+        text=d.source.text if (d.source.owner, d.source.path) in shown else None)
+        for d in result.docs]
+    tokens_of: dict[str, int] = {}
     for d in result.docs:
-        entry = {
-            "owner": d.source.owner, "path": d.source.path, "kind": d.source.kind,
-            "encoding": d.source.encoding, "parser": d.fp.stream.parser,
-            "tokens": d.fp.n_tokens, "own_tokens": d.own_tokens,
-            "lines": d.source.text.count("\n") + 1,
-            "cell_lines": d.source.cell_lines,
-        }
-        if (d.source.owner, d.source.path) in shown:
-            entry["text"] = d.source.text
-        files.append(entry)
-    learners = []
-    for s in result.submissions:
-        learners.append({
-            "id": s.learner, "code_files": [f.path for f in s.code], "notes_files": s.notes,
-            "other_files": s.other,
-            "code_tokens": sum(d.fp.n_tokens for d in result.docs if d.source.owner == s.learner),
-        })
-    report = {
-        "schema_version": defaults.REPORT_SCHEMA_VERSION,
-        "tool": {"name": "noshortcut", "version": __version__},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "elapsed_s": round(time.time() - started, 3),
-        "config": config.to_dict(),
-        "stats": result.stats,
-        "learners": learners,
-        "files": files,
-        "pairs": pairs,
-        "learner_pairs": learner_pairs,
-        "findings": [],
-        "notes": {},
-        "retrain": {},
-        "warnings": [w.to_dict() for w in warnings],
-    }
+        tokens_of[d.source.owner] = tokens_of.get(d.source.owner, 0) + d.fp.n_tokens
+    learners = [LearnerEntry(id=s.learner, code_files=[f.path for f in s.code],
+                             notes_files=s.notes, other_files=s.other,
+                             code_tokens=tokens_of.get(s.learner, 0))
+                for s in result.submissions]
+    report = Report(
+        tool=ToolInfo("noshortcut", __version__),
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        elapsed_s=round(time.time() - started, 3),
+        config=ScanSettings.from_dict(config.to_dict(), "config"),
+        stats=Stats.from_dict(result.stats, "stats"),
+        learners=learners, files=files, pairs=pairs, learner_pairs=learner_pairs,
+        warnings=[WarningEntry.from_dict(w.to_dict(), "warnings[]") for w in warnings],
+    )
     refresh_verdicts(report)
     return report
 
 
-def refresh_verdicts(report: dict) -> None:
+def refresh_verdicts(report: Report) -> None:
     """(Re)compute verdicts from the report's sections; call after adding a section."""
-    report["verdicts"] = learner_verdicts(
-        [lr["id"] for lr in report["learners"]], report["learner_pairs"], report["pairs"],
-        report.get("findings"), report.get("notes"), report.get("retrain"))
+    report.verdicts = learner_verdicts(report.learner_ids(), report.learner_pairs, report.pairs,
+                                       report.findings, report.notes, report.retrain)
 
 
 def _atomic_write(path: Path, text: str | bytes) -> None:
@@ -92,30 +96,32 @@ def _atomic_write(path: Path, text: str | bytes) -> None:
         raise
 
 
-def pairs_csv(report: dict) -> str:
+def pairs_csv(report: Report) -> str:
     """pairs.csv; text cells a spreadsheet would run as formulas get a `'` (`csv_row`)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(PAIRS_CSV_COLUMNS)
-    for p in report["pairs"]:
-        frags = ";".join(f"{f['left_start_line']}-{f['left_end_line']}:"
-                         f"{f['right_start_line']}-{f['right_end_line']}" for f in p["fragments"])
-        writer.writerow(csv_row([p["left"], p["right"], p["left_file"], p["right_file"],
-                                 f"{p['similarity']:.4f}", f"{p['left_coverage']:.4f}",
-                                 f"{p['right_coverage']:.4f}", p["longest_lines"],
-                                 p.get("source", "learner"), int(bool(p.get("attributed"))), frags]))
+    for p in report.pairs:
+        frags = ";".join(f"{f.left_start_line}-{f.left_end_line}:"
+                         f"{f.right_start_line}-{f.right_end_line}" for f in p.fragments)
+        writer.writerow(csv_row([p.left, p.right, p.left_file, p.right_file,
+                                 f"{p.similarity:.4f}", f"{p.left_coverage:.4f}",
+                                 f"{p.right_coverage:.4f}", p.longest_lines,
+                                 p.source, int(bool(p.attributed)), frags]))
     return buf.getvalue()
 
 
-def write_report(report: dict, out_dir: Path) -> list[Path]:
-    """report.json and pairs.csv in `out_dir`; returns the paths written."""
+def write_report(report: Report | dict, out_dir: Path) -> list[Path]:
+    """report.json and pairs.csv in `out_dir`; returns the paths written. A dict is read
+    through `Report.from_dict` first (checked: report.json is always a Report)."""
+    report = as_report(report)
     out_dir = Path(out_dir)
     written = []
     path = out_dir / "report.json"
     # compact: a big round's report.json has 100,000+ pairs; indentation would double its size.
     # orjson writes the same JSON (UTF-8, no ASCII escapes, keys in order) 5x faster than the
     # json module: 0.12 s instead of 0.59 s for the 46 MB of a 3,000-file round.
-    _atomic_write(path, orjson.dumps(report, option=orjson.OPT_NON_STR_KEYS
+    _atomic_write(path, orjson.dumps(report.to_dict(), option=orjson.OPT_NON_STR_KEYS
                                      | orjson.OPT_SERIALIZE_NUMPY))
     written.append(path)
     path = out_dir / "pairs.csv"
@@ -124,7 +130,9 @@ def write_report(report: dict, out_dir: Path) -> list[Path]:
     return written
 
 
-def load_report(path: Path) -> dict:
+def load_report(path: Path) -> Report:
+    """The report in `path` (a report.json or the folder holding one), read through
+    `Report.from_dict`; ReportError names the file and what is wrong with it."""
     path = Path(path)
     if path.is_dir():
         path = path / "report.json"
@@ -138,4 +146,7 @@ def load_report(path: Path) -> dict:
     if version != defaults.REPORT_SCHEMA_VERSION:
         raise ReportError(f"{path}: schema version {version!r}, this checker reads "
                           f"{defaults.REPORT_SCHEMA_VERSION}; re-run the scan with this version")
-    return report
+    try:
+        return Report.from_dict(report)
+    except ReportError as exc:
+        raise ReportError(f"{path}: {exc}") from None

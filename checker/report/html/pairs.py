@@ -1,0 +1,140 @@
+"""The pair view: both files side by side, matched fragments in matching colours, each fragment
+linked to its other side; for a corpus match, the source (version, licence, URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from checker.report.html.context import (
+    CodeSide,
+    CorpusSource,
+    FragmentAnchor,
+    FragmentRow,
+    Line,
+    PairRow,
+    PairView,
+    Segment,
+)
+from checker.report.html.format import line_range, link_url
+from checker.report.model import FileEntry, FilePairEntry
+
+# Fragment colours: report.css defines classes c0..c7.
+FRAGMENT_COLOURS = 8
+
+
+def split_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines and lines[-1] == "" and len(lines) > 1:
+        lines.pop()
+    return [ln.rstrip("\r") for ln in lines]
+
+
+def code_segments(lines: list[str], spans: list[tuple[int, int, int]], pair_key: str, side: str,
+                  partner: str, partner_spans: dict[int, tuple[int, int]],
+                  tokens: dict[int, int], cell_lines: list[int]) -> list[Segment]:
+    """The lines of one side cut into runs inside one fragment or outside all of them.
+
+    `spans`: (fragment number, first line, last line), 1-based inclusive. A line inside two
+    fragments belongs to the lower-numbered one; every fragment still gets its anchor (id and
+    link to the other side) at its first line, so links never dangle.
+    """
+    n = len(lines)
+    owner = [0] * (n + 2)
+    starts: dict[int, list[int]] = {}
+    for number, a, b in sorted(spans):
+        a, b = max(1, a), min(n, b)
+        if a > b:
+            continue
+        starts.setdefault(a, []).append(number)
+        for ln in range(a, b + 1):
+            if not owner[ln]:
+                owner[ln] = number
+    cells = {ln: i for i, ln in enumerate(cell_lines, 1)} if len(cell_lines) > 1 else {}
+    other = "R" if side == "L" else "L"
+    segments: list[Segment] = []
+    current: Segment | None = None
+    for ln in range(1, n + 1):
+        frag = owner[ln]
+        if current is None or frag != current.fragment or ln in starts:
+            anchors = []
+            for number in starts.get(ln, []):
+                pa, pb = partner_spans[number]
+                anchors.append(FragmentAnchor(
+                    f"{pair_key}-{side}{number}", number,
+                    f"c{(number - 1) % FRAGMENT_COLOURS}", f"{pair_key}-{number}",
+                    f"#{pair_key}-{other}{number}",
+                    f"fragment {number} · {tokens[number]} tokens · {partner} lines {line_range(pa, pb)}"))
+            current = Segment(frag, f"frag c{(frag - 1) % FRAGMENT_COLOURS}" if frag else "plain",
+                              f"{pair_key}-{frag}" if frag else "", anchors, [])
+            segments.append(current)
+        current.lines.append(Line(ln, lines[ln - 1], cells.get(ln, 0)))
+    return segments
+
+
+def _corpus_source(pair: FilePairEntry) -> CorpusSource:
+    meta = dict(pair.right_meta)
+    known = ("version", "licence", "license", "url", "path")
+    return CorpusSource(
+        source=pair.right,
+        path=str(meta.get("path") or pair.right_file),
+        version=str(meta.get("version", "") or "unknown"),
+        licence=str(meta.get("licence") or meta.get("license") or "unknown"),
+        url=link_url(meta.get("url")),
+        other=[(str(k), ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
+               for k, v in sorted(meta.items()) if k not in known]
+        + ([("url (not a web address)", str(meta["url"]))]
+           if meta.get("url") and not link_url(meta.get("url")) else []),
+    )
+
+
+def _file_details(entry: FileEntry | None) -> str:
+    if not entry:
+        return ""
+    parts = [entry.parser, entry.encoding, f"{entry.lines} lines", f"{entry.tokens} tokens"]
+    if len(entry.cell_lines) > 1:
+        parts.append(f"notebook, {len(entry.cell_lines)} code cells")
+    return " · ".join(p for p in parts if p)
+
+
+def pair_view(row: PairRow, p: FilePairEntry, files: dict[tuple[str, str], FileEntry],
+               lines_of: Callable[[str, str], list[str] | None]) -> PairView:
+    frags = sorted(p.fragments, key=lambda f: (f.left_start_line, f.right_start_line))
+    left_spans = [(i, f.left_start_line, f.left_end_line) for i, f in enumerate(frags, 1)]
+    right_spans = [(i, f.right_start_line, f.right_end_line) for i, f in enumerate(frags, 1)]
+    tokens = {i: f.tokens for i, f in enumerate(frags, 1)}
+    key = row.key
+    fragment_rows = [FragmentRow(
+        i, f"c{(i - 1) % FRAGMENT_COLOURS}", f"{key}-{i}",
+        line_range(f.left_start_line, f.left_end_line),
+        line_range(f.right_start_line, f.right_end_line), tokens[i],
+        f"#{key}-L{i}", f"#{key}-R{i}") for i, f in enumerate(frags, 1)]
+    corpus = _corpus_source(p) if row.source == "corpus" else None
+
+    def side(which: str) -> CodeSide:
+        mine, theirs = (left_spans, right_spans) if which == "L" else (right_spans, left_spans)
+        partner_of = {i: (a, b) for i, a, b in theirs}
+        other_side, partner = ("R", row.right.name) if which == "L" else ("L", row.left.name)
+        owner, path = (p.left, p.left_file) if which == "L" else (p.right, p.right_file)
+        ref = row.left if which == "L" else row.right
+        side_name = "left" if which == "L" else "right"
+        entry = files.get((owner, path))
+        lines = lines_of(owner, path)
+        if lines is not None:
+            segments = code_segments(lines, mine, key, which, partner, partner_of, tokens,
+                                     list(entry.cell_lines) if entry else [])
+            return CodeSide(side_name, ref, path, _file_details(entry), True, "", segments, [])
+        if corpus is not None and which == "R":
+            reason = (f"The text of this corpus document is in the corpus index, not in "
+                      f"report.json: see {corpus.source} {corpus.path}"
+                      + (f" ({corpus.url})" if corpus.url else "") + ". The matched lines:")
+        else:
+            reason = "The text of this file is not in report.json. The matched lines:"
+        # the fragments' line ranges stand in for the text, and are the targets of the links
+        anchors = [FragmentAnchor(
+            f"{key}-{which}{i}", i, f"c{(i - 1) % FRAGMENT_COLOURS}", f"{key}-{i}",
+            f"#{key}-{other_side}{i}",
+            f"fragment {i}: lines {line_range(a, b)} · {tokens[i]} tokens · {partner} lines "
+            f"{line_range(*partner_of[i])}") for i, a, b in mine]
+        return CodeSide(side_name, ref, path, _file_details(entry), False, reason, [], anchors)
+
+    return PairView(row, fragment_rows, side("L"), side("R"), corpus)
