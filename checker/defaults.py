@@ -161,7 +161,7 @@ LLM_USE_PATTERNS = (
     r"\bwith\s+the\s+help\s+of\s+" + _LLM,
 )
 
-# --- reproduce and retrain (checker.sandbox.process, checker.retrain.runs) --------------------------------
+# --- reproduce and retrain (checker.sandbox, checker.retrain) ----------------------------------------------
 # Wall clock for one training run. A learner's CPU run of a small model is minutes; ten is
 # generous for a check, and `[retrain] timeout_s` raises it per task.
 RETRAIN_TIMEOUT_S = 600.0

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from checker.retrain.runs import RetrainConfig, retrain_many, retrain_submission
-from checker.sandbox.process import RunRefused, SandboxLimits, prepare_scratch, run_in_sandbox
+from checker.sandbox.limits import RunRefused, SandboxLimits
+from checker.sandbox.run import run_in_sandbox
+from checker.sandbox.scratch import prepare_scratch
 
 WRITE_METRIC = """
 import json, os

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from checker import defaults
 from checker.ingest.encoding import UndecodableError, decode_bytes
-from checker.sandbox.process import read_sandbox_file
+from checker.sandbox.scratch import read_sandbox_file
 
 UNITS = ("raw", "fraction", "percent")
 

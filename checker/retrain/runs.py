@@ -1,7 +1,7 @@
 """Reproduce and retrain: re-run a learner's training in the sandbox and compare with the claim.
 
 A learner writes "test accuracy 66.3% with 18.2M parameters". The checker copies the submission
-into a scratch folder, runs the task's training command there under `checker.sandbox.process` (no
+into a scratch folder, runs the task's training command there under `checker.sandbox.run` (no
 network, no view of anything else, CPU/memory/time limits), reads the metric the run reports,
 counts the parameters of the checkpoint it wrote (in a second sandboxed run: loading a pickled
 model executes learner code), and compares both with the claim and with the task's limits.
@@ -38,7 +38,7 @@ from checker.retrain.claims import (
     parse_param_count,
     read_claims,
 )
-from checker.sandbox.process import (
+from checker.sandbox.limits import (
     NETWORK_POLICIES,
     Mount,
     RunFailed,
@@ -47,12 +47,14 @@ from checker.sandbox.process import (
     RunRefused,
     RunTimeout,
     SandboxLimits,
+)
+from checker.sandbox.logs import last_error_line
+from checker.sandbox.run import run_in_sandbox
+from checker.sandbox.scratch import (
     Scratch,
     ScratchRefused,
-    last_error_line,
     prepare_scratch,
     read_sandbox_file,
-    run_in_sandbox,
 )
 
 STATUSES = ("reproduced", "not_reproduced", "over_budget", "failed", "timed_out", "skipped")
