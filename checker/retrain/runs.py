@@ -38,6 +38,7 @@ from checker.retrain.claims import (
     parse_param_count,
     read_claims,
 )
+from checker.sandbox import checkpoint_count
 from checker.sandbox.limits import (
     NETWORK_POLICIES,
     Mount,
@@ -644,114 +645,8 @@ def _read_metric(config: RetrainConfig, scratch: Scratch, outcome: RunOk) -> tup
 # Counting parameters (inside the sandbox: a pickled model runs learner code when loaded)
 # ----------------------------------------------------------------------------------------
 
-_PARAM_COUNTER = r"""
-import glob, json, os, sys
-pattern = sys.argv[1]
-def done(**result):
-    with open(os.environ["NOSHORTCUT_METRICS"], "w") as fh:
-        json.dump(result, fh)
-    sys.exit(0)
-matches = [p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)]
-if not matches:
-    done(missing=pattern)
-path = max(matches, key=os.path.getmtime)
-BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
-MODEL_KEYS = ("model_state_dict", "state_dict", "model", "net", "network", "module")
-def numel(value):
-    n = 1
-    for d in value.shape:
-        n *= int(d)
-    return n
-def count(obj, torch):
-    if torch is not None and isinstance(obj, torch.nn.Module):
-        return sum(p.numel() for p in obj.parameters()), "module.parameters()"
-    if isinstance(obj, dict):
-        for key in MODEL_KEYS:
-            inner = obj.get(key)
-            if isinstance(inner, dict) or (torch is not None and isinstance(inner, torch.nn.Module)):
-                n, how = count(inner, torch)
-                return n, f"{how} of [{key!r}]"
-        if obj and all(hasattr(v, "shape") for v in obj.values()):
-            kept = [v for k, v in obj.items() if str(k).rsplit(".", 1)[-1] not in BUFFERS]
-            return sum(numel(v) for v in kept), "state_dict tensors (buffers excluded)"
-        raise ValueError("cannot tell which tensors are the model among keys %s; "
-                         "save model.state_dict() or name a params_hook" % sorted(map(str, obj))[:8])
-    raise ValueError("a %s is neither a model nor a state_dict" % type(obj).__name__)
-class Shape:
-    def __init__(self, shape):
-        self.shape = tuple(shape)
-def read_shapes_without_torch(path):
-    # A torch.save() zip holding only tensors in dicts (a state_dict): read the shapes with a
-    # restricted unpickler (no torch import, ~2 s saved). Anything else: None, and torch loads it.
-    import collections, pickle, zipfile
-    if not zipfile.is_zipfile(path):
-        return None
-    def rebuild_tensor(storage, offset, size, *rest):
-        return Shape(size)
-    allowed = {
-        ("collections", "OrderedDict"): collections.OrderedDict,
-        ("torch._utils", "_rebuild_tensor_v2"): rebuild_tensor,
-        ("torch._utils", "_rebuild_tensor"): rebuild_tensor,
-        ("torch._utils", "_rebuild_parameter"): lambda data, *rest: data,
-    }
-    class Restricted(pickle.Unpickler):
-        def find_class(self, module, name):
-            if (module, name) in allowed:
-                return allowed[(module, name)]
-            if module == "torch" and (name.endswith("Storage") or name in ("float32", "float16", "bfloat16", "float64", "int64", "uint8", "int8", "int32", "bool")):
-                return name
-            raise pickle.UnpicklingError("not a plain state_dict: %s.%s" % (module, name))
-        def persistent_load(self, pid):
-            return None
-    with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
-        if len(names) != 1:
-            return None
-        try:
-            obj = Restricted(archive.open(names[0])).load()
-        except Exception:
-            return None
-    try:
-        count(obj, None)
-    except ValueError:
-        return None
-    return obj
-try:
-    if path.endswith(".safetensors"):
-        with open(path, "rb") as fh:
-            size = int.from_bytes(fh.read(8), "little")
-            header = json.loads(fh.read(size))
-        n = 0
-        for key, info in header.items():
-            if key != "__metadata__" and key.rsplit(".", 1)[-1] not in BUFFERS:
-                m = 1
-                for d in info["shape"]:
-                    m *= d
-                n += m
-        done(params=n, file=path, how="safetensors header")
-    if path.endswith((".npz", ".npy")):
-        import numpy
-        arrays = numpy.load(path, allow_pickle=False)
-        if hasattr(arrays, "files"):
-            done(params=sum(numel(arrays[k]) for k in arrays.files), file=path, how="numpy arrays")
-        done(params=numel(arrays), file=path, how="numpy array")
-    shapes = read_shapes_without_torch(path)
-    if shapes is not None:
-        n, how = count(shapes, None)
-        done(params=int(n), file=path, how=how + ", read without torch")
-    import torch
-    sys.path.insert(0, os.getcwd())  # the learner's classes, for a pickled whole model
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    n, how = count(obj, torch)
-    done(params=int(n), file=path, how=how)
-except SystemExit:
-    raise
-except BaseException as exc:
-    done(error="%s: %s" % (type(exc).__name__, exc))
-"""
+# Started by path in the sandbox (`python checkpoint_count.py PATTERN`); stdlib and torch only.
+_COUNTER = Path(checkpoint_count.__file__).resolve()
 
 
 def _count_params(config: RetrainConfig, scratch: Scratch, env: dict[str, str], short: bool,
@@ -777,8 +672,12 @@ def _count_params(config: RetrainConfig, scratch: Scratch, env: dict[str, str], 
         hook.write_bytes(config.params_hook.read_bytes())
         extra.append(Mount(hook_dir))
         argv = [sys.executable, str(hook), pattern]
-    else:
-        argv = [sys.executable, "-c", _PARAM_COUNTER, pattern]
+    else:  # the checker's own counter, copied in: the sandbox's root has no checker package
+        counter_dir = scratch.fresh_dir("counter")
+        counter = counter_dir / _COUNTER.name
+        counter.write_bytes(_COUNTER.read_bytes())
+        extra.append(Mount(counter_dir))
+        argv = [sys.executable, str(counter), pattern]
     limits = config.limits(short)
     limits = SandboxLimits(**{**asdict(limits), "timeout_s": min(defaults.RETRAIN_COUNT_TIMEOUT_S, limits.timeout_s * 2)})
     outcome = run_in_sandbox(argv, scratch=scratch, limits=limits, env=count_env, mounts=extra, out_dir=count_out)
