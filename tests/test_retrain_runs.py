@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.retrain.runs import RetrainConfig, retrain_many, retrain_submission
+from checker.retrain.config import RetrainConfig
+from checker.retrain.runs import retrain_many, retrain_submission
 from checker.sandbox.limits import RunRefused, SandboxLimits
 from checker.sandbox.run import run_in_sandbox
 from checker.sandbox.scratch import prepare_scratch

@@ -36,7 +36,7 @@ KNOWN_ERRORS = frozenset({
     "checker.code.fingerprints.ParamsMismatch",
     "checker.notes.check.CorpusMismatchError",
     "checker.report.writers.ReportError",
-    "checker.retrain.runs.RetrainConfigError",
+    "checker.retrain.config.RetrainConfigError",
     "checker.scale.adapters.ScaleConfigError",
     "checker.scale.adapters.SharedIndexBusy",
     "checker.scale.adapters.SharedIndexMissing",
