@@ -151,8 +151,6 @@ CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors")
 # Larger checkpoints are not opened (NS504): 2 GiB is far above any 20M-parameter model (80 MB
 # in fp32) and keeps a stray dataset dump from filling memory.
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
-# Keys under which training scripts usually nest the model's state_dict in a checkpoint dict.
-CHECKPOINT_MODEL_KEYS = ("state_dict", "model_state_dict", "model_state", "model", "net", "network", "params")
 # Nested learner classes/helpers are followed this deep when estimating parameters: real
 # learner models nest 2-3 levels (Net -> Block -> conv helper); the limit stops recursion cycles.
 PARAM_ESTIMATE_MAX_DEPTH = 6
@@ -179,7 +177,7 @@ LLM_USE_PATTERNS = (
     r"\bwith\s+the\s+help\s+of\s+" + _LLM,
 )
 
-# --- reproduce and retrain (checker.sandbox.process, checker.retrain.runs) --------------------------------
+# --- reproduce and retrain (checker.sandbox, checker.retrain) ----------------------------------------------
 # Wall clock for one training run. A learner's CPU run of a small model is minutes; ten is
 # generous for a check, and `[retrain] timeout_s` raises it per task.
 RETRAIN_TIMEOUT_S = 600.0

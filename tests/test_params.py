@@ -12,14 +12,13 @@ import pytest
 from rules_helpers import code, codes, run
 
 from checker.model import SourceFile
-from checker.rules.params import (
+from checker.rules.names import SubmissionIndex, analyse_file
+from checker.rules.params import estimate_models, torch_layer_params
+from checker.sandbox.checkpoint_count import (
     CheckpointCount,
     CheckpointUnreadable,
     count_checkpoint,
-    estimate_models,
-    torch_layer_params,
 )
-from checker.rules.names import SubmissionIndex, analyse_file
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

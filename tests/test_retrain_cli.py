@@ -84,7 +84,7 @@ def test_bad_retrain_key_is_an_error_naming_file_and_key(tmp_path):
     result = CliRunner().invoke(retrain_command, [str(learner), "--task", str(task)])
 
     assert result.exit_code == 2  # bad input, not "not reproduced" (1)
-    assert "task.toml: [retrain] timeout_s: expected a number" in result.output
+    assert "task.toml: [retrain].timeout_s: expected a number, got 'soon'" in result.output
 
 
 def test_task_without_a_retrain_table_is_an_error(tmp_path):

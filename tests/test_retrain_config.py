@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from checker import defaults
-from checker.retrain.runs import RetrainConfig, RetrainConfigError
+from checker.retrain.config import RetrainConfig, RetrainConfigError
 
 EXAMPLE_TASK = Path(__file__).resolve().parent.parent / "examples" / "retrain-mlp" / "task.toml"
 
@@ -33,9 +33,21 @@ def test_disk_budget_reaches_the_sandbox_limits(tmp_path):
     assert config.disk_mb == 20 and config.limits().disk_mb == 20 and config.limits(short=True).disk_mb == 20
 
 
-def test_misspelt_key_is_an_error_naming_it(tmp_path):
-    with pytest.raises(RetrainConfigError, match=r"\[retrain\] timout_s: unknown key"):
+def test_misspelt_key_is_an_error_naming_the_file_the_table_and_the_key(tmp_path):
+    with pytest.raises(RetrainConfigError,
+                       match=r"task\.toml: \[retrain\]\.timout_s: unknown key \(did you mean 'timeout_s'\?\); known keys: "):
         _config(tmp_path, command="python train.py", timout_s=60)
+
+
+def test_retrain_errors_are_task_file_errors_with_the_key(tmp_path):
+    # The same validator as [rules] (checker.rules.schema): the same error, the same fields.
+    from checker.rules.taskfile import TaskFileError
+
+    with pytest.raises(TaskFileError) as err:
+        _config(tmp_path, command="python train.py", short={"timeout": 30})
+    assert isinstance(err.value, RetrainConfigError)
+    assert (err.value.source, err.value.key) == (str(tmp_path / "task.toml"), "[retrain.short].timeout")
+    assert "did you mean 'timeout_s'" in err.value.reason
 
 
 def test_missing_metric_is_an_error_with_an_example(tmp_path):
@@ -84,7 +96,7 @@ def test_short_mode_table_is_validated_too(tmp_path):
 
     assert dict(config.short.env) == {"EPOCHS": "1"}
     assert config.limits(short=True).timeout_s == 30 and config.limits().timeout_s == 300
-    with pytest.raises(RetrainConfigError, match=r"\[retrain.short\] epochs: unknown key"):
+    with pytest.raises(RetrainConfigError, match=r"\[retrain\.short\]\.epochs: unknown key; known keys: command, env, "):
         _config(tmp_path, command="python train.py", short={"epochs": 1})
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checker.retrain.runs import RetrainResult, judge
+from checker.retrain.judge import judge
+from checker.retrain.runs import RetrainResult
 
 BASE = dict(metric="accuracy", tolerance=0.02, unit="fraction")
 

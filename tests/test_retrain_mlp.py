@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from checker.retrain.runs import RetrainConfig, retrain_many
+from checker.retrain.config import RetrainConfig
+from checker.retrain.runs import retrain_many
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "retrain-mlp"
 

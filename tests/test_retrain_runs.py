@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from checker.retrain.runs import RetrainConfig, retrain_many, retrain_submission
-from checker.sandbox.process import RunRefused, SandboxLimits, prepare_scratch, run_in_sandbox
+from checker.retrain.config import RetrainConfig
+from checker.retrain.runs import retrain_many, retrain_submission
+from checker.sandbox.limits import RunRefused, SandboxLimits
+from checker.sandbox.run import run_in_sandbox
+from checker.sandbox.scratch import prepare_scratch
 
 WRITE_METRIC = """
 import json, os
@@ -279,3 +282,27 @@ def test_run_within_its_disk_budget_is_reproduced_with_its_temp_files_in_the_scr
     tmpdir = next(line.split(" ", 1)[1] for line in result.log_tail.splitlines() if line.startswith("TMPDIR"))
     assert Path(tmpdir).parent.parent == scratch_parent
     assert list(scratch_parent.iterdir()) == []
+
+
+def test_a_whole_pickled_model_is_counted_in_the_sandbox_with_the_learners_classes(tmp_path):
+    # The checker's one counter (checker/sandbox/checkpoint_count.py), copied into the sandbox
+    # and started by path: there, and only there, a pickled model may load the learner's classes.
+    pytest.importorskip("torch")
+    program = """
+import json, os, torch
+from net import Net
+torch.save({"model": Net(), "epoch": 3}, "whole.pt")
+json.dump({"accuracy": 0.9}, open(os.environ["NOSHORTCUT_METRICS"], "w"))
+"""
+    net = ("import torch.nn as nn\n"
+           "class Net(nn.Module):\n"
+           "    def __init__(self):\n"
+           "        super().__init__()\n"
+           "        self.fc = nn.Linear(30, 10)\n")
+    learner = _submission(tmp_path, train__py=program, net__py=net, claims__json='{"accuracy": 0.9}')
+
+    result = retrain_submission(learner, _config(tmp_path, checkpoint="whole.pt", memory_mb=2048, timeout_s=120),
+                                max_params=300)
+
+    assert result.status == "over_budget", result.reason + " | " + "; ".join(result.warnings) + result.log_tail
+    assert result.params == 30 * 10 + 10

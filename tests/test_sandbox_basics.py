@@ -9,16 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.sandbox.process import (
-    RunFailed,
-    RunOk,
-    RunRefused,
-    SandboxLimits,
-    ScratchRefused,
-    prepare_scratch,
-    read_sandbox_file,
-    run_in_sandbox,
-)
+from checker.sandbox.limits import RunFailed, RunOk, RunRefused, SandboxLimits
+from checker.sandbox.run import run_in_sandbox
+from checker.sandbox.scratch import ScratchRefused, prepare_scratch, read_sandbox_file
 
 ENV = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp"}
 

@@ -17,16 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from checker.sandbox.process import (
+from checker.sandbox.limits import (
     RunFailed,
     RunOk,
     RunRefused,
     RunTimeout,
     SandboxLimits,
-    _system_mounts,
-    prepare_scratch,
-    run_in_sandbox,
 )
+from checker.sandbox.run import _system_mounts, run_in_sandbox
+from checker.sandbox.scratch import prepare_scratch
 
 ENV = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", "PYTHONUNBUFFERED": "1"}
 

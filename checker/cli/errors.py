@@ -36,7 +36,7 @@ KNOWN_ERRORS = frozenset({
     "checker.code.fingerprints.ParamsMismatch",
     "checker.notes.config.CorpusMismatchError",
     "checker.report.codec.ReportError",
-    "checker.retrain.runs.RetrainConfigError",
+    "checker.retrain.config.RetrainConfigError",
     "checker.scale.adapters.ScaleConfigError",
     "checker.scale.adapters.SharedIndexBusy",
     "checker.scale.adapters.SharedIndexMissing",

@@ -46,7 +46,8 @@ def retrain_command(submission: Path, task_path: Path, short: bool, as_json: boo
             --task examples/retrain-mlp/task.toml --short
     """
     # imported here, not at module level: every `checker` command loads this module
-    from checker.retrain.runs import RetrainConfig, RetrainConfigError, retrain_submission
+    from checker.retrain.config import RetrainConfig, RetrainConfigError
+    from checker.retrain.runs import retrain_submission
 
     table, max_params = _read_task(task_path)
     try:

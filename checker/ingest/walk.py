@@ -15,7 +15,7 @@ Every part of noshortcut that lists or opens the files of a hand-in goes through
 - pipes, sockets and devices are reported, never opened;
 - a file is opened with O_NOFOLLOW and read up to a limit (`read_capped`).
 
-The sandbox's scratch copy of a submission (`checker.sandbox.process`) has its own link policy
+The sandbox's scratch copy of a submission (`checker.sandbox.scratch`) has its own link policy
 (links inside the folder are recreated as links there) and does not use this walker.
 """
 

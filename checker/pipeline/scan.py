@@ -417,7 +417,8 @@ def check_rules(task, subs: list[Submission], progress: Progress | None = None,
 
 def retrain_round(task, config: ScanConfig, subs: list[Submission]) -> dict[str, dict]:
     """Re-run every learner's training (sandboxed child processes), as report.json entries."""
-    from checker.retrain.runs import RetrainConfig, retrain_many
+    from checker.retrain.config import RetrainConfig
+    from checker.retrain.runs import retrain_many
 
     if not task.retrain_table:
         raise ValueError(f"{config.task_path}: --retrain needs a [retrain] table in the task file")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from checker import defaults
-from checker.sandbox.process import read_sandbox_file
+from checker.sandbox.scratch import read_sandbox_file
 
 UNITS = ("raw", "fraction", "percent")
 CLAIMS_NOTES_SUFFIXES = (".md", ".markdown", ".txt")  # notes whose sentences may claim a figure

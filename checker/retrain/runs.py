@@ -1,7 +1,7 @@
 """Reproduce and retrain: re-run a learner's training in the sandbox and compare with the claim.
 
 A learner writes "test accuracy 66.3% with 18.2M parameters". The checker copies the submission
-into a scratch folder, runs the task's training command there under `checker.sandbox.process` (no
+into a scratch folder, runs the task's training command there under `checker.sandbox.run` (no
 network, no view of anything else, CPU/memory/time limits), reads the metric the run reports,
 counts the parameters of the checkpoint it wrote (in a second sandboxed run: loading a pickled
 model executes learner code), and compares both with the claim and with the task's limits.
@@ -9,8 +9,9 @@ model executes learner code), and compares both with the claim and with the task
 Outcomes are values with reasons a mentor can read out (`RetrainResult.status`):
 reproduced | not_reproduced | over_budget | failed | timed_out | skipped.
 
-The `[retrain]` table of task.toml is validated here (`RetrainConfig.from_table`); unknown keys
-are errors, so a typo (`timout_s`) is caught instead of silently ignored.
+The `[retrain]` table is `checker.retrain.config.RetrainConfig`; the comparison itself, pure, is
+`checker.retrain.judge.judge`; the parameter count runs `checker.sandbox.checkpoint_count` in a
+second sandbox.
 """
 
 from __future__ import annotations
@@ -23,23 +24,29 @@ import shlex
 import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import MappingProxyType
 
 import tomllib
 
 from checker import defaults
 from checker.retrain.claims import (
-    UNITS,
     Claims,
     normalise,
     parse_figure,
     parse_param_count,
     read_claims,
 )
-from checker.sandbox.process import (
-    NETWORK_POLICIES,
+from checker.retrain.config import (
+    RetrainConfig,
+    RetrainConfigError,
+    ShortMode,
+    check_command,
+)
+from checker.retrain.judge import judge
+from checker.rules.schema import Checker
+from checker.sandbox import checkpoint_count
+from checker.sandbox.limits import (
     Mount,
     RunFailed,
     RunOk,
@@ -47,280 +54,17 @@ from checker.sandbox.process import (
     RunRefused,
     RunTimeout,
     SandboxLimits,
+)
+from checker.sandbox.logs import last_error_line
+from checker.sandbox.run import run_in_sandbox
+from checker.sandbox.scratch import (
     Scratch,
     ScratchRefused,
-    last_error_line,
     prepare_scratch,
     read_sandbox_file,
-    run_in_sandbox,
 )
 
 STATUSES = ("reproduced", "not_reproduced", "over_budget", "failed", "timed_out", "skipped")
-DIRECTIONS = ("max", "min")
-
-
-class RetrainConfigError(ValueError):
-    """A `[retrain]` key is missing, unknown or has a wrong value; the message names it."""
-
-
-# ----------------------------------------------------------------------------------------
-# Configuration
-# ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ShortMode:
-    """`[retrain.short]`: a quick check with fewer epochs or a data subset.
-
-    The run always sees NOSHORTCUT_SHORT=1; `env` adds variables (EPOCHS = "1"), `command`
-    replaces the training command. A short run cannot reach the full run's accuracy, so it is
-    compared with `target` where given, else with the claim under a looser `tolerance`.
-    """
-
-    command: str | tuple[str, ...] | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    target: float | None = None
-    tolerance: float | None = None
-    timeout_s: float | None = None
-
-
-@dataclass(frozen=True)
-class RetrainConfig:
-    """The validated `[retrain]` table of one task. Paths are resolved against task.toml."""
-
-    metric: str
-    command: str | tuple[str, ...] | None = None
-    target: float | None = None
-    tolerance: float = defaults.RETRAIN_TOLERANCE
-    timeout_s: float = defaults.RETRAIN_TIMEOUT_S
-    direction: str = "max"  # max: higher is better (accuracy); min: lower is better (loss)
-    unit: str = "raw"  # raw | fraction (0..1, "66.3%" read as 0.663) | percent (0..100)
-    metric_regex: str | None = None  # read the metric from the log when the run writes no JSON
-    data: Path | None = None  # host folder shown read-only to the run
-    data_mount: str | None = None  # where, relative to the submission (default: same path)
-    env: Mapping[str, str] = field(default_factory=dict)
-    checkpoint: str | None = None  # file (glob) the run writes, relative to the submission
-    params_hook: Path | None = None  # a task script that counts parameters of a checkpoint
-    claims_file: str = defaults.RETRAIN_CLAIMS_FILE
-    claim_patterns: tuple[str, ...] = ()
-    submission_command: bool = True  # may a submission's retrain.toml replace `command`?
-    memory_mb: int = defaults.RETRAIN_MEMORY_MB
-    max_procs: int = defaults.RETRAIN_MAX_PROCS
-    max_file_mb: int = defaults.RETRAIN_MAX_FILE_MB
-    tmp_mb: int = defaults.RETRAIN_TMP_MB
-    disk_mb: int = defaults.RETRAIN_DISK_MB
-    cpus: int = defaults.RETRAIN_CPUS
-    gpu: bool = False
-    network: str = defaults.RETRAIN_NETWORK_POLICY
-    max_submission_mb: int = defaults.RETRAIN_MAX_SUBMISSION_MB
-    short: ShortMode | None = None
-    task_dir: Path = Path(".")
-
-    @classmethod
-    def from_table(cls, table: Mapping, task_path: Path) -> RetrainConfig:
-        """Validate a raw `[retrain]` table (as tomllib returns it); RetrainConfigError names
-        the key and says what is expected."""
-        return _parse_table(table, Path(task_path))
-
-    def limits(self, short: bool = False) -> SandboxLimits:
-        timeout = self.timeout_s
-        if short and self.short and self.short.timeout_s:
-            timeout = self.short.timeout_s
-        return SandboxLimits(
-            timeout_s=timeout,
-            memory_mb=self.memory_mb,
-            max_procs=self.max_procs,
-            max_file_mb=self.max_file_mb,
-            tmp_mb=self.tmp_mb,
-            disk_mb=self.disk_mb,
-            cpus=self.cpus,
-            network=self.network,
-            gpu=self.gpu,
-        )
-
-
-_KEYS = {
-    "command", "metric", "target", "tolerance", "timeout_s", "direction", "unit", "metric_regex",
-    "data", "data_mount", "env", "checkpoint", "params_hook", "claims_file", "claim_patterns",
-    "submission_command", "memory_mb", "max_procs", "max_file_mb", "tmp_mb", "disk_mb", "cpus", "gpu",
-    "network", "max_submission_mb", "short",
-}
-_SHORT_KEYS = {"command", "env", "target", "tolerance", "timeout_s"}
-
-
-def _parse_table(table: Mapping, task_path: Path) -> RetrainConfig:
-    where = f"{task_path}: [retrain]"
-
-    def fail(key: str, problem: str) -> RetrainConfigError:
-        return RetrainConfigError(f"{where} {key}: {problem}")
-
-    if not isinstance(table, Mapping):
-        raise RetrainConfigError(f"{where}: expected a table, got {type(table).__name__}")
-    unknown = sorted(set(table) - _KEYS)
-    if unknown:
-        raise fail(unknown[0], f"unknown key (known keys: {', '.join(sorted(_KEYS))})")
-    task_dir = task_path.parent.resolve()
-    values: dict = {"task_dir": task_dir}
-
-    if "metric" not in table:
-        raise fail("metric", 'missing: name the metric the run reports, e.g. metric = "accuracy"')
-    values["metric"] = _string(table["metric"], lambda p: fail("metric", p), pattern=r"[\w.\-]+")
-    if "command" in table:
-        values["command"] = _command(table["command"], lambda p: fail("command", p))
-    for key in ("target",):
-        if key in table:
-            values[key] = _number(table[key], lambda p, k=key: fail(k, p))
-    for key in ("tolerance",):
-        if key in table:
-            values[key] = _number(table[key], lambda p, k=key: fail(k, p), minimum=0.0)
-    if "timeout_s" in table:
-        values["timeout_s"] = _number(table["timeout_s"], lambda p: fail("timeout_s", p), positive=True)
-    for key in ("memory_mb", "max_procs", "max_file_mb", "tmp_mb", "disk_mb", "cpus", "max_submission_mb"):
-        if key in table:
-            values[key] = int(_number(table[key], lambda p, k=key: fail(k, p), positive=True, integer=True))
-    for key, allowed in (("direction", DIRECTIONS), ("unit", UNITS), ("network", NETWORK_POLICIES)):
-        if key in table:
-            if table[key] not in allowed:
-                raise fail(key, f"expected one of {', '.join(map(repr, allowed))}, got {table[key]!r}")
-            values[key] = table[key]
-    for key in ("gpu", "submission_command"):
-        if key in table:
-            if not isinstance(table[key], bool):
-                raise fail(key, f"expected true or false, got {table[key]!r}")
-            values[key] = table[key]
-    if "metric_regex" in table:
-        values["metric_regex"] = _regex(table["metric_regex"], lambda p: fail("metric_regex", p))
-    if "claim_patterns" in table:
-        patterns = table["claim_patterns"]
-        if isinstance(patterns, str):
-            patterns = [patterns]
-        if not isinstance(patterns, list):
-            raise fail("claim_patterns", "expected a list of regular expressions")
-        values["claim_patterns"] = tuple(_regex(p, lambda e: fail("claim_patterns", e)) for p in patterns)
-    if "env" in table:
-        values["env"] = _env(table["env"], lambda p: fail("env", p))
-    if "claims_file" in table:
-        values["claims_file"] = _relative(table["claims_file"], lambda p: fail("claims_file", p))
-    if "checkpoint" in table:
-        values["checkpoint"] = _relative(table["checkpoint"], lambda p: fail("checkpoint", p))
-    if "data_mount" in table:
-        values["data_mount"] = _relative(table["data_mount"], lambda p: fail("data_mount", p))
-    if "data" in table:
-        data = _existing_path(table["data"], task_dir, lambda p: fail("data", p))
-        if not data.is_dir():
-            raise fail("data", f"{data} is not a folder")
-        values["data"] = data
-    elif "data_mount" in table:
-        raise fail("data_mount", "given without `data` (the folder to mount)")
-    if "params_hook" in table:
-        hook = _existing_path(table["params_hook"], task_dir, lambda p: fail("params_hook", p))
-        if not hook.is_file():
-            raise fail("params_hook", f"{hook} is not a file")
-        values["params_hook"] = hook
-    if "short" in table:
-        values["short"] = _short(table["short"], f"{task_path}: [retrain.short]")
-    if "command" not in values and values.get("submission_command") is False:
-        raise fail("command", "missing, and submission_command = false forbids per-submission commands")
-    return RetrainConfig(**values)
-
-
-def _short(table: object, where: str) -> ShortMode:
-    def fail(key: str, problem: str) -> RetrainConfigError:
-        return RetrainConfigError(f"{where} {key}: {problem}")
-
-    if not isinstance(table, Mapping):
-        raise RetrainConfigError(f"{where}: expected a table")
-    unknown = sorted(set(table) - _SHORT_KEYS)
-    if unknown:
-        raise fail(unknown[0], f"unknown key (known keys: {', '.join(sorted(_SHORT_KEYS))})")
-    values: dict = {}
-    if "command" in table:
-        values["command"] = _command(table["command"], lambda p: fail("command", p))
-    if "env" in table:
-        values["env"] = _env(table["env"], lambda p: fail("env", p))
-    if "target" in table:
-        values["target"] = _number(table["target"], lambda p: fail("target", p))
-    if "tolerance" in table:
-        values["tolerance"] = _number(table["tolerance"], lambda p: fail("tolerance", p), minimum=0.0)
-    if "timeout_s" in table:
-        values["timeout_s"] = _number(table["timeout_s"], lambda p: fail("timeout_s", p), positive=True)
-    return ShortMode(**values)
-
-
-def _number(value, fail, *, positive=False, minimum=None, integer=False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise fail(f"expected a number, got {value!r}")
-    if integer and value != int(value):
-        raise fail(f"expected a whole number, got {value!r}")
-    if positive and value <= 0:
-        raise fail(f"expected a positive number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise fail(f"expected a number >= {minimum}, got {value!r}")
-    return float(value)
-
-
-def _string(value, fail, *, pattern: str | None = None) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise fail(f"expected a non-empty string, got {value!r}")
-    if pattern and not re.fullmatch(pattern, value):
-        raise fail(f"{value!r} is not a plain name (letters, digits, _ . -)")
-    return value
-
-
-def _command(value, fail) -> str | tuple[str, ...]:
-    if isinstance(value, str):
-        if not value.strip():
-            raise fail("is empty")
-        try:
-            shlex.split(value)
-        except ValueError as exc:
-            raise fail(f"cannot be split into words ({exc})") from None
-        return value
-    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
-        return tuple(value)
-    raise fail(f'expected a string ("python train.py") or a list of strings, got {value!r}')
-
-
-def _regex(value, fail) -> str:
-    if not isinstance(value, str):
-        raise fail(f"expected a regular expression string, got {value!r}")
-    try:
-        compiled = re.compile(value)
-    except re.error as exc:
-        raise fail(f"{value!r} is not a valid regular expression ({exc})") from None
-    if compiled.groups < 1:
-        raise fail(f"{value!r} needs a group around the number, e.g. 'acc: ([0-9.]+)'")
-    return value
-
-
-def _env(value, fail) -> Mapping[str, str]:
-    if not isinstance(value, Mapping):
-        raise fail('expected a table, e.g. env = { EPOCHS = "1" }')
-    env = {}
-    for key, item in value.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise fail(f"{key!r} is not an environment variable name")
-        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-            raise fail(f"{key} = {item!r}: expected a string or a number")
-        env[key] = str(item)
-    return MappingProxyType(env)
-
-
-def _relative(value, fail) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise fail(f"expected a relative path, got {value!r}")
-    if value.startswith("/") or ".." in Path(value).parts:
-        raise fail(f"{value!r} must stay inside the submission (relative, no '..')")
-    return value
-
-
-def _existing_path(value, task_dir: Path, fail) -> Path:
-    if not isinstance(value, str) or not value.strip():
-        raise fail(f"expected a path, got {value!r}")
-    path = (task_dir / os.path.expanduser(value)).resolve()
-    if not path.exists():
-        raise fail(f"{path} does not exist")
-    return path
 
 
 # ----------------------------------------------------------------------------------------
@@ -507,8 +251,9 @@ def _command_for(submission_dir: Path, config: RetrainConfig, short: bool):
             notes.append(f"{name} may only set command and short_command; ignored: {', '.join(ignored)}")
         key = "short_command" if short and "short_command" in table else "command"
         if key in table:
+            checker = Checker(lambda where, reason: RetrainConfigError(name, where, reason))
             try:
-                command = _command(table[key], lambda p: RetrainConfigError(f"{name} [retrain] {key}: {p}"))
+                command = check_command(checker, table[key], f"[retrain].{key}")
             except RetrainConfigError as exc:
                 return None, [f"{exc}; not run"]
             notes.append(f"command from the submission's {name}: {table[key]!r}")
@@ -642,114 +387,8 @@ def _read_metric(config: RetrainConfig, scratch: Scratch, outcome: RunOk) -> tup
 # Counting parameters (inside the sandbox: a pickled model runs learner code when loaded)
 # ----------------------------------------------------------------------------------------
 
-_PARAM_COUNTER = r"""
-import glob, json, os, sys
-pattern = sys.argv[1]
-def done(**result):
-    with open(os.environ["NOSHORTCUT_METRICS"], "w") as fh:
-        json.dump(result, fh)
-    sys.exit(0)
-matches = [p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)]
-if not matches:
-    done(missing=pattern)
-path = max(matches, key=os.path.getmtime)
-BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
-MODEL_KEYS = ("model_state_dict", "state_dict", "model", "net", "network", "module")
-def numel(value):
-    n = 1
-    for d in value.shape:
-        n *= int(d)
-    return n
-def count(obj, torch):
-    if torch is not None and isinstance(obj, torch.nn.Module):
-        return sum(p.numel() for p in obj.parameters()), "module.parameters()"
-    if isinstance(obj, dict):
-        for key in MODEL_KEYS:
-            inner = obj.get(key)
-            if isinstance(inner, dict) or (torch is not None and isinstance(inner, torch.nn.Module)):
-                n, how = count(inner, torch)
-                return n, f"{how} of [{key!r}]"
-        if obj and all(hasattr(v, "shape") for v in obj.values()):
-            kept = [v for k, v in obj.items() if str(k).rsplit(".", 1)[-1] not in BUFFERS]
-            return sum(numel(v) for v in kept), "state_dict tensors (buffers excluded)"
-        raise ValueError("cannot tell which tensors are the model among keys %s; "
-                         "save model.state_dict() or name a params_hook" % sorted(map(str, obj))[:8])
-    raise ValueError("a %s is neither a model nor a state_dict" % type(obj).__name__)
-class Shape:
-    def __init__(self, shape):
-        self.shape = tuple(shape)
-def read_shapes_without_torch(path):
-    # A torch.save() zip holding only tensors in dicts (a state_dict): read the shapes with a
-    # restricted unpickler (no torch import, ~2 s saved). Anything else: None, and torch loads it.
-    import collections, pickle, zipfile
-    if not zipfile.is_zipfile(path):
-        return None
-    def rebuild_tensor(storage, offset, size, *rest):
-        return Shape(size)
-    allowed = {
-        ("collections", "OrderedDict"): collections.OrderedDict,
-        ("torch._utils", "_rebuild_tensor_v2"): rebuild_tensor,
-        ("torch._utils", "_rebuild_tensor"): rebuild_tensor,
-        ("torch._utils", "_rebuild_parameter"): lambda data, *rest: data,
-    }
-    class Restricted(pickle.Unpickler):
-        def find_class(self, module, name):
-            if (module, name) in allowed:
-                return allowed[(module, name)]
-            if module == "torch" and (name.endswith("Storage") or name in ("float32", "float16", "bfloat16", "float64", "int64", "uint8", "int8", "int32", "bool")):
-                return name
-            raise pickle.UnpicklingError("not a plain state_dict: %s.%s" % (module, name))
-        def persistent_load(self, pid):
-            return None
-    with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
-        if len(names) != 1:
-            return None
-        try:
-            obj = Restricted(archive.open(names[0])).load()
-        except Exception:
-            return None
-    try:
-        count(obj, None)
-    except ValueError:
-        return None
-    return obj
-try:
-    if path.endswith(".safetensors"):
-        with open(path, "rb") as fh:
-            size = int.from_bytes(fh.read(8), "little")
-            header = json.loads(fh.read(size))
-        n = 0
-        for key, info in header.items():
-            if key != "__metadata__" and key.rsplit(".", 1)[-1] not in BUFFERS:
-                m = 1
-                for d in info["shape"]:
-                    m *= d
-                n += m
-        done(params=n, file=path, how="safetensors header")
-    if path.endswith((".npz", ".npy")):
-        import numpy
-        arrays = numpy.load(path, allow_pickle=False)
-        if hasattr(arrays, "files"):
-            done(params=sum(numel(arrays[k]) for k in arrays.files), file=path, how="numpy arrays")
-        done(params=numel(arrays), file=path, how="numpy array")
-    shapes = read_shapes_without_torch(path)
-    if shapes is not None:
-        n, how = count(shapes, None)
-        done(params=int(n), file=path, how=how + ", read without torch")
-    import torch
-    sys.path.insert(0, os.getcwd())  # the learner's classes, for a pickled whole model
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    n, how = count(obj, torch)
-    done(params=int(n), file=path, how=how)
-except SystemExit:
-    raise
-except BaseException as exc:
-    done(error="%s: %s" % (type(exc).__name__, exc))
-"""
+# Started by path in the sandbox (`python checkpoint_count.py PATTERN`); stdlib and torch only.
+_COUNTER = Path(checkpoint_count.__file__).resolve()
 
 
 def _count_params(config: RetrainConfig, scratch: Scratch, env: dict[str, str], short: bool,
@@ -775,8 +414,12 @@ def _count_params(config: RetrainConfig, scratch: Scratch, env: dict[str, str], 
         hook.write_bytes(config.params_hook.read_bytes())
         extra.append(Mount(hook_dir))
         argv = [sys.executable, str(hook), pattern]
-    else:
-        argv = [sys.executable, "-c", _PARAM_COUNTER, pattern]
+    else:  # the checker's own counter, copied in: the sandbox's root has no checker package
+        counter_dir = scratch.fresh_dir("counter")
+        counter = counter_dir / _COUNTER.name
+        counter.write_bytes(_COUNTER.read_bytes())
+        extra.append(Mount(counter_dir))
+        argv = [sys.executable, str(counter), pattern]
     limits = config.limits(short)
     limits = SandboxLimits(**{**asdict(limits), "timeout_s": min(defaults.RETRAIN_COUNT_TIMEOUT_S, limits.timeout_s * 2)})
     outcome = run_in_sandbox(argv, scratch=scratch, limits=limits, env=count_env, mounts=extra, out_dir=count_out)
@@ -796,91 +439,6 @@ def _count_params(config: RetrainConfig, scratch: Scratch, env: dict[str, str], 
     if count is None:
         return None, f"counting the parameters of {described} gave no number"
     return count, None
-
-
-# ----------------------------------------------------------------------------------------
-# Judging (pure)
-# ----------------------------------------------------------------------------------------
-
-
-def judge(
-    *,
-    metric: str,
-    reached: float,
-    claimed: float | None,
-    target: float | None,
-    tolerance: float,
-    direction: str = "max",
-    unit: str = "raw",
-    params: int | None = None,
-    claimed_params: int | None = None,
-    max_params: int | None = None,
-    params_tolerance: float = defaults.RETRAIN_PARAMS_TOLERANCE,
-    short: bool = False,
-) -> tuple[str, float | None, str]:
-    """(status, gap, reason) for a run that reported `reached`.
-
-    The reference is the claim, else the target. Reproduced when the run is no worse than the
-    reference by more than `tolerance` (a run better than claimed is not a shortcut). Over
-    budget wins over everything else: a model beyond the task's limit breaks the rule whatever
-    it reaches. A counted parameter number far from the claimed one is not reproduced.
-    """
-    sign = 1.0 if direction == "max" else -1.0
-    reference = claimed if claimed is not None else target
-    gap = None if reference is None else round(reached - reference, 10)
-    run = "the short re-run" if short else "the re-run"
-    parts: list[str] = []
-    metric_ok = True
-    if reference is not None:
-        shortfall = sign * (reference - reached)
-        what = "the learner's claim" if claimed is not None else "the task's target"
-        if shortfall > tolerance + 1e-12:
-            metric_ok = False
-            parts.append(f"{run} reached {metric} {_fmt(reached, unit)}, {_fmt_gap(shortfall, unit)} "
-                         f"{'below' if sign > 0 else 'above'} {what} of {_fmt(reference, unit)} "
-                         f"(tolerance {_fmt_gap(tolerance, unit)})")
-        else:
-            parts.append(f"{run} reached {metric} {_fmt(reached, unit)}; {what} is {_fmt(reference, unit)} "
-                         f"(tolerance {_fmt_gap(tolerance, unit)})")
-        if claimed is not None and target is not None and sign * (target - reached) > 1e-12:
-            parts.append(f"below the task's target of {_fmt(target, unit)}")
-    params_ok = True
-    if params is not None and claimed_params and abs(params - claimed_params) > params_tolerance * claimed_params:
-        params_ok = False
-        parts.append(f"the learner claims {_fmt_count(claimed_params)} parameters, the trained model "
-                     f"has {_fmt_count(params)}")
-    over = params is not None and max_params is not None and params > max_params
-    if over:
-        parts.insert(0, f"the trained model has {_fmt_count(params)} parameters, over the task's limit "
-                        f"of {_fmt_count(max_params)}")
-        status = "over_budget"
-    elif metric_ok and params_ok:
-        status = "reproduced"
-        if params is not None and not claimed_params:
-            parts.append(f"{_fmt_count(params)} parameters")
-    else:
-        status = "not_reproduced"
-    return status, gap, "; ".join(parts)
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit == "fraction":
-        return f"{value * 100:.1f}%"
-    if unit == "percent":
-        return f"{value:.1f}%"
-    return f"{value:.4g}"
-
-
-def _fmt_gap(value: float, unit: str) -> str:
-    if unit == "fraction":
-        return f"{value * 100:.1f} points"
-    if unit == "percent":
-        return f"{value:.1f} points"
-    return f"{value:.4g}"
-
-
-def _fmt_count(n: int) -> str:
-    return f"{n:,}" if n < 1_000_000 else f"{n / 1e6:.2f}M ({n:,})"
 
 
 # ----------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Parameter budget (NS501-NS504): "network parameters must not exceed 20M".
 
 Two sources, reported separately: the static estimate of each model class (a lower bound, see
-`checker.rules.params`) and the exact count of each checkpoint found in the learner folder. NS503
+`checker.rules.params`) and the exact count of each checkpoint found in the learner folder
+(`checker.sandbox.checkpoint_count`, which never unpickles a learner object). NS503
 gives every figure as information, so a mentor sees 19.8M as well as 25M.
 """
 
@@ -13,8 +14,9 @@ from pathlib import Path
 from checker import defaults
 from checker.ingest.walk import walk
 from checker.model import SourceFile
-from checker.rules.params import CheckpointCount, count_checkpoint, estimate_models
 from checker.rules.context import Finding, RuleContext
+from checker.rules.params import estimate_models
+from checker.sandbox.checkpoint_count import CheckpointCount, count_checkpoint
 
 
 def _m(count: int) -> str:
@@ -50,7 +52,7 @@ def check(ctx: RuleContext) -> Iterator[Finding | None]:
         return
     for path in _checkpoints(ctx.root):
         rel = path.relative_to(ctx.root).as_posix()
-        result = count_checkpoint(path, label=rel)
+        result = count_checkpoint(path, max_bytes=defaults.MAX_CHECKPOINT_BYTES, label=rel)
         stand_in = SourceFile(owner=ctx.learner, path=rel, text="", kind="other")
         if isinstance(result, CheckpointCount):
             figure = f"checkpoint holds {_m(result.params)} parameters in {result.tensors} tensors ({result.container})"

@@ -1,4 +1,4 @@
-"""Parameter counts: a static estimate from layer constructors, and an exact count from a checkpoint.
+"""Parameter counts: a static estimate from layer constructors.
 
 Static estimate. A small abstract interpreter walks each `nn.Module` subclass's `__init__` (and
 the learner helpers and classes it calls), tracking numbers, tuples and lists, and sizes every
@@ -9,20 +9,15 @@ defaults, arguments of a literal instantiation (`Net(num_classes=10)`), `self.x`
 A layer it cannot size is listed in `unsized` and left out, so `params` is a lower bound.
 Learner code is only read, never run.
 
-Exact count. A checkpoint is opened with `torch.load(weights_only=True)` (PyTorch's restricted
-unpickler: tensors and plain containers only, no learner classes), memory-mapped where the file
-format allows, or by reading a `.safetensors` header; BatchNorm running statistics and optimizer
-state are not parameters and are left out. torch is imported inside the function that needs it.
+The exact count of a checkpoint file is `checker.sandbox.checkpoint_count` (the one counter,
+shared with the retrain stage's sandbox).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import libcst as cst
 
@@ -89,7 +84,6 @@ MODULE_BASES = (
     "torch.nn.Module", "torch.nn.modules.module.Module", "torch.nn.Sequential", "torch.nn.ModuleList",
     "pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule",
 )
-_BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def _prod(value: object) -> int | None:
@@ -1053,125 +1047,3 @@ def _module_level_models(est: _Estimator, f: CodeFile) -> list[ModelEstimate]:
                 target = f.module.code_for_node(small.targets[0].target)
                 out.append(ModelEstimate(target, f.path, value.params, value.layers, tuple(value.unsized), f, small))
     return out
-
-
-# --- checkpoints ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckpointCount:
-    path: str
-    params: int
-    tensors: int
-    container: str  # "state_dict", "checkpoint['model_state_dict']", "safetensors", ...
-
-
-@dataclass(frozen=True)
-class CheckpointUnreadable:
-    path: str
-    reason: str
-
-
-def _is_parameter_key(key: str) -> bool:
-    return not key.endswith(_BUFFER_SUFFIXES)
-
-
-def count_shapes(shapes: Mapping[str, Sequence[int]]) -> tuple[int, int]:
-    """(parameters, tensors) of a name -> shape mapping, BatchNorm running statistics left out."""
-    total = 0
-    tensors = 0
-    for key, shape in shapes.items():
-        if _is_parameter_key(str(key)):
-            total += math.prod(shape)
-            tensors += 1
-    return total, tensors
-
-
-def _safetensors_shapes(path: Path) -> dict[str, list[int]]:
-    with path.open("rb") as fh:
-        (length,) = struct.unpack("<Q", fh.read(8))
-        if length > 100_000_000:
-            raise ValueError("header larger than 100 MB")
-        header = json.loads(fh.read(length))
-    return {k: v["shape"] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)}
-
-
-def _tensor_shapes(obj: object, torch: object) -> tuple[dict[str, list[int]], str] | None:
-    """Find the model's state_dict inside what torch.load returned."""
-    tensor_type = torch.Tensor  # type: ignore[attr-defined]
-
-    def shapes_of(mapping: Mapping) -> dict[str, list[int]] | None:
-        if mapping and all(isinstance(v, tensor_type) for v in mapping.values()):
-            return {str(k): list(v.shape) for k, v in mapping.items()}
-        return None
-
-    if isinstance(obj, tensor_type):
-        return {"tensor": list(obj.shape)}, "a single tensor"
-    if not isinstance(obj, Mapping):
-        return None
-    direct = shapes_of(obj)
-    if direct is not None:
-        return direct, "state_dict"
-    for key in defaults.CHECKPOINT_MODEL_KEYS:
-        inner = obj.get(key)
-        if isinstance(inner, Mapping):
-            found = shapes_of(inner)
-            if found is not None:
-                return found, f"checkpoint[{key!r}]"
-    # otherwise the largest mapping of tensors that is not optimizer state
-    best: tuple[int, dict[str, list[int]], str] | None = None
-    for key, inner in obj.items():
-        if isinstance(inner, Mapping) and "optim" not in str(key).lower():
-            found = shapes_of(inner)
-            if found is not None:
-                size = count_shapes(found)[0]
-                if best is None or size > best[0]:
-                    best = (size, found, f"checkpoint[{key!r}]")
-    return (best[1], best[2]) if best else None
-
-
-def count_checkpoint(path: str | Path, max_bytes: int = defaults.MAX_CHECKPOINT_BYTES,
-                     label: str | None = None) -> CheckpointCount | CheckpointUnreadable:
-    """Exact parameter count of a checkpoint file, without unpickling any learner object.
-
-    `torch.load(..., weights_only=True)` refuses anything but tensors and plain containers, so a
-    whole pickled model (`torch.save(model, ...)`) comes back as CheckpointUnreadable with the
-    reason, never as code run in this process.
-    """
-    p = Path(path)
-    shown = label or str(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        return CheckpointUnreadable(shown, f"cannot read: {exc.strerror or exc}")
-    if size > max_bytes:
-        return CheckpointUnreadable(shown, f"{size / 2**20:.0f} MiB is over the {max_bytes / 2**20:.0f} MiB limit")
-    if p.suffix.lower() == ".safetensors":
-        try:
-            params, tensors = count_shapes(_safetensors_shapes(p))
-        except (OSError, ValueError, KeyError, struct.error) as exc:
-            return CheckpointUnreadable(shown, f"not a readable safetensors file: {exc}")
-        return CheckpointCount(shown, params, tensors, "safetensors")
-    import pickle
-
-    import torch  # heavy: only when a checkpoint is actually counted
-
-    try:
-        try:
-            obj = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:
-            if "mmap" not in str(exc).lower() and "zip" not in str(exc).lower():
-                raise
-            obj = torch.load(p, map_location="cpu", weights_only=True)  # legacy (non-zip) format
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
-        return CheckpointUnreadable(shown, "holds pickled Python objects, not a plain state_dict, so it cannot "
-                                    f"be loaded safely (weights_only: {first[:160]})")
-    except Exception as exc:  # noqa: BLE001 - a corrupt learner file must never stop a scan
-        return CheckpointUnreadable(shown, f"not a loadable torch checkpoint: {type(exc).__name__}: {str(exc)[:160]}")
-    found = _tensor_shapes(obj, torch)
-    if found is None:
-        return CheckpointUnreadable(shown, "no state_dict of tensors found inside")
-    shapes, container = found
-    params, tensors = count_shapes(shapes)
-    return CheckpointCount(shown, params, tensors, container)

@@ -3,10 +3,12 @@
 The format is documented in `docs/task-file.md`. Validation is loud and specific: every error is a
 `TaskFileError` naming the file, the key (`[rules].forbid_loops.files[0]`) and the reason, and an
 unknown key suggests the closest known one, because a misspelt rule would otherwise be silently
-unchecked.
+unchecked. The tables are checked against their schemas (`RULES_SCHEMA`, `TASK_SCHEMA`) by the
+task file's one validator, `checker.rules.schema`.
 
-The `[retrain]` table belongs to the reproduce-and-retrain stage, which validates it itself: it is
-kept raw in `Task.retrain_table`.
+The `[retrain]` table belongs to the reproduce-and-retrain stage, which validates it with the same
+validator (`checker.retrain.config`, raising a TaskFileError subclass): it is kept raw in
+`Task.retrain_table`.
 """
 
 from __future__ import annotations
@@ -23,23 +25,9 @@ import tomllib
 
 from checker import defaults
 from checker.rules.catalogue import RULES, SEVERITIES
+from checker.rules.schema import Checker, Field, describe, nonempty, string, strings
 
 TOP_LEVEL_KEYS = ("task", "rules", "retrain")
-TASK_KEYS = ("name", "description", "url", "rounds")
-RULE_KEYS = (
-    "max_params",
-    "forbid_pretrained",
-    "forbid_model_zoo",
-    "forbid_imports",
-    "forbid_calls",
-    "require_layers",
-    "forbid_loops",
-    "require_type_hints",
-    "require_files",
-    "forbid_files",
-    "require_attribution",
-    "severity",
-)
 
 
 class TaskFileError(ValueError):
@@ -265,61 +253,13 @@ class Task:
 # --- validation -----------------------------------------------------------------------------------
 
 
-class _Validator:
-    """Walks the parsed TOML with the current key path, raising TaskFileError on the first problem."""
+class _Validator(Checker):
+    """The shared table checker (`checker.rules.schema`) with the rules' own kinds of values;
+    every error is a TaskFileError naming this file."""
 
     def __init__(self, source: str):
+        super().__init__(lambda key, reason: TaskFileError(source, key, reason))
         self.source = source
-
-    def fail(self, key: str, reason: str) -> TaskFileError:
-        return TaskFileError(self.source, key, reason)
-
-    def known_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise self.fail(
-                    f"{where}.{key}" if where else key,
-                    f"unknown key{hint}; known keys: {', '.join(allowed)}",
-                )
-
-    def string(self, value: Any, key: str) -> str:
-        if not isinstance(value, str):
-            raise self.fail(key, f"expected a string, got {_kind(value)}")
-        return value
-
-    def nonempty(self, value: Any, key: str) -> str:
-        text = self.string(value, key).strip()
-        if not text:
-            raise self.fail(key, "must not be empty")
-        return text
-
-    def boolean(self, value: Any, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {_kind(value)}")
-        return value
-
-    def strings(self, value: Any, key: str) -> tuple[str, ...]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise self.fail(key, f"expected a list of strings, got {_kind(value)}")
-        return tuple(self.nonempty(v, f"{key}[{i}]") for i, v in enumerate(value))
-
-    def table(self, value: Any, key: str) -> Mapping[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a table, got {_kind(value)}")
-        return value
-
-    def regexes(self, value: Any, key: str) -> tuple[str, ...]:
-        found = self.strings(value, key)
-        for i, rx in enumerate(found):
-            try:
-                re.compile(rx)
-            except re.error as exc:
-                raise self.fail(f"{key}[{i}]", f"not a valid regular expression: {exc}") from None
-        return found
 
     def globs(self, value: Any, key: str) -> tuple[str, ...]:
         return self.strings(value, key)
@@ -335,7 +275,7 @@ class _Validator:
         """"LSTM|GRU" or ["LSTM", "GRU"] -> ("LSTM", "GRU")."""
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items:
-            raise self.fail(key, f"expected a string like \"LSTM|GRU\" or a list, got {_kind(value)}")
+            raise self.fail(key, f"expected a string like \"LSTM|GRU\" or a list, got {describe(value)}")
         out: list[str] = []
         for i, item in enumerate(items):
             text = self.nonempty(item, f"{key}[{i}]" if isinstance(value, list) else key)
@@ -343,12 +283,6 @@ class _Validator:
         if not out:
             raise self.fail(key, "must name at least one alternative")
         return tuple(out)
-
-
-def _kind(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             list: "a list", dict: "a table"}
-    return names.get(type(value), type(value).__name__)
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMbBgG]?)\s*$")
@@ -377,12 +311,12 @@ def _bool_or_table(v: _Validator, value: Any, key: str, allowed: tuple[str, ...]
     if isinstance(value, dict):
         v.known_keys(value, allowed, key)
         return value
-    raise v.fail(key, f"expected true, false or a table with keys {', '.join(allowed)}; got {_kind(value)}")
+    raise v.fail(key, f"expected true, false or a table with keys {', '.join(allowed)}; got {describe(value)}")
 
 
 def _forbidden_names(v: _Validator, value: Any, key: str, name_key: str) -> tuple[ForbiddenName, ...]:
     if not isinstance(value, list):
-        raise v.fail(key, f"expected a list of names or tables, got {_kind(value)}")
+        raise v.fail(key, f"expected a list of names or tables, got {describe(value)}")
     out: list[ForbiddenName] = []
     for i, item in enumerate(value):
         where = f"{key}[{i}]"
@@ -400,7 +334,7 @@ def _forbidden_names(v: _Validator, value: Any, key: str, name_key: str) -> tupl
                 )
             )
         else:
-            raise v.fail(where, f"expected a name string or a table with '{name_key}', got {_kind(item)}")
+            raise v.fail(where, f"expected a name string or a table with '{name_key}', got {describe(item)}")
     return tuple(out)
 
 
@@ -416,7 +350,7 @@ def _dotted(v: _Validator, value: Any, key: str) -> str:
 
 def _file_patterns(v: _Validator, value: Any, key: str) -> tuple[FilePattern, ...]:
     if not isinstance(value, list):
-        raise v.fail(key, f"expected a list of globs or tables, got {_kind(value)}")
+        raise v.fail(key, f"expected a list of globs or tables, got {describe(value)}")
     out: list[FilePattern] = []
     for i, item in enumerate(value):
         where = f"{key}[{i}]"
@@ -437,7 +371,7 @@ def _file_patterns(v: _Validator, value: Any, key: str) -> tuple[FilePattern, ..
 
 def _required_layers(v: _Validator, value: Any, key: str) -> tuple[RequiredLayer, ...]:
     if not isinstance(value, list):
-        raise v.fail(key, f"expected a list such as [\"LSTM|GRU\"], got {_kind(value)}")
+        raise v.fail(key, f"expected a list such as [\"LSTM|GRU\"], got {describe(value)}")
     out: list[RequiredLayer] = []
     for i, item in enumerate(value):
         where = f"{key}[{i}]"
@@ -457,7 +391,7 @@ def _required_layers(v: _Validator, value: Any, key: str) -> tuple[RequiredLayer
 
 
 def _severity(v: _Validator, value: Any, key: str) -> dict[str, str]:
-    table = v.table(value, key)
+    table = v.mapping(value, key)
     out: dict[str, str] = {}
     levels = SEVERITIES + ("off",)
     for code, level in table.items():
@@ -466,70 +400,72 @@ def _severity(v: _Validator, value: Any, key: str) -> dict[str, str]:
             close = difflib.get_close_matches(code, list(RULES), n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise v.fail(where, f"unknown rule code{hint}; `checker rules` lists them")
-        if level not in levels:
-            raise v.fail(where, f"expected one of {', '.join(levels)}, got {level!r}")
-        out[code] = level
+        out[code] = v.choice(level, where, levels)
     return out
 
 
-def _rules(v: _Validator, table: Mapping[str, Any]) -> Rules:
-    v.known_keys(table, RULE_KEYS, "[rules]")
-    k = "[rules]."
-    values: dict[str, Any] = {}
-    if "max_params" in table:
-        values["max_params"] = _max_params(v, table["max_params"], k + "max_params")
-    if "forbid_pretrained" in table:
-        t = _bool_or_table(v, table["forbid_pretrained"], k + "forbid_pretrained", ("files", "allow"))
-        if t is not None:
-            values["forbid_pretrained"] = PretrainedRule(
-                scope=v.scope(t, k + "forbid_pretrained", functions=False),
-                allow=tuple(_dotted(v, a, f"{k}forbid_pretrained.allow[{i}]")
-                            for i, a in enumerate(v.strings(t.get("allow", []), k + "forbid_pretrained.allow"))),
-            )
-    if "forbid_model_zoo" in table:
-        t = _bool_or_table(v, table["forbid_model_zoo"], k + "forbid_model_zoo", ("files", "extra", "allow"))
-        if t is not None:
-            values["forbid_model_zoo"] = ModelZooRule(
-                scope=v.scope(t, k + "forbid_model_zoo", functions=False),
-                extra=tuple(_dotted(v, a, f"{k}forbid_model_zoo.extra[{i}]")
-                            for i, a in enumerate(v.strings(t.get("extra", []), k + "forbid_model_zoo.extra"))),
-                allow=tuple(_dotted(v, a, f"{k}forbid_model_zoo.allow[{i}]")
-                            for i, a in enumerate(v.strings(t.get("allow", []), k + "forbid_model_zoo.allow"))),
-            )
-    if "forbid_imports" in table:
-        values["forbid_imports"] = _forbidden_names(v, table["forbid_imports"], k + "forbid_imports", "module")
-    if "forbid_calls" in table:
-        values["forbid_calls"] = _forbidden_names(v, table["forbid_calls"], k + "forbid_calls", "call")
-    if "require_layers" in table:
-        values["require_layers"] = _required_layers(v, table["require_layers"], k + "require_layers")
-    if "forbid_loops" in table:
-        t = _bool_or_table(v, table["forbid_loops"], k + "forbid_loops", ("files", "functions", "comprehensions"))
-        if t is not None:
-            values["forbid_loops"] = LoopRule(
-                scope=v.scope(t, k + "forbid_loops", functions=True),
-                comprehensions=v.boolean(t.get("comprehensions", True), k + "forbid_loops.comprehensions"),
-            )
-    if "require_type_hints" in table:
-        t = _bool_or_table(v, table["require_type_hints"], k + "require_type_hints", ("files", "functions", "returns"))
-        if t is not None:
-            values["require_type_hints"] = TypeHintRule(
-                scope=v.scope(t, k + "require_type_hints", functions=True),
-                returns=v.boolean(t.get("returns", True), k + "require_type_hints.returns"),
-            )
-    if "require_files" in table:
-        values["require_files"] = _file_patterns(v, table["require_files"], k + "require_files")
-    if "forbid_files" in table:
-        values["forbid_files"] = _file_patterns(v, table["forbid_files"], k + "forbid_files")
-    if "require_attribution" in table:
-        t = _bool_or_table(v, table["require_attribution"], k + "require_attribution", ("markers", "llm_use"))
-        if t is not None:
-            values["require_attribution"] = AttributionRule(
-                markers=v.regexes(t.get("markers", []), k + "require_attribution.markers"),
-                llm_use=v.regexes(t.get("llm_use", []), k + "require_attribution.llm_use"),
-            )
-    if "severity" in table:
-        values["severity"] = _severity(v, table["severity"], k + "severity")
-    return Rules(**values)
+def _dotted_list(v: _Validator, table: Mapping[str, Any], name: str, key: str) -> tuple[str, ...]:
+    where = f"{key}.{name}"
+    return tuple(_dotted(v, a, f"{where}[{i}]") for i, a in enumerate(v.strings(table.get(name, []), where)))
+
+
+def _forbid_pretrained(v: _Validator, value: Any, key: str) -> PretrainedRule | None:
+    t = _bool_or_table(v, value, key, ("files", "allow"))
+    if t is None:
+        return None
+    return PretrainedRule(scope=v.scope(t, key, functions=False), allow=_dotted_list(v, t, "allow", key))
+
+
+def _forbid_model_zoo(v: _Validator, value: Any, key: str) -> ModelZooRule | None:
+    t = _bool_or_table(v, value, key, ("files", "extra", "allow"))
+    if t is None:
+        return None
+    return ModelZooRule(scope=v.scope(t, key, functions=False), extra=_dotted_list(v, t, "extra", key),
+                        allow=_dotted_list(v, t, "allow", key))
+
+
+def _forbid_loops(v: _Validator, value: Any, key: str) -> LoopRule | None:
+    t = _bool_or_table(v, value, key, ("files", "functions", "comprehensions"))
+    if t is None:
+        return None
+    return LoopRule(scope=v.scope(t, key, functions=True),
+                    comprehensions=v.boolean(t.get("comprehensions", True), f"{key}.comprehensions"))
+
+
+def _require_type_hints(v: _Validator, value: Any, key: str) -> TypeHintRule | None:
+    t = _bool_or_table(v, value, key, ("files", "functions", "returns"))
+    if t is None:
+        return None
+    return TypeHintRule(scope=v.scope(t, key, functions=True),
+                        returns=v.boolean(t.get("returns", True), f"{key}.returns"))
+
+
+def _require_attribution(v: _Validator, value: Any, key: str) -> AttributionRule | None:
+    t = _bool_or_table(v, value, key, ("markers", "llm_use"))
+    if t is None:
+        return None
+    return AttributionRule(markers=v.regexes(t.get("markers", []), f"{key}.markers"),
+                           llm_use=v.regexes(t.get("llm_use", []), f"{key}.llm_use"))
+
+
+# The `[rules]` table: each key and how its value is checked (a rule set to false is None: off).
+RULES_SCHEMA: dict[str, Field] = {
+    "max_params": Field(_max_params),
+    "forbid_pretrained": Field(_forbid_pretrained),
+    "forbid_model_zoo": Field(_forbid_model_zoo),
+    "forbid_imports": Field(lambda v, value, key: _forbidden_names(v, value, key, "module")),
+    "forbid_calls": Field(lambda v, value, key: _forbidden_names(v, value, key, "call")),
+    "require_layers": Field(_required_layers),
+    "forbid_loops": Field(_forbid_loops),
+    "require_type_hints": Field(_require_type_hints),
+    "require_files": Field(_file_patterns),
+    "forbid_files": Field(_file_patterns),
+    "require_attribution": Field(_require_attribution),
+    "severity": Field(_severity),
+}
+RULE_KEYS = tuple(RULES_SCHEMA)
+TASK_SCHEMA: dict[str, Field] = {"name": nonempty(), "description": string(), "url": string(), "rounds": strings()}
+TASK_KEYS = tuple(TASK_SCHEMA)
 
 
 def parse_task(text: str, source: str = "task.toml") -> Task:
@@ -542,18 +478,18 @@ def parse_task(text: str, source: str = "task.toml") -> Task:
     v.known_keys(data, TOP_LEVEL_KEYS, "")
     for key in TOP_LEVEL_KEYS:
         if key in data and not isinstance(data[key], dict):
-            raise v.fail(key, f"expected a table [{key}], got {_kind(data[key])}")
-    task_table = data.get("task", {})
-    v.known_keys(task_table, TASK_KEYS, "[task]")
+            raise v.fail(key, f"expected a table [{key}], got {describe(data[key])}")
+    task = v.table(data.get("task", {}), "[task]", TASK_SCHEMA)
     if "rules" not in data:
         raise v.fail("[rules]", "missing: a task file needs a [rules] table (it may be empty)")
-    name = task_table.get("name", Path(source).stem)
+    rules = {key: value for key, value in v.table(data["rules"], "[rules]", RULES_SCHEMA).items()
+             if value is not None}
     return Task(
-        name=v.nonempty(name, "[task].name"),
-        description=v.string(task_table.get("description", ""), "[task].description"),
-        url=v.string(task_table.get("url", ""), "[task].url"),
-        rounds=v.strings(task_table.get("rounds", []), "[task].rounds"),
-        rules=_rules(v, data["rules"]),
+        name=task.get("name") or v.nonempty(Path(source).stem, "[task].name"),
+        description=task.get("description", ""),
+        url=task.get("url", ""),
+        rounds=task.get("rounds", ()),
+        rules=Rules(**rules),
         retrain_table=data.get("retrain"),
         source=source,
     )
