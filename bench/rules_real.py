@@ -27,7 +27,7 @@ from checker.ingest.encoding import UndecodableError, decode_bytes  # noqa: E402
 from checker.model import SourceFile  # noqa: E402
 from checker.rules.check import check_submission  # noqa: E402
 from checker.rules.reader import sources_from_text  # noqa: E402
-from checker.rules.taskfile import load_task, parse_task  # noqa: E402
+from checker.task.taskfile import load_task, parse_task  # noqa: E402
 
 OUTSIDE = "(outside learner folders)"
 DATASET = REPO.parent / "shared" / "datasets" / "west2-submissions-2024-2026.jsonl.gz"

@@ -98,7 +98,7 @@ EXAMPLES_DIR = _Path(__file__).resolve().parent / "examples"
 EXAMPLE_ROUND = EXAMPLES_DIR / "round"
 EXAMPLE_HANDOUT = EXAMPLES_DIR / "handout"
 
-# --- task rules (checker.rules.taskfile, checker.rules) ------------------------------
+# --- task rules (checker.task.taskfile, checker.rules) ------------------------------
 # Qualified-name patterns of model-zoo factories (NS202). A plain entry covers everything under
 # it; `*` spans dots. These are the libraries the programme's tasks name ("no models exported from
 # torchvision", "no timm", "no Transformer library") plus the other hubs learners reach for.

@@ -6,7 +6,7 @@ import textwrap
 
 from checker.model import SourceFile
 from checker.rules.check import Finding, check_submission
-from checker.rules.taskfile import parse_task
+from checker.task.taskfile import parse_task
 
 
 def code(path: str, text: str, owner: str = "learner-01") -> SourceFile:

@@ -109,7 +109,7 @@ def test_out_beside_the_round_is_written(where):
 def test_known_library_errors_become_one_line_messages(tmp_path):
     from checker.corpus.index import CorpusIndexError
     from checker.report.writers import ReportError
-    from checker.rules.taskfile import TaskFileError
+    from checker.task.taskfile import TaskFileError
 
     assert known_error_message(CorpusIndexError("idx: locked\nby another build")) == \
         "idx: locked; by another build"

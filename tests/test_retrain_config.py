@@ -40,8 +40,8 @@ def test_misspelt_key_is_an_error_naming_the_file_the_table_and_the_key(tmp_path
 
 
 def test_retrain_errors_are_task_file_errors_with_the_key(tmp_path):
-    # The same validator as [rules] (checker.rules.schema): the same error, the same fields.
-    from checker.rules.taskfile import TaskFileError
+    # The same validator as [rules] (checker.task.schema): the same error, the same fields.
+    from checker.task.taskfile import TaskFileError
 
     with pytest.raises(TaskFileError) as err:
         _config(tmp_path, command="python train.py", short={"timeout": 30})

@@ -6,7 +6,7 @@ from rules_helpers import code, codes, notes, run
 
 from checker.ingest.round import load_folder
 from checker.rules.check import check_ingested
-from checker.rules.taskfile import parse_task
+from checker.task.taskfile import parse_task
 
 RULE = "require_attribution = true\n"
 

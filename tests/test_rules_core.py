@@ -10,7 +10,7 @@ from rules_helpers import code, codes, run
 from checker.model import SourceFile
 from checker.rules.check import RULES, Finding, check_submission
 from checker.rules.reader import notebook_sources, read_submission
-from checker.rules.taskfile import parse_task
+from checker.task.taskfile import parse_task
 
 
 def test_unparsable_file_is_a_finding_not_an_exception():

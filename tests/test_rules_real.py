@@ -13,7 +13,7 @@ import pytest
 from checker.ingest.encoding import decode_bytes
 from checker.rules.check import check_submission
 from checker.rules.reader import sources_from_text
-from checker.rules.taskfile import load_task
+from checker.task.taskfile import load_task
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "west2-submissions-2024-2026.jsonl.gz"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.rules.taskfile import (
+from checker.task.taskfile import (
     RULE_KEYS,
     TaskFileError,
     load_task,
@@ -207,7 +207,7 @@ def test_docs_describe_every_rule_key():
 
 
 def test_docs_describe_every_rule_code():
-    from checker.rules.catalogue import RULES
+    from checker.task.catalogue import RULES
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "task-file.md").read_text(encoding="utf-8")
     for code in RULES:

@@ -40,7 +40,7 @@ KNOWN_ERRORS = frozenset({
     "checker.scale.adapters.ScaleConfigError",
     "checker.scale.adapters.SharedIndexBusy",
     "checker.scale.adapters.SharedIndexMissing",
-    "checker.rules.taskfile.TaskFileError",
+    "checker.task.taskfile.TaskFileError",
     "redis.exceptions.RedisError",
 })
 

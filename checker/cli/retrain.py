@@ -63,9 +63,9 @@ def retrain_command(submission: Path, task_path: Path, short: bool, as_json: boo
 
 
 def _read_task(task_path: Path) -> tuple[dict, int | None]:
-    """The raw [retrain] table and [rules] max_params, through checker.rules.taskfile when present."""
+    """The raw [retrain] table and [rules] max_params, through checker.task.taskfile when present."""
     try:
-        from checker.rules.taskfile import TaskFileError, load_task
+        from checker.task.taskfile import TaskFileError, load_task
     except ImportError:  # the task-file module is not there yet: read the two tables ourselves
         try:
             data = tomllib.loads(task_path.read_text(encoding="utf-8-sig"))

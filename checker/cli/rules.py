@@ -27,7 +27,7 @@ def rules_command(codes: tuple[str, ...], fmt: str) -> None:
       checker rules NS201 NS301
       checker rules --format json > rules.json
     """
-    from checker.rules.catalogue import RULES
+    from checker.task.catalogue import RULES
 
     unknown = [c for c in codes if c.upper() not in RULES]
     if unknown:
@@ -70,7 +70,7 @@ def lint_command(submission_dir: Path, task_path: Path, sarif_path: Path | None,
     from checker.ingest.round import load_folder
     from checker.rules.check import check_ingested
     from checker.rules.sarif import to_sarif
-    from checker.rules.taskfile import TaskFileError, load_task
+    from checker.task.taskfile import TaskFileError, load_task
 
     try:
         task = load_task(task_path)

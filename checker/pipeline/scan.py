@@ -527,7 +527,7 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
     started = time.time()
     task = None
     if config.task_path:
-        from checker.rules.taskfile import load_task
+        from checker.task.taskfile import load_task
 
         task = load_task(config.task_path)
         if config.retrain and not task.retrain_table:

@@ -1,6 +1,6 @@
 """The `[retrain]` table of task.toml, validated: `RetrainConfig.from_table`.
 
-Checked by the task file's one validator (`checker.rules.schema`, as `[rules]` is): unknown keys
+Checked by the task file's one validator (`checker.task.schema`, as `[rules]` is): unknown keys
 are errors suggesting the closest known one, so a typo (`timout_s`) is caught instead of silently
 ignored; every error is a `RetrainConfigError` naming the file, the table and the key
 (`task.toml: [retrain].timeout_s: expected a positive number, got -5`). Paths are resolved
@@ -20,8 +20,8 @@ from typing import Any
 
 from checker import defaults
 from checker.retrain.claims import UNITS
-from checker.rules.schema import Checker, Field, boolean, choice, number, whole_number
-from checker.rules.taskfile import TaskFileError
+from checker.task.schema import Checker, Field, boolean, choice, number, whole_number
+from checker.task.taskfile import TaskFileError
 from checker.sandbox.limits import NETWORK_POLICIES, SandboxLimits
 
 DIRECTIONS = ("max", "min")

@@ -44,7 +44,7 @@ from checker.retrain.config import (
     check_command,
 )
 from checker.retrain.judge import judge
-from checker.rules.schema import Checker
+from checker.task.schema import Checker
 from checker.sandbox import checkpoint_count
 from checker.sandbox.limits import (
     Mount,

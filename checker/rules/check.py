@@ -27,10 +27,10 @@ from pathlib import Path
 from checker.model import SourceFile
 from checker.rules import attribution, budget, hints, imports, layers, loops, pretrained
 from checker.rules import files as files_family  # not `files`: check_submission takes `files`
-from checker.rules.catalogue import RULES, SEVERITIES, RuleDoc
+from checker.task.catalogue import RULES, SEVERITIES, RuleDoc
 from checker.rules.context import SUBMISSION_PATH, Finding, RuleContext
 from checker.rules.names import CodeFile, ParseFailed, SubmissionIndex, analyse_file
-from checker.rules.taskfile import Task
+from checker.task.taskfile import Task
 
 __all__ = ["Finding", "RuleDoc", "RULES", "SEVERITIES", "check_ingested", "check_submission",
            "RuleContext", "SUBMISSION_PATH"]

@@ -14,9 +14,9 @@ from pathlib import Path
 import libcst as cst
 
 from checker.model import SourceFile
-from checker.rules.catalogue import RULES
+from checker.task.catalogue import RULES
 from checker.rules.names import CodeFile, SubmissionIndex
-from checker.rules.taskfile import Task
+from checker.task.taskfile import Task
 
 SUBMISSION_PATH = "."  # the path of findings about the submission as a whole (NS401, NS701)
 

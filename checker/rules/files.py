@@ -1,6 +1,6 @@
 """Required and forbidden files (NS701, NS702): a notes folder, training-curve plots, no venv.
 
-Globs match paths relative to the learner folder (see `checker.rules.taskfile.path_matches`). With the
+Globs match paths relative to the learner folder (see `checker.task.taskfile.path_matches`). With the
 learner folder on disk every file counts, images and checkpoints included; without it only the
 decoded files handed to `check_submission` can be seen.
 """
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from checker.ingest.walk import walk
 from checker.model import SourceFile
 from checker.rules.context import Finding, RuleContext
-from checker.rules.taskfile import path_matches
+from checker.task.taskfile import path_matches
 
 MAX_LISTED_FILES = 100_000  # a learner folder with more entries is a venv or a dataset dump
 _NOT_LISTED = frozenset({".git"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checker.rules.context import Finding, RuleContext
-from checker.rules.taskfile import ForbiddenName, name_matches
+from checker.task.taskfile import ForbiddenName, name_matches
 
 
 def _why(entry: ForbiddenName) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from checker.rules.context import Finding, RuleContext
-from checker.rules.taskfile import name_matches
+from checker.task.taskfile import name_matches
 
 # numpy functions that run a Python callable once per element or slice: loops in disguise
 HIDDEN_LOOP_CALLS = ("numpy.vectorize", "numpy.frompyfunc", "numpy.apply_along_axis", "numpy.apply_over_axes")

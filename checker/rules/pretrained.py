@@ -17,7 +17,7 @@ import libcst as cst
 from checker import defaults
 from checker.rules.context import Finding, RuleContext
 from checker.rules.names import CallFact, CodeFile, literal_value
-from checker.rules.taskfile import name_matches, path_matches
+from checker.task.taskfile import name_matches, path_matches
 
 _WEIGHTS_ENUM = "torchvision.models.*_Weights"
 _PUBLISHED = re.compile(defaults.PUBLISHED_WEIGHTS_FILE, re.IGNORECASE)

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable
 
 from checker import __version__
-from checker.rules.catalogue import RULES
+from checker.task.catalogue import RULES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"

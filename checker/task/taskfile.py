@@ -4,7 +4,7 @@ The format is documented in `docs/task-file.md`. Validation is loud and specific
 `TaskFileError` naming the file, the key (`[rules].forbid_loops.files[0]`) and the reason, and an
 unknown key suggests the closest known one, because a misspelt rule would otherwise be silently
 unchecked. The tables are checked against their schemas (`RULES_SCHEMA`, `TASK_SCHEMA`) by the
-task file's one validator, `checker.rules.schema`.
+task file's one validator, `checker.task.schema`.
 
 The `[retrain]` table belongs to the reproduce-and-retrain stage, which validates it with the same
 validator (`checker.retrain.config`, raising a TaskFileError subclass): it is kept raw in
@@ -24,8 +24,8 @@ from typing import Any
 import tomllib
 
 from checker import defaults
-from checker.rules.catalogue import RULES, SEVERITIES
-from checker.rules.schema import Checker, Field, describe, nonempty, string, strings
+from checker.task.catalogue import RULES, SEVERITIES
+from checker.task.schema import Checker, Field, describe, nonempty, string, strings
 
 TOP_LEVEL_KEYS = ("task", "rules", "retrain")
 
@@ -254,7 +254,7 @@ class Task:
 
 
 class _Validator(Checker):
-    """The shared table checker (`checker.rules.schema`) with the rules' own kinds of values;
+    """The shared table checker (`checker.task.schema`) with the rules' own kinds of values;
     every error is a TaskFileError naming this file."""
 
     def __init__(self, source: str):
