@@ -562,6 +562,11 @@ def _lexical_stream(text: str, reason: str, long_string_chars: int = 24) -> Toke
     return stream
 
 
+def lexical_normalise(text: str, reason: str, long_string_chars: int = 24) -> TokenStream:
+    """The lexical fallback's stream of `text`, recorded with `reason`; never touches libCST."""
+    return _lexical_stream(text, reason, long_string_chars)
+
+
 # --------------------------------------------------------------------------------------------
 
 

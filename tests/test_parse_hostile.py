@@ -5,6 +5,7 @@ worker that dies anyway costs its one file, not the round."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from checker.codetokens import _lexical_stream, normalise
+from checker.codetokens import lexical_normalise, normalise
 from checker.corpus_index import SourceAdded, SourceRequest, add_sources
 from checker.corpus_sources import parse_source
+from checker.fingerprints import WORKER_DIED
 from checker.model import SourceFile
 from checker.parse_guard import (LONG_LINE, MAX_CHAIN, MAX_NESTING, has_long_line,
                                   nesting_too_deep)
@@ -112,7 +114,7 @@ def test_deeply_nested_brackets_fall_back_to_lexical_tokens_with_a_warning():
     stream = normalise(text)
     assert (stream.parser, stream.reason) == (
         "lexical", f"nesting deeper than {MAX_NESTING} levels; read lexically")
-    assert stream.tokens == _lexical_stream(text, stream.reason).tokens
+    assert stream.tokens == lexical_normalise(text, stream.reason).tokens
     assert stream.tokens[:4] == ["def", "ID", "(", "ID"] and stream.tokens.count("(") == 3001
 
 
@@ -125,6 +127,41 @@ def test_the_rules_report_a_nesting_bomb_as_ns000_and_check_the_other_files():
         "cannot parse, so no rule could check this file: "
         f"nesting deeper than {MAX_NESTING} levels, too deep to parse safely")
     assert ("main.py", "NS301") in found
+
+
+WORKER_DEATH = """
+import json, sys
+import checker.parse_guard as parse_guard
+from checker.fingerprints import FingerprintParams, fingerprint_many
+texts = json.loads(sys.stdin.read())
+params = FingerprintParams()
+guarded = fingerprint_many(texts, params, jobs=2)
+parse_guard.nesting_too_deep = lambda text: None  # forked workers inherit this
+seen = []
+fps = fingerprint_many(texts, params, jobs=2, progress=lambda done, total: seen.append(done))
+print(json.dumps({"parsers": [fp.stream.parser for fp in fps],
+                  "reasons": [fp.stream.reason for fp in fps],
+                  "same": [fp.kgrams.tolist() == g.kgrams.tolist() for fp, g in zip(fps, guarded)],
+                  "seen": seen}))
+"""
+
+
+@pytest.mark.skipif(multiprocessing.get_all_start_methods()[0] != "fork",  # the default
+                    reason="the workers must inherit the disabled guard")
+def test_a_worker_killed_by_libcst_costs_that_one_file_not_the_batch():
+    """With the guard off, the bomb really segfaults the worker that parses it
+    (BrokenProcessPool): the other files still come back from workers, the bomb is read
+    lexically in the parent. In a subprocess: a regression that parsed the bomb in-process
+    would kill that, not the test run."""
+    texts = [f"def area_{i}(w, h):\n    return w * h + {i}\n" for i in range(45)]
+    texts[7] = BRACKET_BOMB
+    proc = _checker_python(WORKER_DEATH, json.dumps(texts))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout)
+    assert (got["parsers"][7], got["reasons"][7]) == ("lexical", WORKER_DIED)
+    assert got["parsers"][:7] + got["parsers"][8:] == ["libcst"] * 44
+    assert all(got["same"])  # the bomb's lexical stream too
+    assert got["seen"] == list(range(1, 46))
 
 
 def _round(root: Path, learners: int) -> Path:
