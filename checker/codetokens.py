@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from checker.parse_guard import TooDeepToParse, parse_module
+from checker.parse_guard import TooDeepToParse, has_long_line, parse_module
 
 _BUILTINS = frozenset(dir(builtins))
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
@@ -593,7 +593,8 @@ def raw_tokens(text: str) -> list[tokenize.TokenInfo]:
     (4,114 files; tests/test_codetokens.py checks a sample). Measured: tokenizing 1.5x and
     normalising 1.1-1.2x faster. Raises like `tokenize` on bad input.
     """
-    if not _USE_C_TOKENIZER or "\r" in text:  # the C tokenizer folds \r\n into \n: spans move
+    # the C tokenizer folds \r\n into \n (spans move), and is quadratic on a very long line
+    if not _USE_C_TOKENIZER or "\r" in text or has_long_line(text):
         return list(tokenize.generate_tokens(io.StringIO(text).readline))
     out = []
     make = tuple.__new__
