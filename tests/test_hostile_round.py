@@ -144,7 +144,8 @@ def hostile_round(tmp_path_factory):
     _write(root / "erin" / "train.py", FILL_DISK)
     task = tmp / "task.toml"
     task.write_text('[task]\nname = "hostile"\n\n[rules]\n\n[retrain]\ncommand = "python train.py"\n'
-                    'metric = "accuracy"\ntimeout_s = 60\ndisk_mb = 20\n', encoding="utf-8")
+                    'metric = "accuracy"\ntarget = 0.9\ntimeout_s = 60\ndisk_mb = 20\n',
+                    encoding="utf-8")
     out = tmp / "report"
     done = _checker("scan", str(root), "--task", str(task), "--retrain", "-o", str(out), "-q",
                     cwd=tmp)
@@ -186,7 +187,8 @@ def test_every_file_not_compared_is_explained(hostile_round):
     for w in report["warnings"]:
         reasons[w["path"]] = reasons.get(w["path"], "") + " " + w["reason"]
     expected = {"deep.py": "nesting", "leak.py": "link", "etc-link": "link",
-                "outside-link": "link", ".hidden": "", "dave.zip": "", "mallory.zip": ""}
+                "outside-link": "link", ".hidden": "not compared", "dave.zip": "merged",
+                "mallory/": "zip bomb"}
     for name, word in expected.items():
         found = [r for p, r in reasons.items() if p == name or p.endswith("/" + name)
                  or name in p]

@@ -10,14 +10,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from checker import defaults
-from checker.code.tokens import TokenStream, Unit, normalise
+from checker.code.tokens import TokenStream, Unit, lexical_normalise, normalise
 from checker.core.hashing import kgram_hashes, member_of, token_hashes, winnow
 
 
@@ -91,8 +93,13 @@ class CodeFingerprint:
         return out
 
 
-def fingerprint_text(text: str, params: FingerprintParams) -> CodeFingerprint:
-    stream = normalise(text, params.min_unit_tokens, params.long_string_chars)
+def fingerprint_text(text: str, params: FingerprintParams,
+                     lexical_reason: str = "") -> CodeFingerprint:
+    """With `lexical_reason`, the text is read by the lexical fallback only, without libCST."""
+    if lexical_reason:
+        stream = lexical_normalise(text, lexical_reason, params.long_string_chars)
+    else:
+        stream = normalise(text, params.min_unit_tokens, params.long_string_chars)
     kgrams = kgram_hashes(token_hashes(stream.tokens, params.seed), params.k)
     return CodeFingerprint(stream, kgrams)
 
@@ -152,18 +159,71 @@ def _fingerprint_unique(texts: list[str], params: FingerprintParams, jobs: int, 
     # while the other finishes it.
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     out: list[CodeFingerprint | None] = [None] * len(texts)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        chunk = max(1, min(8, len(texts) // (jobs * 8)))
-        # map() submits every chunk before it returns, and the first submit forks the workers
-        results = pool.map(_fingerprint_star, ((texts[i], params) for i in order),
-                           chunksize=chunk)
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            chunk = max(1, min(8, len(texts) // (jobs * 8)))
+            # map() submits every chunk before it returns, and the first submit forks the workers
+            results = pool.map(_fingerprint_star, ((texts[i], params) for i in order),
+                               chunksize=chunk)
+            if on_workers_started:
+                on_workers_started()
+                on_workers_started = None
+            for i, fp in zip(order, results):
+                out[i] = fp
+                done += 1
+                if progress:
+                    progress(done, len(texts))
+    except BrokenProcessPool:
+        # A worker died: libCST crashed on a file (checker.code.parse_guard keeps the crashes known
+        # to it away). What came back is kept; the rest is fingerprinted again, one file per
+        # task, which finds the file that kills its worker and reads it lexically instead.
         if on_workers_started:
             on_workers_started()
-        for n, (i, fp) in enumerate(zip(order, results)):
+        rest = [i for i in order if out[i] is None]
+        for i, fp in _fingerprint_isolating(texts, rest, params, jobs):
             out[i] = fp
+            done += 1
             if progress:
-                progress(n + 1, len(texts))
+                progress(done, len(texts))
     return out
+
+
+WORKER_DIED = "libCST crashed the worker process that parsed it; read lexically"
+
+
+def _fingerprint_isolating(texts: list[str], items: list[int], params: FingerprintParams,
+                           jobs: int) -> Iterator[tuple[int, CodeFingerprint]]:
+    """(index, fingerprint) of `items` in worker processes, one file per task and at most `jobs`
+    in flight, so a worker's death costs only the files in flight. Those are run again one at a
+    time; a file that kills its worker alone is fingerprinted here by the lexical fallback,
+    which does not use libCST."""
+    pending = deque(items)
+    while pending:
+        suspects: list[int] = []
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            running: dict = {}
+            while (pending or running) and not suspects:
+                try:
+                    while pending and len(running) < jobs:
+                        future = pool.submit(_fingerprint_star, (texts[pending[0]], params))
+                        running[future] = pending.popleft()
+                except BrokenProcessPool:  # died since the last wait: its futures fail soon
+                    if not running:  # died idle: retried, but by itself so that this ends
+                        suspects.append(pending.popleft())
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    i = running.pop(future)
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        suspects.append(i)
+                    else:
+                        yield i, future.result()
+            suspects += running.values()  # a dead pool fails every future in flight
+        if len(suspects) == 1 and jobs == 1:
+            yield suspects[0], fingerprint_text(texts[suspects[0]], params, WORKER_DIED).compact()
+        elif suspects:
+            yield from _fingerprint_isolating(texts, suspects, params, 1)
 
 
 @functools.lru_cache(maxsize=8)

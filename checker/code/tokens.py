@@ -14,8 +14,9 @@ Why not libCST's `PositionProvider` for spans: measured an order of magnitude sl
 (DESIGN.md). libCST validates the code and resolves bindings and imports; spans come from the
 stdlib tokenizer, which is exact and cheap on code that libCST accepted.
 
-Code libCST cannot parse (Python 2, syntax errors) falls back to a regex lexer with heuristic
-bindings: the file is still compared, and the fallback is recorded (`parser == "lexical"`).
+Code libCST cannot parse (Python 2, syntax errors), or must not (nesting deep enough to crash it:
+checker.code.parse_guard), falls back to a regex lexer with heuristic bindings: the file is still
+compared, and the fallback is recorded (`parser == "lexical"`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import tokenize
 from dataclasses import dataclass, field
 
 import libcst as cst
+
+from checker.code.parse_guard import TooDeepToParse, has_long_line, parse_module
 
 _BUILTINS = frozenset(dir(builtins))
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
@@ -559,6 +562,11 @@ def _lexical_stream(text: str, reason: str, long_string_chars: int = 24) -> Toke
     return stream
 
 
+def lexical_normalise(text: str, reason: str, long_string_chars: int = 24) -> TokenStream:
+    """The lexical fallback's stream of `text`, recorded with `reason`; never touches libCST."""
+    return _lexical_stream(text, reason, long_string_chars)
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -585,7 +593,8 @@ def raw_tokens(text: str) -> list[tokenize.TokenInfo]:
     (4,114 files; tests/test_codetokens.py checks a sample). Measured: tokenizing 1.5x and
     normalising 1.1-1.2x faster. Raises like `tokenize` on bad input.
     """
-    if not _USE_C_TOKENIZER or "\r" in text:  # the C tokenizer folds \r\n into \n: spans move
+    # the C tokenizer folds \r\n into \n (spans move), and is quadratic on a very long line
+    if not _USE_C_TOKENIZER or "\r" in text or has_long_line(text):
         return list(tokenize.generate_tokens(io.StringIO(text).readline))
     out = []
     make = tuple.__new__
@@ -645,7 +654,9 @@ def normalise(text: str, min_unit_tokens: int = 40, long_string_chars: int = 24)
     gc.disable()
     try:
         with _parser_built_nodes_unvalidated():
-            module = cst.parse_module(text)
+            module = parse_module(text)
+    except TooDeepToParse as exc:  # libCST would crash the process on it (checker.code.parse_guard)
+        return _lexical_stream(text, f"{exc}; read lexically", long_string_chars)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return _lexical_stream(text, f"libCST could not parse it ({first[:160]})",

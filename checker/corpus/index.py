@@ -1130,7 +1130,7 @@ def _prose_of(fetched, entries, owner: str, notes: list[str]) -> Iterator[tuple[
                 yield item
         try:
             tree = ast.parse(f.code.text)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # CPython's "too deep"
             continue
         docs = [ast.get_docstring(node) for node in ast.walk(tree)
                 if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]

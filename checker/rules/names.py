@@ -23,6 +23,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from checker.model import SourceFile
+from checker.code.parse_guard import TooDeepToParse, parse_module
 
 # --- parsing -----------------------------------------------------------------------------------
 
@@ -57,15 +58,17 @@ def blank_magics(text: str) -> tuple[str, int]:
 def parse_code(text: str) -> ParseOk | ParseFailed:
     """Parse a file; on failure retry with notebook magics blanked. Never raises."""
     try:
-        return ParseOk(cst.parse_module(text))
+        return ParseOk(parse_module(text))
     except cst.ParserSyntaxError as first:
         failure = first
+    except TooDeepToParse as exc:  # libCST would crash the process on it (checker.code.parse_guard)
+        return ParseFailed(f"{exc}, too deep to parse safely")
     except (RecursionError, ValueError) as exc:  # pathological nesting, NUL bytes
         return ParseFailed(f"{type(exc).__name__}: {exc}")
     blanked, count = blank_magics(text)
     if count:
         try:
-            return ParseOk(cst.parse_module(blanked), magics_blanked=count)
+            return ParseOk(parse_module(blanked), magics_blanked=count)
         except (cst.ParserSyntaxError, RecursionError, ValueError):
             pass
     message = str(failure).strip().splitlines()
