@@ -419,18 +419,20 @@ def test_a_failed_scan_leaves_no_temporary_folder(tmp_path, private_tmp, monkeyp
             raise KeyboardInterrupt
         monkeypatch.setattr(scan_module, "read_round_notes", interrupt)
         expected = KeyboardInterrupt
-    else:
-        from concurrent.futures.process import BrokenProcessPool
-
+    else:  # a fingerprint worker dies on every file: each is read lexically, the run goes on
         from checker.code import fingerprints as fingerprints
         monkeypatch.setattr(fingerprints, "_fingerprint_star", _crash_fingerprint_worker)
-        jobs, expected = 2, BrokenProcessPool
+        jobs, expected = 2, None
     seen = []
     real_load_round = scan_module.load_round
     monkeypatch.setattr(scan_module, "load_round",
                         lambda r, w: seen.append(w) or real_load_round(r, w))
-    with pytest.raises(expected):
-        scan(ScanConfig(root, jobs=jobs))
+    if expected is None:
+        report = scan(ScanConfig(root, jobs=jobs))
+        assert any(w["kind"] == "fallback" for w in report["warnings"])
+    else:
+        with pytest.raises(expected):
+            scan(ScanConfig(root, jobs=jobs))
     assert seen and seen[0].parent == private_tmp  # the scan did make its folder there
     assert list(private_tmp.iterdir()) == []
 
