@@ -537,6 +537,12 @@ def _scan(config: ScanConfig, progress: Progress | None = None):
         notes_documents = read_round_notes(subs, config.round_dir) if config.notes else []
         index = open_index(config)
         result = match_code(subs, base, config, progress, index)
+        if task is not None and task.expected_sources:
+            from checker.corpus.match import mark_expected
+
+            # public code the task tells learners to use: expected use, not risk (verdicts)
+            result.stats["expected_source_pairs"] = mark_expected(result.file_pairs,
+                                                                  task.expected_sources)
         if index is not None:
             report_index = {"path": str(config.index_dir), "sources": [
                 {"source": r.spec, "version": r.version, "licence": r.licence, "url": r.url}

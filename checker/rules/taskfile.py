@@ -24,7 +24,8 @@ import tomllib
 from checker import defaults
 from checker.rules.catalogue import RULES, SEVERITIES
 
-TOP_LEVEL_KEYS = ("task", "rules", "retrain")
+TOP_LEVEL_KEYS = ("task", "rules", "retrain", "sources")
+SOURCES_KEYS = ("expected",)
 TASK_KEYS = ("name", "description", "url", "rounds")
 RULE_KEYS = (
     "max_params",
@@ -260,6 +261,9 @@ class Task:
     rounds: tuple[str, ...] = ()  # informational: round folders this task file was written for
     retrain_table: dict | None = None  # raw `[retrain]`, validated by the retrain stage
     source: str = ""  # the file it was read from
+    # `[sources].expected`: public code the task tells learners to use or read (source specs as
+    # `checker corpus add` takes them); corpus matches to it are expected use, not risk
+    expected_sources: tuple[str, ...] = ()
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -532,6 +536,20 @@ def _rules(v: _Validator, table: Mapping[str, Any]) -> Rules:
     return Rules(**values)
 
 
+def _expected_sources(v: _Validator, table: Mapping[str, Any]) -> tuple[str, ...]:
+    """`[sources] expected = ["pypi:yolov5", "git:https://github.com/lucidrains/vit-pytorch"]`."""
+    from checker.corpus.sources import SourceError, parse_source
+
+    v.known_keys(table, SOURCES_KEYS, "[sources]")
+    specs = v.strings(table.get("expected", []), "[sources].expected")
+    for i, spec in enumerate(specs):
+        try:
+            parse_source(spec)
+        except SourceError as exc:
+            raise v.fail(f"[sources].expected[{i}]", str(exc)) from None
+    return specs
+
+
 def parse_task(text: str, source: str = "task.toml") -> Task:
     """Validate task-file text; `source` names it in errors."""
     v = _Validator(source)
@@ -556,6 +574,7 @@ def parse_task(text: str, source: str = "task.toml") -> Task:
         rules=_rules(v, data["rules"]),
         retrain_table=data.get("retrain"),
         source=source,
+        expected_sources=_expected_sources(v, data.get("sources", {})),
     )
 
 
