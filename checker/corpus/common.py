@@ -40,19 +40,6 @@ class CommonExport:
     missing: tuple[str, ...]  # manifest sources the index does not hold (not counted)
 
 
-def common_counts(index: CorpusIndex) -> dict[int, int]:
-    """How many k-grams are found in at least N projects, for N = 2 .. the index's projects."""
-    rows = index._conn.execute(  # noqa: SLF001 - one aggregate over the index's own table
-        "SELECT projects, COUNT(*) FROM kgram_df WHERE projects >= 2 GROUP BY projects").fetchall()
-    per = dict(rows)
-    top = max([index.projects(), *per]) if per else index.projects()
-    out, running = {}, 0
-    for n in range(top, 1, -1):
-        running += per.get(n, 0)
-        out[n] = running
-    return dict(sorted(out.items()))
-
-
 def _manifest_facts(manifest: Path | None) -> tuple[dict, list[str]]:
     if manifest is None or not Path(manifest).is_file():
         return {}, []
@@ -72,7 +59,7 @@ def export_common_kgrams(index_path: Path, out: Path, min_projects: int | None =
     min_projects = defaults.COMMON_KGRAMS_MIN_PROJECTS if min_projects is None else int(min_projects)
     with CorpusIndex.open(index_path) as index:
         hashes = index.common_kgrams(min_projects=min_projects)  # sorted, unique, uint64
-        counts = common_counts(index)
+        counts = index.common_counts()
         projects = index.projects()
         sources = [{"source": s.spec, "project": s.project, "version": s.version, "origin": s.origin}
                    for s in index.sources()]
@@ -119,4 +106,4 @@ def export_common_kgrams(index_path: Path, out: Path, min_projects: int | None =
                         missing)
 
 
-__all__ = ["CommonExport", "common_counts", "export_common_kgrams"]
+__all__ = ["CommonExport", "export_common_kgrams"]
