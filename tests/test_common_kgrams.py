@@ -11,8 +11,13 @@ from click.testing import CliRunner
 
 from checker import defaults
 from checker.cli.main import cli
-from checker.code.common import (FORMAT, PROBE, load_common_kgrams, probe_digest,
-                                 read_common_file)
+from checker.code.common import (
+    FORMAT,
+    PROBE,
+    load_common_kgrams,
+    probe_digest,
+    read_common_file,
+)
 from checker.code.fingerprints import FingerprintParams, fingerprint_text
 from checker.corpus.index import CorpusIndex
 from checker.pipeline.scan import ScanConfig, scan
@@ -209,6 +214,10 @@ def _pair(report: dict, a: str, b: str) -> dict | None:
     return None
 
 
+def _fragments(report: dict) -> int:
+    return sum(len(p["fragments"]) for p in report["pairs"])
+
+
 def _scan(root: Path, **kw) -> dict:
     return scan(ScanConfig(round_dir=root, notes=False, jobs=1, **kw))
 
@@ -319,9 +328,8 @@ def test_two_independent_mnist_scripts_lose_the_idioms_they_share(round_dir):
     assert with_list["stats"]["common_kgrams_shipped"] > 100  # the round's k-grams it removed
     assert with_list["stats"]["common_kgrams_list"] == load_common_kgrams(FingerprintParams()).hashes.size
     assert without["stats"]["common_kgrams_shipped"] == 0 and without["config"]["common"] is False
-    fragments = lambda r: sum(len(p["fragments"]) for p in r["pairs"])  # noqa: E731
     assert after is None or after["similarity"] <= before["similarity"] - 0.08
-    assert fragments(with_list) <= fragments(without) - 3
+    assert _fragments(with_list) <= _fragments(without) - 3
     assert not [w for w in with_list["warnings"] if w["kind"] == "common-code"]
 
 

@@ -9,13 +9,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from test_scan_corpus import COPIED, PUBLIC
 
 from checker.cli.main import cli
 from checker.corpus.match import expected_entry
 from checker.report.writers import PAIRS_CSV_COLUMNS
 from checker.rules.taskfile import TaskFileError, parse_task
-
-from test_scan_corpus import COPIED, PUBLIC
 
 # Another public helper, in a source the task does not name.
 OTHER_PUBLIC = '''
