@@ -103,7 +103,7 @@ EXAMPLE_HANDOUT = EXAMPLES_DIR / "handout"
 # learners in every scan (with or without an index); `--no-common` turns it off.
 COMMON_KGRAMS_FILE = _Path(__file__).resolve().parent / "data" / "common_kgrams.npz"
 # Distinct projects (versions and re-packagings of one count once) a k-gram must be found in to be
-# shipped as common. Chosen by measurement (docs/corpus.md, "Code everyone writes").
+# shipped as common. Chosen by measurement (corpus/README.md, "Code everyone writes").
 COMMON_KGRAMS_MIN_PROJECTS = 4
 
 # --- task rules (checker.rules.taskfile, checker.rules) ------------------------------

@@ -278,7 +278,7 @@ def export_common(index: Path, min_projects: int, manifest: Path, out: Path, qui
 
     The list ships with the package (checker/data/common_kgrams.npz) and is used with or
     without an index; rebuild it after a change of the fingerprint parameters or of the
-    normaliser (a scan then warns that the list does not fit). See docs/corpus.md.
+    normaliser (a scan then warns that the list does not fit). See corpus/README.md, "Code everyone writes".
 
     \b
     Examples:

@@ -5,7 +5,7 @@ projects of the default corpus (`corpus/sources.toml`): the training loop, datas
 plotting. A scan ignores them between learners like handout code, with or without a corpus
 index, so two independent MNIST scripts do not match on `optimizer.zero_grad()` and
 `torchvision.datasets.MNIST(...)`. `checker corpus export-common` writes the file
-(`checker.corpus.common.export_common_kgrams`); docs/corpus.md says how it was built.
+(`checker.corpus.common.export_common_kgrams`); corpus/README.md ("Code everyone writes") says how it was built.
 
 The file is a compressed `.npz` without pickles: `hashes` (sorted unique uint64) and `header`
 (UTF-8 JSON as uint8: format, fingerprint parameters, sources, `min_projects`, creation date and

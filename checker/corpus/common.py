@@ -5,7 +5,7 @@ of at least `min_projects` projects are code everyone writes (the training loop,
 plotting); written to `checker/data/common_kgrams.npz`, they let every scan ignore that code
 between learners without a corpus index (`checker.code.common.load_common_kgrams`).
 
-Rebuild the shipped list (docs/corpus.md, "Code everyone writes"):
+Rebuild the shipped list (corpus/README.md, "Code everyone writes"):
 
     checker corpus build --index /tmp/cc-index --no-notes
     checker corpus export-common --index /tmp/cc-index -o checker/data/common_kgrams.npz
