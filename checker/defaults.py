@@ -98,6 +98,14 @@ EXAMPLES_DIR = _Path(__file__).resolve().parent / "examples"
 EXAMPLE_ROUND = EXAMPLES_DIR / "round"
 EXAMPLE_HANDOUT = EXAMPLES_DIR / "handout"
 
+# --- code everyone writes, shipped (checker.code.common, `checker corpus export-common`) -------
+# K-gram hashes found in many independent public projects of the default corpus: ignored between
+# learners in every scan (with or without an index); `--no-common` turns it off.
+COMMON_KGRAMS_FILE = _Path(__file__).resolve().parent / "data" / "common_kgrams.npz"
+# Distinct projects (versions and re-packagings of one count once) a k-gram must be found in to be
+# shipped as common. Chosen by measurement (corpus/README.md, "Code everyone writes").
+COMMON_KGRAMS_MIN_PROJECTS = 4
+
 # --- task rules (checker.task.taskfile, checker.rules) ------------------------------
 # Qualified-name patterns of model-zoo factories (NS202). A plain entry covers everything under
 # it; `*` spans dots. These are the libraries the programme's tasks name ("no models exported from

@@ -41,7 +41,9 @@ def test_scan_of_a_missing_folder_exits_2_naming_it(tmp_path):
 
 
 def test_fail_on_high_exits_1_when_learners_copied(round_dir):
-    root = round_dir({"ann/a.py": COPIED, "ben/b.py": COPIED})
+    from test_render_fixtures import MODEL  # a whole model file: generic loops alone would be common code
+
+    root = round_dir({"ann/a.py": MODEL, "ben/b.py": MODEL})
     assert CliRunner().invoke(cli, ["scan", str(root), "-q"]).exit_code == 0
     assert CliRunner().invoke(cli, ["scan", str(root), "-q", "--fail-on", "high"]).exit_code == 1
 

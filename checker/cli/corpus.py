@@ -43,6 +43,7 @@ def corpus() -> None:
       checker corpus build                          # everything corpus/sources.toml lists
       checker corpus add pypi:d2l==1.0.3 git:https://github.com/karpathy/nanoGPT
       checker corpus list
+      checker corpus export-common -o checker/data/common_kgrams.npz
     """
 
 
@@ -258,6 +259,43 @@ def build(manifest: Path, rebuild: bool, index: Path, jobs: int, ray_address: st
     if strict and failed:
         raise CheckFailed(f"{len(failed)} source(s) of {manifest} failed: "
                                    + ", ".join(f.spec for f in failed))
+
+
+@corpus.command("export-common")
+@_index_option
+@click.option("--min-projects", type=click.IntRange(2), default=defaults.COMMON_KGRAMS_MIN_PROJECTS,
+              show_default=True,
+              help="Distinct projects a k-gram must be found in (versions of a package count once).")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path),
+              default=defaults.CORPUS_MANIFEST, show_default=True,
+              help="The manifest the index was built from (its digest and sources are recorded).")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              default=defaults.COMMON_KGRAMS_FILE, show_default=True,
+              help="The .npz to write (the package's shipped list by default).")
+@_quiet_option
+def export_common(index: Path, min_projects: int, manifest: Path, out: Path, quiet: bool) -> None:
+    """Write the k-grams many public projects share: code every scan ignores between learners.
+
+    The list ships with the package (checker/data/common_kgrams.npz) and is used with or
+    without an index; rebuild it after a change of the fingerprint parameters or of the
+    normaliser (a scan then warns that the list does not fit). See corpus/README.md, "Code everyone writes".
+
+    \b
+    Examples:
+      checker corpus build --index /tmp/cc-index --no-notes
+      checker corpus export-common --index /tmp/cc-index -o checker/data/common_kgrams.npz
+    """
+    from checker.corpus.common import export_common_kgrams
+
+    result = _run(export_common_kgrams, index, quiet, index_path=index, out=out,
+                  min_projects=min_projects, manifest=manifest if manifest.is_file() else None)
+    if not quiet:
+        counts = ", ".join(f">= {n}: {c:,}" for n, c in result.counts.items())
+        click.echo(f"k-grams by projects ({result.projects} projects): {counts}")
+        if result.missing:
+            click.echo(f"note: not in the index, not counted: {', '.join(result.missing)}")
+        click.echo(f"wrote {result.hashes:,} k-grams of >= {result.min_projects} projects to {out} "
+                   f"({result.bytes / 1e6:.2f} MB)")
 
 
 __all__ = ["corpus"]

@@ -72,6 +72,10 @@ def cli() -> None:
               help="With --retrain: the task's quick mode (fewer epochs, a data subset).")
 @click.option("--notes/--no-notes", default=True, show_default=True,
               help="Check learners' notes (md, txt, pdf, docx, html, notebook markdown).")
+@click.option("--common/--no-common", default=True, show_default=True,
+              help="Ignore code everyone writes between learners (the training loop, dataset "
+                   "loading, plotting: k-grams found in many public projects, shipped with the "
+                   "checker; `checker corpus export-common` rebuilds the list).")
 @index_option("Corpus index to match against (code and notes). The default folder is used "
               "only when an index was built there; a folder you name must hold one.")
 @click.option("--lsh", "lsh_url", metavar="URL", default=None,
@@ -88,7 +92,7 @@ def cli() -> None:
 def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: Path | None,
          min_similarity: float, frequent_share: float, frequent_max: int, kgram: int, window: int,
          jobs: int, top: int, task_path: Path | None, retrain: bool, retrain_short: bool,
-         notes: bool,
+         notes: bool, common: bool,
          index: Path, lsh_url: str | None, ray_address: str | None, html: bool,
          fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
@@ -129,7 +133,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         min_similarity=min_similarity, jobs=jobs,
         min_fragment_tokens=max(defaults.MIN_FRAGMENT_TOKENS, kgram),
         task_path=task_path, retrain=retrain, retrain_short=retrain_short,
-        notes=notes,
+        notes=notes, common=common,
         index_dir=index if index_was_given(click.get_current_context()) else _index_if_built(index),
         ray_address=ray_address, corpus_lsh_engine=lsh_url or defaults.CORPUS_LSH_ENGINE,
     )

@@ -61,12 +61,12 @@ class FilePair:
     attributed: bool = False
     attribution: str = ""  # the learner's words that name the source
     right_meta: dict = field(default_factory=dict)  # corpus: version, licence, url, path
-    expected: bool = False  # corpus: a source the task file names in [sources] expected
+    expected: bool = False  # corpus: a source the task tells learners to use ([sources].expected)
 
     def to_dict(self) -> dict:
         # by hand, not dataclasses.asdict: asdict deep-copies recursively and was 6 of 27 s of a
         # 1,000-file scan with 34,000 pairs
-        return {
+        out = {
             "left": self.left, "right": self.right, "left_file": self.left_file,
             "right_file": self.right_file, "similarity": round(self.similarity, 4),
             "left_coverage": round(self.left_coverage, 4),
@@ -80,6 +80,7 @@ class FilePair:
             "source": self.source, "attributed": self.attributed, "attribution": self.attribution,
             "right_meta": dict(self.right_meta), "expected": self.expected,
         }
+        return out
 
 
 def fragment_spans(fragments: list[Fragment], left: TokenStream, right: TokenStream,

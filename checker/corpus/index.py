@@ -535,6 +535,17 @@ class CorpusIndex:
             common = np.intersect1d(common, np.asarray(among, dtype=np.uint64))
         return common
 
+    def common_counts(self) -> dict[int, int]:
+        """How many k-grams are found in at least N projects, for N = 2 .. the most projects
+        any k-gram is found in (at least the corpus's projects): what a `min_projects` keeps."""
+        per = dict(self._conn.execute("SELECT projects, COUNT(*) FROM kgram_df "
+                                      "WHERE projects >= 2 GROUP BY projects").fetchall())
+        out, running = {}, 0
+        for n in range(max([self.projects(), *per]), 1, -1):
+            running += per.get(n, 0)
+            out[n] = running
+        return dict(sorted(out.items()))
+
     def kgram_projects(self, kgrams: np.ndarray) -> np.ndarray:
         """For each k-gram, in how many projects of the corpus it occurs (0 when in none)."""
         kg = np.asarray(kgrams, dtype=np.uint64)

@@ -275,6 +275,47 @@ def _rank(m: CorpusMatch) -> tuple:
     return (-m.pair.left_coverage, -m.pair.similarity, m.pair.right, m.pair.right_file)
 
 
+def expected_entry(right: str, expected) -> str | None:
+    """The entry of `expected` (source specs of a task's `[sources].expected`) that names the
+    corpus source `right` (`pypi:yolov5==7.0.14`), or None.
+
+    Same package (PEP 503 names: `pypi:YOLOv5` names `pypi:yolov5`), repository (normalised URL)
+    or folder; an entry without a version names every version, a pinned one only its own. The pip
+    and git copies of one implementation are two sources: list both when both are indexed."""
+    from checker.corpus.sources import SourceError, parse_source
+
+    try:
+        have = parse_source(right)
+    except SourceError:
+        return None
+    for entry in expected:
+        try:
+            want = parse_source(entry)
+        except SourceError:
+            continue
+        if want.project == have.project and (not want.ref or want.ref == have.ref):
+            return entry
+    return None
+
+
+def mark_expected(pairs, expected) -> int:
+    """Mark the corpus pairs (`FilePair`, source "corpus") whose source the task expects learners
+    to use (`expected`: `[sources].expected`); returns how many. Learner pairs are left alone:
+    the same public code copied between two learners is still evidence."""
+    if not expected:
+        return 0
+    marked = 0
+    for pair in pairs:
+        if pair.source != "corpus":
+            continue
+        entry = expected_entry(pair.right, expected)
+        pair.expected = entry is not None
+        if entry is not None:
+            pair.right_meta["expected_as"] = entry
+            marked += 1
+    return marked
+
+
 def match_corpus(docs: list[CodeDoc], ignore: np.ndarray, index: CorpusIndex, config,
                  evidence: Mapping[str, LearnerEvidence] | None = None,
                  progress: Progress | None = None) -> list[FilePair]:
@@ -286,5 +327,5 @@ def match_corpus(docs: list[CodeDoc], ignore: np.ndarray, index: CorpusIndex, co
     return [m.pair for m in find_corpus_matches(docs, ignore, index, config, evidence, progress)]
 
 
-__all__ = ["CorpusMatch", "CorpusMatchConfig", "candidate_contents", "find_corpus_matches",
-           "match_corpus"]
+__all__ = ["CorpusMatch", "CorpusMatchConfig", "candidate_contents", "expected_entry",
+           "find_corpus_matches", "mark_expected", "match_corpus"]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from checker import defaults
-from checker.core.align import Fragment, Prepared, align_prepared, prepare
+from checker.core.align import Fragment, Prepared, align_prepared, own_mask, prepare
 from checker.code.documents import CodeDoc
 from checker.code.fingerprints import (FingerprintParams, fingerprint_many,
                                   minhash_permutations, minhash_values_many)
@@ -69,6 +69,9 @@ class ScanConfig:
     # how the corpus LSH is held: "banded", "datasketch", or the redis:// URL of shared tables
     # pushed by `checker lsh-sync` (read by CorpusMatchConfig.of)
     corpus_lsh_engine: str = defaults.CORPUS_LSH_ENGINE
+    # ignore the shipped k-grams of code everyone writes (checker.code.common) between learners
+    common: bool = True
+    common_list: Path | None = None  # another list than the shipped one (tests, a mentor's own)
 
     def to_dict(self) -> dict:
         return {
@@ -86,6 +89,7 @@ class ScanConfig:
             "retrain_short": self.retrain_short,
             "notes": self.notes,
             "index": str(self.index_dir) if self.index_dir else None,
+            "common": self.common,
         }
 
 
@@ -289,12 +293,31 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     ignored = [frequent_kgrams(counted, len({d.source.owner for d in docs}), config.frequent_share,
                                config.frequent_min_learners, config.frequent_max_learners)]
     ignored += [fp.kgrams for fp in base_fps]
+    round_kgrams = (np.unique(np.concatenate([d.fp.kgrams for d in docs])) if docs
+                    else np.empty(0, dtype=np.uint64))
     if index is not None and docs:
         # code common to many public implementations (the standard training loop) is no
         # evidence between learners either
-        round_kgrams = np.unique(np.concatenate([d.fp.kgrams for d in docs]))
         ignored.append(index.common_kgrams(among=round_kgrams).astype(np.uint64))
-    ignore = np.unique(np.concatenate(ignored)) if ignored else np.empty(0, dtype=np.uint64)
+    # ignored outright: no candidates, no own tokens, and alignments stop at them
+    hard_ignore = np.unique(np.concatenate(ignored)) if ignored else np.empty(0, dtype=np.uint64)
+    shipped = np.empty(0, dtype=np.uint64)
+    shipped_size = 0
+    if config.common:
+        from checker.code.common import load_common_kgrams
+
+        common = load_common_kgrams(params, config.common_list)
+        if common.reason:
+            warnings.append(IngestWarning(Path(common.path).name, common.reason, kind="common-code"))
+        shipped_size = int(common.hashes.size)
+        if shipped_size and round_kgrams.size:
+            shipped = np.intersect1d(common.hashes, round_kgrams, assume_unique=True)
+    # The shipped common k-grams (code everyone writes) are discounted like the corpus matching
+    # discounts common public code: no candidates and no own tokens, but they do not cut an
+    # alignment apart (a copied function keeps its length through the generic lines inside it),
+    # and a fragment needs `min_fragment_tokens` tokens outside them to count. Cutting instead
+    # shortened the longest fragment of a real copy (pre_task/2024/task2: 89 -> 34 lines).
+    ignore = np.union1d(hard_ignore, shipped) if shipped.size else hard_ignore
     for d in docs:
         d.mark_own(ignore, params.k)
 
@@ -319,11 +342,16 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     ordered = sorted(pairs)
     needed = sorted({i for pair in ordered for i in pair})
     prepared: list[Prepared | None] = [None] * len(docs)
+    specific: dict[int, np.ndarray] = {}  # per document: tokens no shipped common k-gram covers
     for i in needed:
-        prepared[i] = prepare(docs[i].fp.kgrams, ignore)
+        prepared[i] = prepare(docs[i].fp.kgrams, hard_ignore)
+        if shipped.size:
+            specific[i] = own_mask(docs[i].fp.kgrams, docs[i].fp.n_tokens, params.k, shipped)
     for a, b, frags in align_pairs(prepared, ordered, params.k, config.min_fragment_tokens,
                                    config.jobs, progress):
         da, db = docs[a], docs[b]
+        if frags and shipped.size:
+            frags = specific_fragments(frags, specific[a], specific[b], config.min_fragment_tokens)
         if not frags:
             continue
         # learner ids in a stable order: left < right
@@ -344,7 +372,9 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
         from checker.corpus.match import find_corpus_matches
 
         evidence = {sub.learner: evidence_from_submission(sub) for sub in subs}
-        for m in find_corpus_matches(docs, ignore, index, config, evidence, progress):
+        # the corpus matching has its own, measured discount of common public code (the
+        # index's own counts): it gets the ignore set without the shipped list
+        for m in find_corpus_matches(docs, hard_ignore, index, config, evidence, progress):
             file_pairs.append(m.pair)
     t_corpus = time.perf_counter()
 
@@ -359,11 +389,24 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     stats = {
         "files": len(docs), "learners": len(subs), "candidate_pairs": len(pairs),
         "matched_pairs": len(file_pairs), "ignored_kgrams": int(ignore.size),
+        # the shipped common-code list: its k-grams found in this round (ignored between
+        # learners), and its size (0: turned off, missing or built for other parameters)
+        "common_kgrams_shipped": int(shipped.size), "common_kgrams_list": shipped_size,
         "seconds": {"fingerprint": round(t_fp - t0, 3), "candidates": round(t_cand - t_fp, 3),
                     "align": round(t_align - t_cand, 3),
                     "corpus": round(t_corpus - t_align, 3)},
     }
     return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats)
+
+
+def specific_fragments(frags: list[Fragment], left: np.ndarray, right: np.ndarray,
+                       min_tokens: int) -> list[Fragment]:
+    """The fragments with at least `min_tokens` specific tokens on both sides (`left`, `right`:
+    per token, True when no common k-gram covers it): a run of code everyone writes is no
+    evidence, a copy that runs through such lines keeps them."""
+    return [f for f in frags
+            if int(left[f.left_start:f.left_end].sum()) >= min_tokens
+            and int(right[f.right_start:f.right_end].sum()) >= min_tokens]
 
 
 def _rules_for(task, sub: Submission) -> list[dict]:
@@ -541,6 +584,12 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
         notes_documents = read_round_notes(subs, config.round_dir) if config.notes else []
         index = open_index(config)
         result = match_code(subs, base, config, progress, index)
+        if task is not None and task.expected_sources:
+            from checker.corpus.match import mark_expected
+
+            # public code the task tells learners to use: expected use, not risk (verdicts)
+            result.stats["expected_source_pairs"] = mark_expected(result.file_pairs,
+                                                                  task.expected_sources)
         if index is not None:
             corpus = CorpusInfo(str(config.index_dir), [
                 CorpusSourceInfo(r.spec, r.version, r.licence, r.url) for r in index.sources()])

@@ -83,6 +83,8 @@ class ScanSettings(Section):
     retrain_short: bool
     notes: bool
     index: str | None = field(metadata=doc("the corpus index folder"))
+    common: bool = field(default=True, metadata=doc(
+        "the shipped common-code list was used (--common/--no-common)"))
 
 
 @dataclass(slots=True)
@@ -94,7 +96,13 @@ class Stats(Section):
     candidate_pairs: int
     matched_pairs: int
     ignored_kgrams: int
+    common_kgrams_shipped: int = field(metadata=doc(
+        "k-grams of this round found in the shipped common-code list, ignored between learners"))
+    common_kgrams_list: int = field(metadata=doc(
+        "the shipped list's size; 0 when --no-common, missing or built for other parameters"))
     seconds: dict[str, float] = field(metadata=doc("wall time of each stage, in seconds"))
+    expected_source_pairs: int | None = field(default=None, metadata=optional_key(
+        "with a task's [sources].expected: corpus pairs marked expected"))
 
 
 # --- learners, files, pairs ----------------------------------------------------------------------

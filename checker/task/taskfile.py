@@ -27,7 +27,10 @@ from checker import defaults
 from checker.task.catalogue import RULES, SEVERITIES
 from checker.task.schema import Checker, Field, describe, nonempty, string, strings
 
-TOP_LEVEL_KEYS = ("task", "rules", "retrain")
+TOP_LEVEL_KEYS = ("task", "rules", "retrain", "sources")
+SOURCES_KEYS = ("expected",)
+# a source spec as `checker corpus add` takes it; checked fully where the corpus reads it
+SOURCE_SPEC = re.compile(r"^(pypi:[A-Za-z0-9][A-Za-z0-9._-]*(==\S+)?|git:\S+|dir:\S+)$")
 
 
 class TaskFileError(ValueError):
@@ -248,6 +251,9 @@ class Task:
     rounds: tuple[str, ...] = ()  # informational: round folders this task file was written for
     retrain_table: dict | None = None  # raw `[retrain]`, validated by the retrain stage
     source: str = ""  # the file it was read from
+    # `[sources].expected`: public code the task tells learners to use or read (source specs as
+    # `checker corpus add` takes them); corpus matches to it are expected use, not risk
+    expected_sources: tuple[str, ...] = ()
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -492,7 +498,19 @@ def parse_task(text: str, source: str = "task.toml") -> Task:
         rules=Rules(**rules),
         retrain_table=data.get("retrain"),
         source=source,
+        expected_sources=_expected_sources(v, data.get("sources", {})),
     )
+
+
+def _expected_sources(v: _Validator, table: dict[str, Any]) -> tuple[str, ...]:
+    """`[sources] expected = ["pypi:yolov5", "git:https://github.com/lucidrains/vit-pytorch"]`."""
+    v.known_keys(table, SOURCES_KEYS, "[sources]")
+    specs = v.strings(table.get("expected", []), "[sources].expected")
+    for i, spec in enumerate(specs):
+        if not SOURCE_SPEC.match(spec):
+            raise v.fail(f"[sources].expected[{i}]", f"{spec!r} is not a source spec: use "
+                         "pypi:NAME[==VERSION], git:URL[@REF] or dir:PATH")
+    return specs
 
 
 def load_task(path: str | Path) -> Task:
