@@ -6,7 +6,8 @@ unknown key suggests the closest known one, because a misspelt rule would otherw
 unchecked.
 
 The `[retrain]` table belongs to the reproduce-and-retrain stage, which validates it itself: it is
-kept raw in `Task.retrain_table`.
+kept raw in `Task.retrain_table`. The `[notes]` table holds the task's norms for learners' notes
+(`Task.notes`, read by `checker.notes.check`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import tomllib
 from checker import defaults
 from checker.rules.catalogue import RULES, SEVERITIES
 
-TOP_LEVEL_KEYS = ("task", "rules", "retrain")
+TOP_LEVEL_KEYS = ("task", "rules", "retrain", "notes")
+NOTES_KEYS = ("min_words", "min_own_share")
 TASK_KEYS = ("name", "description", "url", "rounds")
 RULE_KEYS = (
     "max_params",
@@ -250,6 +252,14 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class NotesRules:
+    """The task's norms for notes (`[notes]`); None where the task sets none."""
+
+    min_words: int | None = None  # words of the learner's own notes, all files together
+    min_own_share: float | None = None  # share of the notes in the learner's own words, 0..1
+
+
+@dataclass(frozen=True)
 class Task:
     """One assessment task: its description and its rules."""
 
@@ -260,6 +270,7 @@ class Task:
     rounds: tuple[str, ...] = ()  # informational: round folders this task file was written for
     retrain_table: dict | None = None  # raw `[retrain]`, validated by the retrain stage
     source: str = ""  # the file it was read from
+    notes: NotesRules = field(default_factory=NotesRules)  # `[notes]`: norms for learners' notes
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -532,6 +543,22 @@ def _rules(v: _Validator, table: Mapping[str, Any]) -> Rules:
     return Rules(**values)
 
 
+def _notes(v: _Validator, table: Mapping[str, Any]) -> NotesRules:
+    v.known_keys(table, NOTES_KEYS, "[notes]")
+    min_words = table.get("min_words")
+    if min_words is not None and (isinstance(min_words, bool) or not isinstance(min_words, int)
+                                  or min_words < 0):
+        raise v.fail("[notes].min_words", f"expected a whole number of words >= 0, got "
+                     f"{_kind(min_words) if not isinstance(min_words, int) else min_words}")
+    share = table.get("min_own_share")
+    if share is not None:
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise v.fail("[notes].min_own_share", "expected a share between 0 and 1 (0.5 = half), "
+                         f"got {share if isinstance(share, (int, float)) and not isinstance(share, bool) else _kind(share)}")
+        share = float(share)
+    return NotesRules(min_words=min_words, min_own_share=share)
+
+
 def parse_task(text: str, source: str = "task.toml") -> Task:
     """Validate task-file text; `source` names it in errors."""
     v = _Validator(source)
@@ -556,6 +583,7 @@ def parse_task(text: str, source: str = "task.toml") -> Task:
         rules=_rules(v, data["rules"]),
         retrain_table=data.get("retrain"),
         source=source,
+        notes=_notes(v, data.get("notes", {})),
     )
 
 
