@@ -498,8 +498,8 @@ def normalise_notes(notes) -> dict:
                 start, end = _lines_of_span(par.get("span"))
                 paragraph_text[(entry["learner"], str(par.get("path", "")), par.get("index"))] = (
                     str(par.get("text", "")), start, end)
-                if par.get("status") in (None, "own", "not_judged"):
-                    continue
+                if par.get("status") in (None, "own", "not_judged", "handout", "not_prose"):
+                    continue  # handout text and code/formulas/tables are no one's passages
                 match = par.get("corpus_match") or par.get("learner_match") or {}
                 src = match.get("source") or {}
                 s_start, s_end = _lines_of_span(src.get("span"))
