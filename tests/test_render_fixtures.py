@@ -148,11 +148,12 @@ def _paragraph(owner: str, path: str, index: int, lines: tuple[int, int], text: 
     return {"owner": owner, "path": path, "index": index, "span": _span(*lines), "cell": None,
             "page": None, "words": len(text.split()), "language": "en", "text": text,
             "status": status, "corpus_match": corpus_match, "learner_match": learner_match,
-            "suggestion": suggestion, "needs_attention": status in ("copied", "shared")}
+            "suggestion": suggestion, "handout_match": None, "not_prose": "",
+            "needs_attention": status in ("copied", "shared")}
 
 
 def _notes_section() -> dict:
-    """report["notes"] as `checker.notes.check.NotesReport.to_dict()` writes it: ann copied a
+    """report["notes"] as `checker.notes.findings.NotesReport.to_dict()` writes it: ann copied a
     paragraph from d2l-zh and shares one with cat; dan wrote his own."""
     ann_shared = _paragraph("ann", "notes.md", 1, (7, 7), "Pooling halves the resolution.", "shared",
                             learner_match=_match("edited", 0.9, "cat", "README.md", (1, 1)))
@@ -168,21 +169,28 @@ def _notes_section() -> dict:
         "needs_attention": True,
         "learners": [
             {"learner": "ann", "files": ["notes.md"], "words": 60, "own_words": 21,
+             "handout_files": [], "handout_words": 0, "not_prose_words": 0,
              "own_share": 0.35, "copied_score": 0.6, "needs_attention": True,
              "findings": [{"learner": "ann", "kind": "low_own_share",
                            "message": "65% of notes.md comes from d2l-zh without citation",
-                           "value": 0.35, "limit": 0.5, "from_task": False}],
+                           "value": 0.35, "limit": 0.5, "severity": "warning", "norm_from_task": True}],
              "paragraphs": [copied, ann_shared]},
             {"learner": "cat", "files": ["README.md"], "words": 3, "own_words": 0,
+             "handout_files": [], "handout_words": 0, "not_prose_words": 0,
              "own_share": 0.0, "copied_score": 0.0, "needs_attention": True, "findings": [],
              "paragraphs": [cat_shared]},
             {"learner": "dan", "files": ["notes.md"], "words": 40, "own_words": 40,
+             "handout_files": [], "handout_words": 0, "not_prose_words": 0,
              "own_share": 1.0, "copied_score": 0.0, "needs_attention": False, "findings": [],
              "paragraphs": [own]},
         ],
         "shared": [{"learner_a": "ann", "path_a": "notes.md", "index_a": 1, "span_a": _span(7, 7),
                     "learner_b": "cat", "path_b": "README.md", "index_b": 0, "span_b": _span(1, 1),
-                    "kind": "edited", "score": 0.9, "common_source": ""}],
+                    "kind": "edited", "score": 0.9, "common_source": "", "source": None}],
+        "shared_sources": [],
+        "norms": {"min_words": 150, "min_words_from_task": False, "min_own_share": 0.5,
+                  "min_own_share_from_task": True},
+        "handout_documents": [],
         "warnings": [],
     }
 

@@ -83,7 +83,7 @@ def test_a_section_that_did_not_run_is_written_as_it_was(full_report):
 
 def test_values_keep_their_types():
     data = {"learner": "ann", "kind": "too_short", "message": "short", "value": 109, "limit": 150,
-            "from_task": False}
+            "severity": "info", "norm_from_task": False}
     from checker.report.model import NotesFinding
 
     finding = NotesFinding.from_dict(data)

@@ -372,3 +372,40 @@ def test_a_learners_notes_are_read_from_disk_once_for_every_stage(round_dir, tmp
     assert reads == ["README.md"]  # the notebook's markdown was read with its code
     assert {(f["code"], f["path"]) for f in report["findings"]} == {("NS802", "README.md")}
     assert {lr["learner"] for lr in report["notes"]["learners"]} >= {"ann"}
+
+
+HANDOUT_README = """# 小猫快跑
+
+某天傍晚，实验室的小猫溜进了机房，把键盘当成了暖炉，趴在上面睡着了。
+
+你的任务是写一个程序，帮管理员把小猫从键盘上请下来，并且不能吵醒它。
+
+每一回合你可以选择轻拍、喂食或者等待三种行动之一，小猫的耐心值会随之变化。
+
+当耐心值降到零以下时，小猫会跳下键盘，任务完成。
+"""
+
+
+def test_handout_notes_in_base_are_not_shared_evidence_and_task_notes_norms_apply(round_dir, tmp_path):
+    root = round_dir({
+        "alice/README.md": HANDOUT_README, "alice/train.py": TRAIN,
+        "alice/notes.md": "# 笔记\n\n我把学习率从零点一降到零点零一，损失曲线平滑了很多，但是收敛慢了一倍。\n",
+        "bob/README.md": HANDOUT_README.replace("某天傍晚", "某天晚上"), "bob/net.py": RENAMED,
+    })
+    base = tmp_path / "base"
+    (base / "cat").mkdir(parents=True)
+    (base / "cat" / "README.md").write_text(HANDOUT_README, encoding="utf-8")
+    task = tmp_path / "task.toml"
+    task.write_text("[rules]\n\n[notes]\nmin_words = 100\n", encoding="utf-8")
+    report = _scan(root, base_dir=base, task_path=task)
+    notes = report["notes"]
+    assert notes["shared"] == [] and notes["handout_documents"] == ["cat/README.md"]
+    by_learner = {entry["learner"]: entry for entry in notes["learners"]}
+    for learner in ("alice", "bob"):
+        assert by_learner[learner]["handout_files"] == ["README.md"]
+        assert {p["status"] for p in by_learner[learner]["paragraphs"]
+                if p["path"] == "README.md"} == {"handout"}
+    [finding] = by_learner["alice"]["findings"]
+    assert finding["kind"] == "too_short" and finding["norm_from_task"] and finding["limit"] == 100
+    assert by_learner["bob"]["findings"][0]["kind"] == "empty"
+    assert notes["norms"]["min_words_from_task"] is True

@@ -126,6 +126,23 @@ def test_wrong_values_name_the_key_and_reason(toml, key):
     assert err.value.reason
 
 
+def test_notes_table_sets_the_notes_norms_and_is_validated():
+    task = parse_task("[rules]\n[notes]\nmin_words = 300\nmin_own_share = 0.6\n", "t.toml")
+    assert (task.notes.min_words, task.notes.min_own_share) == (300, 0.6)
+    unset = parse_task("[rules]\n", "t.toml").notes
+    assert (unset.min_words, unset.min_own_share) == (None, None)
+    for toml, key in (("min_words = -1", "[notes].min_words"), ("min_words = 1.5", "[notes].min_words"),
+                      ("min_own_share = 50", "[notes].min_own_share"),
+                      ("min_own_share = true", "[notes].min_own_share"),
+                      ("min_word = 3", "[notes].min_word")):
+        with pytest.raises(TaskFileError) as err:
+            parse_task("[rules]\n[notes]\n" + toml + "\n", "t.toml")
+        assert err.value.key == key and err.value.reason
+    with pytest.raises(TaskFileError) as err:
+        parse_task("[rules]\n[notes]\nmin_word = 3\n", "t.toml")
+    assert "did you mean 'min_words'" in str(err.value)
+
+
 def test_severity_table_checks_codes_and_levels():
     with pytest.raises(TaskFileError) as err:
         parse_task('[rules.severity]\nNS310 = "warning"\n', "t.toml")

@@ -94,7 +94,8 @@ def test_notes_norms_the_task_did_not_set_are_information_only():
                  {"learner": "ann", "files": ["notes.md"], "words": 145, "own_words": 145,
                   "own_share": 1.0, "copied_score": 0.0, "needs_attention": True,
                   "paragraphs": [], "findings": [
-                      {"learner": "ann", "kind": "too_short", "message":
+                      {"learner": "ann", "kind": "too_short", "severity": "info",
+                       "norm_from_task": False, "message":
                        "The notes have 145 words; at least 150 are expected."}]}],
              "shared": []}
     ann = _by_learner(learner_verdicts(["ann"], [], [], notes=notes))["ann"]
@@ -117,7 +118,7 @@ def test_a_notes_norm_the_task_set_raises_risk():
                  {"learner": "ann", "files": ["notes.md"], "words": 145, "own_words": 145,
                   "own_share": 1.0, "copied_score": 0.0, "needs_attention": True,
                   "paragraphs": [], "findings": [
-                      {"learner": "ann", "kind": "too_short", "from_task": True, "message":
+                      {"learner": "ann", "kind": "too_short", "norm_from_task": True, "message":
                        "The notes have 145 words; the task asks for at least 150."}]}],
              "shared": []}
     ann = _by_learner(learner_verdicts(["ann"], [], [], notes=notes))["ann"]

@@ -44,21 +44,35 @@ def _open_corpus(index: Path, create: bool, model: str | None = None):
 @index_option("Index folder; its notes corpus is INDEX/notes.")
 @click.option("--learner", default="you", show_default=True, help="Name to show for these notes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (report.json shape).")
-def notes_command(files: tuple[Path, ...], index: Path, learner: str, as_json: bool) -> None:
+@click.option("--task", "task_path", type=click.Path(path_type=Path), default=None,
+              help="task.toml whose [notes] table sets min_words / min_own_share; without it "
+                   "length and own-share findings are information only.")
+def notes_command(files: tuple[Path, ...], index: Path, learner: str, as_json: bool,
+                  task_path: Path | None) -> None:
     """Pre-check your notes: which paragraphs read as copied, from where, and what to do.
 
     FILES are your notes (.md, .txt, .ipynb, .pdf, .docx, .html), checked together against the
-    public articles in the index. Exit 0 when clean, 1 when something needs attention.
+    public articles in the index. Exit 0 when clean, 1 when a paragraph reads as copied or a
+    norm of the task (--task, its [notes] table) is not met.
 
     \b
     Examples:
       checker notes week3.md
+      checker notes week3.md --task task.toml
       checker notes notes/*.md report.pdf --index fingerprints/ --json > notes.json
     """
     from checker.notes.embeddings import EmbeddingModelError
     from checker.notes.check import check_notes
     from checker.ingest.documents import read_notes_file
 
+    norms = None
+    if task_path is not None:
+        from checker.task.taskfile import TaskFileError, load_task
+
+        try:
+            norms = load_task(task_path).notes
+        except TaskFileError as exc:
+            raise CheckerInputError(str(exc)) from exc
     documents = []
     for path in files:
         if not path.is_file():
@@ -70,7 +84,7 @@ def notes_command(files: tuple[Path, ...], index: Path, learner: str, as_json: b
         documents.append(document)
     corpus = _open_corpus(index, create=False)
     try:
-        report = check_notes(documents, corpus)
+        report = check_notes(documents, corpus, norms=norms)
     except EmbeddingModelError as exc:
         raise CheckerInputError(f"{_notes_dir(index)}: {exc}") from exc
     finally:
@@ -102,7 +116,7 @@ def _print_report(report) -> None:
             click.echo(click.wrap_text(verdict.suggestion, initial_indent="    ",
                                        subsequent_indent="    "))
         for finding in learner.findings:
-            click.echo(f"NOTE  {finding.message}")
+            click.echo(f"{'info' if finding.severity == 'info' else 'NOTE'}  {finding.message}")
         click.echo(f"{learner.learner}: {learner.words} words, {learner.own_share:.0%} in your own "
                    f"words; {sum(p.status == 'copied' for p in learner.paragraphs)} paragraph(s) to "
                    "cite or rewrite.")

@@ -8,6 +8,16 @@ is checked for every copied paragraph (`checker.notes.citations`). Everything is
 `to_dict()` for report.json (`checker.notes.findings`). `compare_texts` scores one text against
 another the same way, without a corpus.
 
+What is not evidence, and not own words either: paragraphs that match the handout's notes
+(`handout=`, the `--base` folder; status "handout"; a file mostly made of them is a handout file),
+code, API signatures, formulas and tables (`checker.notes.prose`; status "not_prose"). Between
+learners, a match in one language that rests on meaning alone needs long paragraphs and a
+stricter score (`NotesConfig.semantic_only_*`), "translated" needs two languages, and a passage
+both learners copied from one public source is each one's corpus match (`shared_sources`), not
+evidence between them. A cross-language match to a code docstring is a topic, not a source.
+Length and own-share findings are warnings only for norms the task sets (`norms=`, task.toml
+`[notes]`); against the checker's defaults they are information.
+
 What the default model (`defaults.NOTES_EMBEDDING_MODEL`, multilingual USE v3 from PyPI) can and
 cannot catch, as measured in bench/notes_results.md:
 - verbatim and lightly edited copies, in simplified or traditional script, full- or half-width:
@@ -25,13 +35,14 @@ cannot catch, as measured in bench/notes_results.md:
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from checker.core.textnorm import language_of, normalise_for_embedding, tokenize
+from checker.core.textnorm import language_of, normalise_for_embedding, normalise_text, tokenize
 from checker.ingest.documents import NotesDocument, Paragraph, parse_notes_text
 from checker.notes.citations import _citation
 from checker.notes.config import CorpusMismatchError, NotesConfig
@@ -43,8 +54,10 @@ from checker.notes.findings import (
     NotesReport,
     ParagraphVerdict,
     SharedPassage,
+    SourceRef,
 )
 from checker.notes.fingerprints import _content_units, _paragraph_kgrams, _signed
+from checker.notes.prose import not_prose as prose_exclusion
 from checker.notes.scoring import _best_match, _candidates, _make_probe, _Probe, _score
 
 
@@ -87,12 +100,20 @@ def check_notes(
     other_learners: Sequence[NotesDocument] = (),
     config: NotesConfig | None = None,
     embedder=None,
+    handout: Sequence[NotesDocument] = (),
+    norms=None,
 ) -> NotesReport:
     """Classify every paragraph of `documents` (grouped by owner = learner).
 
     Each paragraph is compared with `corpus` (None: no public sources) and with the paragraphs of
     every other owner among `documents` and `other_learners` (the latter are compared against but
     not reported). `embedder` defaults to the corpus's; its model must be the corpus's.
+
+    `handout`: the notes files of the handout (`--base`). A paragraph that matches one of theirs
+    (score >= copy_threshold; for a paragraph too short to judge, literally) is status "handout":
+    neither copied nor own words, and never compared between learners. `norms`: the task's
+    `[notes]` (an object with `min_words` and `min_own_share`, None where not set); without them
+    the length and own-share findings are information only.
     """
     if corpus is not None:
         config = config or corpus.config
@@ -107,47 +128,66 @@ def check_notes(
 
         embedder = Embedder(config.model)
 
-    # 1. every learner sentence embedded at once (batched, cached)
+    # the handout's files under an owner no learner folder can have; its headings are text a
+    # learner's copy may hold as plain lines ("### （1）学姐" kept as "（1）学姐")
+    handout = [replace(d, owner=_HANDOUT_OWNER, paragraphs=[
+        replace(p, kind="prose") if p.kind == "heading" else p for p in d.paragraphs])
+        for d in handout]
+
+    # 1. every learner (and handout) sentence embedded at once (batched, cached)
     judged: list[tuple[NotesDocument, Paragraph]] = []
     all_docs = list(documents) + list(other_learners)
-    for document in all_docs:
+    for document in all_docs + list(handout):
         for paragraph in document.prose:
             judged.append((document, paragraph))
     sentence_texts = [normalise_for_embedding(s) for _, p in judged for s in p.sentence_texts()]
     matrix = embedder.encode(sentence_texts) if sentence_texts else np.zeros((0, 1), np.float32)
     probes: dict[tuple[str, int], _Probe] = {}
-    vectors_by_doc: dict[str, dict] = defaultdict(dict)
+    vectors_by_doc: dict[int, dict] = defaultdict(dict)
     row = 0
     for document, paragraph in judged:
         n = len(paragraph.sentences)
         vectors = matrix[row : row + n]
         row += n
         for number in range(n):
-            vectors_by_doc[document.key][(paragraph.index, number)] = vectors[number]
+            vectors_by_doc[id(document)][(paragraph.index, number)] = vectors[number]
         probes[(document.key, paragraph.index)] = _make_probe(
             paragraph, document.owner, document.path, vectors, config)
 
-    # 2. the learners' own corpus, for shared passages
+    # 2. what is not the learners' to share: code/formulas/tables, and the handout's paragraphs
+    not_prose_of = {(d.key, p.index): prose_exclusion(p, config.min_paragraph_words)
+                    for d in all_docs for p in d.prose}
+    handout_of = _handout_matches(all_docs, handout, probes, vectors_by_doc, not_prose_of,
+                                  embedder, config)
+    handout_files = {d.key for d in all_docs if _mostly_handout(d, handout_of, not_prose_of, config)}
+
+    # 3. the learners' own corpus, for shared passages: prose that is not the handout's
+    def shareable(document: NotesDocument, paragraph: Paragraph) -> bool:
+        key = (document.key, paragraph.index)
+        return not not_prose_of.get(key) and key not in handout_of
+
     owners = sorted({d.owner for d in all_docs})
     peers = None
     learner_common: set[int] = set()
     if len(owners) > 1:
         peers = NotesCorpus.in_memory(embedder, config)
         for document in all_docs:
-            peers.add_parsed(document.owner, document, vectors_by_doc[document.key])
+            kept = [p for p in document.paragraphs if p.kind == "heading" or shareable(document, p)]
+            peers.add_parsed(document.owner, replace(document, paragraphs=kept),
+                             vectors_by_doc[id(document)])
         peers.save()
         if len(owners) >= config.frequent_min_learners:
             owners_of: dict[int, set[str]] = defaultdict(set)
-            for probe in probes.values():
-                for h in probe.kgrams:
-                    owners_of[h].add(probe.owner)
+            for document in all_docs:
+                for paragraph in document.prose:
+                    if shareable(document, paragraph):
+                        for h in probes[(document.key, paragraph.index)].kgrams:
+                            owners_of[h].add(document.owner)
             learner_common = {h for h, who in owners_of.items()
                               if len(who) > config.frequent_share * len(owners)}
 
-    # 3. judge each paragraph of each reported learner
+    # 4. judge each paragraph of each reported learner
     learners: list[LearnerNotes] = []
-    shared: list[SharedPassage] = []
-    shared_seen: set[tuple] = set()
     by_owner: dict[str, list[NotesDocument]] = defaultdict(list)
     for document in documents:
         by_owner[document.owner].append(document)
@@ -162,6 +202,15 @@ def check_notes(
             for i, probe in enumerate(doc_probes):
                 paragraph = probe.paragraph
                 words = paragraph.words
+                key = (document.key, paragraph.index)
+                if not_prose_of.get(key):
+                    verdicts.append(_verdict(document, probe, words, "not_prose",
+                                             not_prose=not_prose_of[key]))
+                    continue
+                if key in handout_of:
+                    verdicts.append(_verdict(document, probe, words, "handout",
+                                             handout_match=handout_of[key]))
+                    continue
                 if words < config.min_paragraph_words:
                     verdicts.append(_verdict(document, probe, words, "not_judged"))
                     continue
@@ -173,13 +222,18 @@ def check_notes(
                         how = _citation(document, paragraph, corpus._doc_data(
                             _doc_id_of(corpus, corpus_match.source)))
                         corpus_match = replace(corpus_match, cited=bool(how), citation=how)
-                corpus_match_of[(document.key, paragraph.index)] = corpus_match
+                corpus_match_of[key] = corpus_match
                 learner_match = None
                 if peer_hits:
                     hits, nearest, common = peer_hits[i]
                     learner_match = _best_match(probe, peers, hits, nearest, common | learner_common,
                                                 config)
-                    if learner_match and learner_match.score < config.copy_threshold:
+                    if learner_match and not _counts_between_learners(probe, learner_match, peers,
+                                                                      config):
+                        learner_match = None
+                    if learner_match and document.key in handout_files and \
+                            f"{learner_match.source.source}/{learner_match.source.path}" in handout_files:
+                        # two copies of the handout (or of another version of it) agree
                         learner_match = None
                 copied = corpus_match is not None and corpus_match.score >= config.copy_threshold
                 if copied:
@@ -191,61 +245,217 @@ def check_notes(
                 if learner_match is not None:
                     pending_shared.append((probe, document, learner_match))
                 verdicts.append(_verdict(document, probe, words, status, corpus_match, learner_match))
-        learners.append(_learner_summary(owner, owner_docs, verdicts, config))
+        learners.append(_learner_summary(owner, owner_docs, verdicts, config, norms,
+                                         [d.path for d in owner_docs if d.key in handout_files]))
 
-    for probe, document, match in pending_shared:
+    # 5. passages two learners share: between them, or both from one public source
+    shared, shared_sources = _shared_passages(pending_shared, peers, corpus_match_of, config)
+    warnings = [w for d in documents for w in d.warnings]
+    return NotesReport(learners, shared, warnings, embedder.model_id,
+                       getattr(embedder, "multilingual", False), config,
+                       shared_sources=shared_sources, norms=_norms_dict(norms, config),
+                       handout_documents=[d.path for d in handout])
+
+
+_HANDOUT_OWNER = "\0handout"
+
+
+def _handout_matches(all_docs, handout, probes, vectors_by_doc, not_prose_of, embedder,
+                     config: NotesConfig) -> dict[tuple[str, int], Match]:
+    """(document key, paragraph index) -> its match in the handout's notes, for every learner
+    paragraph that is the handout's: score >= copy_threshold, and literal (verbatim or edited)
+    for a paragraph too short to be judged on meaning."""
+    if not handout or not any(d.prose for d in handout):
+        return {}
+    corpus = NotesCorpus.in_memory(embedder, config)
+    for number, document in enumerate(handout):
+        corpus.add_parsed("handout", replace(document, path=document.path or f"handout-{number}"),
+                          vectors_by_doc[id(document)])
+    corpus.save()
+    found: dict[tuple[str, int], Match] = {}
+    # lines too short for k-grams ("规则", a kept heading) are the handout's when equal to one
+    exact = {normalise_text(p.text): Match("verbatim", 1.0, 1.0, 0.0, SourceRef(
+        "handout", d.path, d.title or d.path, p.span, excerpt=p.text[:200]))
+        for d in handout for p in d.prose if normalise_text(p.text)}
+    try:
+        for document in all_docs:
+            for p in document.prose:
+                if (same := exact.get(normalise_text(p.text))) is not None:
+                    found[(document.key, p.index)] = same
+            keys = [(document.key, p.index) for p in document.prose if not not_prose_of.get(
+                (document.key, p.index)) and (document.key, p.index) not in found]
+            doc_probes = [probes[key] for key in keys]
+            if not doc_probes:
+                continue
+            for key, probe, (hits, nearest, common) in zip(keys, doc_probes,
+                                                           _candidates(corpus, doc_probes, set())):
+                match = _best_match(probe, corpus, hits, nearest, common, config)
+                if match is None or match.score < config.copy_threshold:
+                    continue
+                if probe.paragraph.words < config.min_paragraph_words and \
+                        match.kind not in ("verbatim", "edited"):
+                    continue
+                found[key] = match
+    finally:
+        corpus.close()
+    return found
+
+
+def _mostly_handout(document: NotesDocument, handout_of: dict, not_prose_of: dict,
+                    config: NotesConfig) -> bool:
+    """More than `config.handout_file_share` of the file's prose paragraphs are the handout's."""
+    prose = [p for p in document.prose if not not_prose_of.get((document.key, p.index))]
+    if not prose:
+        return False
+    ours = sum((document.key, p.index) in handout_of for p in prose)
+    return ours > config.handout_file_share * len(prose)
+
+
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _length(text: str) -> float:
+    """Latin words + Chinese characters / 2: 40 is 40 English words or 80 Chinese characters."""
+    cjk = len(_CJK.findall(text))
+    return len(re.findall(r"[A-Za-z0-9]+", text)) + cjk / 2
+
+
+def _counts_between_learners(probe: _Probe, match: Match, peers: NotesCorpus,
+                             config: NotesConfig) -> bool:
+    """Is a learner-to-learner match evidence of copying? It must reach the copy threshold; one
+    that rests on meaning alone within one language ("reworded") must also join two paragraphs
+    long enough for meaning to tell a copy from a shared topic, at a stricter score
+    (`config.semantic_only_*`, measured in bench/bench_notes.py)."""
+    if match.score < config.copy_threshold:
+        return False
+    if match.kind != "reworded":
+        return True
+    if match.score < config.semantic_only_threshold:
+        return False
+    other = _paragraph_text_at(peers, match.source)
+    return min(_length(probe.paragraph.text), _length(other)) >= config.semantic_only_min_length
+
+
+def _paragraph_text_at(corpus: NotesCorpus, source) -> str:
+    row = corpus._conn.execute(
+        "SELECT p.text FROM paragraphs p JOIN documents d ON d.doc_id = p.doc_id "
+        "WHERE d.source = ? AND d.path = ? AND p.start_line = ? AND p.end_line = ? ORDER BY p.idx",
+        (source.source, source.path, source.span.start_line, source.span.end_line)).fetchone()
+    return row[0] if row else ""
+
+
+def _source_name(match: Match) -> str:
+    """How a report names a public source: "d2l-zh 4.1. 多层感知机" (source id, document title)."""
+    ref = match.source
+    name = ref.source.split(":", 1)[1] if ref.source.split(":", 1)[0] in ("git", "pypi", "dir") \
+        else ref.source
+    title = ref.title if ref.title and ref.title != ref.path else ref.path
+    return f"{name} {title}".strip()
+
+
+def _shared_passages(pending: list[tuple[_Probe, NotesDocument, Match]], peers,
+                     corpus_match_of: dict, config: NotesConfig
+                     ) -> tuple[list[SharedPassage], list[SharedPassage]]:
+    """One SharedPassage per pair of paragraphs. Where both paragraphs are copies (score >=
+    copy_threshold) of one public source, the passage names it and goes to the second list: it
+    is each learner's corpus match, not evidence between the two learners."""
+    shared: list[SharedPassage] = []
+    from_sources: list[SharedPassage] = []
+    seen: set[tuple] = set()
+    for probe, document, match in pending:
         a = (probe.owner, probe.path, probe.paragraph.index)
         other_index = _paragraph_index_at(peers, match.source)
         b = (match.source.source, match.source.path, other_index)
         key = tuple(sorted([a, b]))
-        if key in shared_seen:
+        if key in seen:
             continue
-        shared_seen.add(key)
+        seen.add(key)
         mine = corpus_match_of.get((document.key, probe.paragraph.index))
         theirs = corpus_match_of.get((f"{b[0]}/{b[1]}", other_index))
-        common_source = ""
+        common_source, source = "", None
         if mine and theirs and mine.score >= config.copy_threshold and \
-                theirs.score >= config.copy_threshold and \
-                (mine.source.source, mine.source.path) == (theirs.source.source, theirs.source.path):
-            common_source = f"{mine.source.source}: {mine.source.path}"
-        shared.append(SharedPassage(
+                theirs.score >= config.copy_threshold and mine.source.source == theirs.source.source:
+            common_source, source = _source_name(mine), mine.source
+        passage = SharedPassage(
             probe.owner, probe.path, probe.paragraph.index, probe.paragraph.span,
             match.source.source, match.source.path, other_index, match.source.span,
-            match.kind, match.score, common_source))
+            match.kind, match.score, common_source, source)
+        (from_sources if common_source else shared).append(passage)
+    return shared, from_sources
 
-    warnings = [w for d in documents for w in d.warnings]
-    return NotesReport(learners, shared, warnings, embedder.model_id,
-                       getattr(embedder, "multilingual", False), config)
 
+def _norms_dict(norms, config: NotesConfig) -> dict:
+    min_words = getattr(norms, "min_words", None)
+    min_own_share = getattr(norms, "min_own_share", None)
+    return {"min_words": min_words if min_words is not None else config.min_notes_words,
+            "min_words_from_task": min_words is not None,
+            "min_own_share": min_own_share if min_own_share is not None else config.min_own_share,
+            "min_own_share_from_task": min_own_share is not None}
 
 
 def _verdict(document: NotesDocument, probe: _Probe, words: int, status: str,
-             corpus_match: Match | None = None, learner_match: Match | None = None) -> ParagraphVerdict:
+             corpus_match: Match | None = None, learner_match: Match | None = None,
+             handout_match: Match | None = None, not_prose: str = "") -> ParagraphVerdict:
     paragraph = probe.paragraph
     return ParagraphVerdict(
         document.owner, document.path, paragraph.index, paragraph.span, paragraph.cell,
         paragraph.page, words, probe.language, paragraph.text, status, corpus_match,
-        learner_match, _suggestion(status, probe.language, corpus_match, learner_match))
+        learner_match, _suggestion(status, probe.language, corpus_match, learner_match),
+        handout_match, not_prose)
 
 
 def _learner_summary(owner: str, documents: list[NotesDocument], verdicts: list[ParagraphVerdict],
-                     config: NotesConfig) -> LearnerNotes:
-    words = sum(v.words for v in verdicts)
-    own = sum(v.words for v in verdicts if v.status in ("own", "not_judged"))
-    learner = LearnerNotes(owner, [d.path for d in documents], words, own, verdicts)
+                     config: NotesConfig, norms=None, handout_files: Sequence[str] = ()
+                     ) -> LearnerNotes:
+    """Words and own words of a learner's notes, and the findings about them as a whole.
+
+    Left out of both counts: handout paragraphs, code/formulas/tables, and whatever in a file
+    that is mostly the handout is not evidence (its own/unjudged paragraphs: a handout README
+    the learner kept is no one's own words). Copied, cited and shared paragraphs always count.
+    """
+    evidence = ("copied", "cited", "shared")
+    in_handout_file = set(handout_files)
+
+    def counted(v: ParagraphVerdict) -> bool:
+        if v.status in ("handout", "not_prose"):
+            return False
+        return v.status in evidence or v.path not in in_handout_file
+
+    words = sum(v.words for v in verdicts if counted(v))
+    own = sum(v.words for v in verdicts if counted(v) and v.status in ("own", "not_judged"))
+    handout_words = sum(v.words for v in verdicts
+                        if v.status == "handout" or (v.status != "not_prose" and not counted(v)))
+    learner = LearnerNotes(owner, [d.path for d in documents], words, own, verdicts,
+                           handout_files=list(handout_files), handout_words=handout_words,
+                           not_prose_words=sum(v.words for v in verdicts if v.status == "not_prose"))
+    task_words = getattr(norms, "min_words", None)
+    task_share = getattr(norms, "min_own_share", None)
+    min_words = task_words if task_words is not None else config.min_notes_words
+    min_share = task_share if task_share is not None else config.min_own_share
+
+    def finding(kind: str, message: str, value: float, limit: float, from_task: bool) -> None:
+        learner.findings.append(NotesFinding(owner, kind, message, value, limit,
+                                             "warning" if from_task else "info", from_task))
+
+    info = "the task sets no minimum: information only"
     if words == 0:
-        learner.findings.append(NotesFinding(
-            owner, "empty", "No notes text found (only code, formulas, images or links).", 0,
-            config.min_notes_words))
-    elif words < config.min_notes_words:
-        learner.findings.append(NotesFinding(
-            owner, "too_short", f"The notes have {words} words; at least {config.min_notes_words} "
-            "are expected.", words, config.min_notes_words))
-    elif learner.own_share < config.min_own_share:
-        learner.findings.append(NotesFinding(
-            owner, "low_own_share", f"Only {learner.own_share:.0%} of the notes are in your own "
-            f"words (at least {config.min_own_share:.0%} expected), even counting cited passages "
-            "as not your own.", round(learner.own_share, 4), config.min_own_share))
+        what = "only the handout's text, code, formulas, images or links" if handout_words or \
+            learner.not_prose_words else "only code, formulas, images or links"
+        asked = task_words is not None and task_words > 0
+        finding("empty", f"No notes text of their own found ({what})" +
+                ("." if asked else f"; {info}."), 0, min_words, asked)
+    elif words < min_words:
+        finding("too_short", f"The notes have {words} words of their own; the task asks for at "
+                f"least {min_words}." if task_words is not None else
+                f"The notes have {words} words of their own (fewer than the checker's default of "
+                f"{min_words}; {info}).", words, min_words, task_words is not None)
+    elif learner.own_share < min_share:
+        finding("low_own_share", f"Only {learner.own_share:.0%} of the notes are in your own words; "
+                f"the task asks for at least {min_share:.0%} (cited passages are not your own words "
+                "either)." if task_share is not None else
+                f"Only {learner.own_share:.0%} of the notes are in your own words (below the "
+                f"checker's default of {min_share:.0%}; {info}).", round(learner.own_share, 4),
+                min_share, task_share is not None)
     return learner
 
 

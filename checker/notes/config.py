@@ -37,6 +37,9 @@ class NotesConfig:
     neighbours: int = defaults.NOTES_NEIGHBOURS
     candidate_docs: int = defaults.NOTES_CANDIDATE_DOCS
     min_own_share: float = defaults.NOTES_MIN_OWN_SHARE
+    handout_file_share: float = defaults.NOTES_HANDOUT_FILE_SHARE
+    semantic_only_min_length: int = defaults.NOTES_SEMANTIC_ONLY_MIN_LENGTH
+    semantic_only_threshold: float = defaults.NOTES_SEMANTIC_ONLY_THRESHOLD
     frequent_share: float = defaults.FREQUENT_SHARE
     frequent_min_learners: int = defaults.FREQUENT_MIN_LEARNERS
 

@@ -72,6 +72,9 @@ class _DocData:
     unit_offsets: list[tuple[int, int]]  # sentence offsets in the paragraph text
     unit_languages: list[str]
     unit_content: list[frozenset] = field(default_factory=list)  # content units per sentence
+    # each paragraph's checker.notes.prose.paragraph_language, filled on first use by the scoring
+    par_languages: list[str] = field(default_factory=list)
+    kind: str = ""  # the document's meta kind: "docstrings" for code docstrings (checker.corpus)
 
 
 class NotesCorpus:
@@ -431,6 +434,7 @@ class NotesCorpus:
             unit_content=[frozenset(_content_units(tokenize(pars[position[r[0]]][1][r[1]:r[2]],
                                                             self.config.chinese_tokens)))
                           for r in unit_rows],
+            kind=str(meta.get("kind", "")),
         )
         self._doc_cache[doc_id] = data
         return data

@@ -72,10 +72,12 @@ class ParagraphVerdict:
     words: int
     language: str
     text: str
-    status: str  # own | copied | cited | shared | not_judged
+    status: str  # own | copied | cited | shared | handout | not_prose | not_judged
     corpus_match: Match | None = None
     learner_match: Match | None = None
     suggestion: str = ""
+    handout_match: Match | None = None  # status handout: the handout paragraph it matches
+    not_prose: str = ""  # status not_prose: table | code | formula (checker.notes.prose)
 
     @property
     def needs_attention(self) -> bool:
@@ -85,20 +87,27 @@ class ParagraphVerdict:
         out = asdict(self)
         out["corpus_match"] = self.corpus_match.to_dict() if self.corpus_match else None
         out["learner_match"] = self.learner_match.to_dict() if self.learner_match else None
+        out["handout_match"] = self.handout_match.to_dict() if self.handout_match else None
         out["needs_attention"] = self.needs_attention
         return out
 
 
 @dataclass(frozen=True)
 class NotesFinding:
-    """A finding about a learner's notes as a whole (empty, too short, mostly not own words)."""
+    """A finding about a learner's notes as a whole (empty, too short, mostly not own words).
+
+    `norm_from_task`: the limit is the task's (`[notes]` in task.toml); otherwise it is the
+    checker's default and the finding is information only (severity "info": it needs no
+    attention and never makes `checker notes` exit 1).
+    """
 
     learner: str
     kind: str  # empty | too_short | low_own_share
     message: str
     value: float = 0.0
     limit: float = 0.0
-    from_task: bool = False  # a norm the task file set; otherwise shown as information
+    severity: str = "warning"  # warning (a norm the task set) | info (the checker's default)
+    norm_from_task: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,7 +127,10 @@ class SharedPassage:
     span_b: Span
     kind: str
     score: float
-    common_source: str = ""  # both paragraphs match this corpus document: copied from it
+    # both paragraphs match one corpus document (named "source title"): each learner's corpus
+    # match, not copying between them; such passages are in NotesReport.shared_sources
+    common_source: str = ""
+    source: SourceRef | None = None  # that document and the paragraph the first learner's matches
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,6 +144,9 @@ class LearnerNotes:
     own_words: int
     paragraphs: list[ParagraphVerdict]
     findings: list[NotesFinding] = field(default_factory=list)
+    handout_files: list[str] = field(default_factory=list)  # files that are mostly the handout
+    handout_words: int = 0  # words left out as the handout's (paragraphs and handout files)
+    not_prose_words: int = 0  # words left out as code, formulas or tables
 
     @property
     def own_share(self) -> float:
@@ -141,13 +156,14 @@ class LearnerNotes:
     def copied_score(self) -> float:
         """Word-weighted mean of the paragraphs' best corpus scores: a ranking score for a learner."""
         judged = [(p.words, p.corpus_match.score if p.corpus_match else 0.0) for p in self.paragraphs
-                  if p.status != "not_judged"]
+                  if p.status not in ("not_judged", "handout", "not_prose")]
         total = sum(w for w, _ in judged)
         return sum(w * s for w, s in judged) / total if total else 0.0
 
     @property
     def needs_attention(self) -> bool:
-        return bool(self.findings) or any(p.needs_attention for p in self.paragraphs)
+        return any(f.severity != "info" for f in self.findings) or \
+            any(p.needs_attention for p in self.paragraphs)
 
     def to_dict(self) -> dict:
         return {
@@ -155,6 +171,9 @@ class LearnerNotes:
             "files": self.files,
             "words": self.words,
             "own_words": self.own_words,
+            "handout_files": self.handout_files,
+            "handout_words": self.handout_words,
+            "not_prose_words": self.not_prose_words,
             "own_share": round(self.own_share, 4),
             "copied_score": round(self.copied_score, 4),
             "needs_attention": self.needs_attention,
@@ -171,6 +190,11 @@ class NotesReport:
     model: str
     cross_lingual: bool
     config: NotesConfig
+    # passages two learners share that both come from one public source (common_source set)
+    shared_sources: list[SharedPassage] = field(default_factory=list)
+    # the norms findings were judged by: {"min_words", "min_own_share", "from_task"}
+    norms: dict = field(default_factory=dict)
+    handout_documents: list[str] = field(default_factory=list)  # the --base notes files read
 
     @property
     def needs_attention(self) -> bool:
@@ -185,6 +209,9 @@ class NotesReport:
             "needs_attention": self.needs_attention,
             "learners": [learner.to_dict() for learner in self.learners],
             "shared": [s.to_dict() for s in self.shared],
+            "shared_sources": [s.to_dict() for s in self.shared_sources],
+            "norms": self.norms,
+            "handout_documents": self.handout_documents,
             "warnings": [w.to_dict() for w in self.warnings],
         }
 

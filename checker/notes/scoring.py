@@ -11,6 +11,10 @@ candidate documents get the exact scoring:
 
 A match's kind is "verbatim" or "edited" by literal coverage, else "translated" when the languages
 differ, else "reworded"; whether a match makes the paragraph copied is for `checker.notes.check`.
+"The languages differ" is judged per paragraph as well as per sentence: a sentence pair gets the
+cross-language calibration only when the two paragraphs are in different languages, so a mostly
+English sentence in a Chinese paragraph ("softmax(o)_j = ...") compared with a Chinese paragraph
+on the same topic is a same-language comparison (and never "translated").
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from checker.notes.config import NotesConfig
 from checker.notes.corpus import NotesCorpus, _DocData
 from checker.notes.findings import Match, SentenceMatch, SourceRef
 from checker.notes.fingerprints import _content_overlap, _paragraph_kgrams, _sentence_content, _signed
+from checker.notes.prose import paragraph_language
 
 
 @dataclass
@@ -45,6 +50,7 @@ class _Probe:
     sentence_languages: list[str]
     semantic_ok: np.ndarray  # bool per sentence: long enough for a semantic match
     sentence_content: list[list[str]] = field(default_factory=list)
+    paragraph_language: str = ""  # checker.notes.prose.paragraph_language: "" when mixed
 
 
 def _make_probe(paragraph: Paragraph, owner: str, path: str, vectors: np.ndarray,
@@ -65,6 +71,7 @@ def _make_probe(paragraph: Paragraph, owner: str, path: str, vectors: np.ndarray
         [language_of(s) or language for s in sentences],
         np.array([word_count(s) >= config.min_sentence_words for s in sentences], dtype=bool),
         _sentence_content(paragraph.text, paragraph.sentences, config),
+        paragraph_language(paragraph.text),
     )
 
 
@@ -103,8 +110,14 @@ def _score(probe: _Probe, doc: _DocData, common: set[int], config: NotesConfig) 
             probe.sentence_content, doc.unit_content)
         unit_lang = np.array(doc.unit_languages)
         learner_lang = np.array(probe.sentence_languages)
+        if len(doc.par_languages) != len(doc.par_texts):
+            doc.par_languages = [paragraph_language(t) for t in doc.par_texts]
+        unit_par_lang = np.array(doc.par_languages + [""])[doc.unit_par]
         cross = (learner_lang[:, None] != unit_lang[None, :]) & (learner_lang[:, None] != "") \
             & (unit_lang[None, :] != "")
+        # and the paragraphs are in different languages (neither of them mixed)
+        mine = probe.paragraph_language
+        cross &= ((unit_par_lang != mine) & (unit_par_lang != "") & (mine != ""))[None, :]
         calibrated = _calibrate(evidence, cross, config)
         best_unit = calibrated.argmax(axis=1)
         rows = np.arange(n_sentences)
@@ -165,7 +178,12 @@ def _best_match(probe: _Probe, corpus: NotesCorpus, fingerprint_hits: Counter, n
     candidates += [d for d, _ in semantic_votes.most_common(config.candidate_docs) if d not in candidates]
     best = None
     for doc_id in candidates:
-        match = _score(probe, corpus._doc_data(doc_id), common, config)
+        doc = corpus._doc_data(doc_id)
+        match = _score(probe, doc, common, config)
+        if match and doc.kind == "docstrings" and match.kind == "translated":
+            # notes in one language meaning what an English docstring of a package says are on its
+            # topic (the API does what it does); only literal reuse of a docstring is evidence
+            continue
         if match and (best is None or match.score > best.score):
             best = match
     return best

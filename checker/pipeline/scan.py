@@ -495,8 +495,20 @@ def read_round_notes(subs: list[Submission], round_dir: Path | None = None) -> l
     return documents
 
 
-def check_round_notes(documents: list, config: ScanConfig) -> dict:
-    """Notes of every learner against each other and, with an index, the public notes corpus."""
+def read_base_notes(base_dir: Path) -> list:
+    """The handout's notes files (and notebooks' markdown cells) below `base_dir`, as
+    NotesDocuments: learner paragraphs that match them are the handout's (checker.notes.check)."""
+    from checker.ingest.documents import read_notes_file
+    from checker.ingest.round import load_folder
+
+    sub = load_folder(Path(base_dir), "handout")
+    return [read_notes_file(Path(base_dir) / rel, owner="handout", rel_path=rel)
+            for rel in [*sub.notes, *sub.notebook_markdown]]
+
+
+def check_round_notes(documents: list, config: ScanConfig, handout: list = (), norms=None) -> dict:
+    """Notes of every learner against each other and, with an index, the public notes corpus;
+    `handout`: the base folder's notes (read_base_notes); `norms`: the task's `[notes]`."""
     from checker.notes.check import check_notes
     from checker.notes.corpus import NotesCorpus
 
@@ -506,7 +518,7 @@ def check_round_notes(documents: list, config: ScanConfig) -> dict:
         if (notes_dir / "notes.sqlite").exists():
             corpus = NotesCorpus.open(notes_dir, create=False)
     try:
-        return check_notes(documents, corpus).to_dict()
+        return check_notes(documents, corpus, handout=handout, norms=norms).to_dict()
     finally:
         if corpus is not None:
             corpus.close()
@@ -582,6 +594,7 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
         if config.base_dir:
             base, base_warnings = load_base(config.base_dir)
         notes_documents = read_round_notes(subs, config.round_dir) if config.notes else []
+        handout_notes = read_base_notes(config.base_dir) if config.notes and config.base_dir else []
         index = open_index(config)
         result = match_code(subs, base, config, progress, index)
         if task is not None and task.expected_sources:
@@ -610,8 +623,9 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
         if config.notes:
             if progress:
                 progress("notes", 0, 1)
-            report.notes = NotesSection.from_dict(check_round_notes(notes_documents, config),
-                                                  "notes")
+            report.notes = NotesSection.from_dict(
+                check_round_notes(notes_documents, config, handout_notes,
+                                  task.notes if task is not None else None), "notes")
             if progress:
                 progress("notes", 1, 1)
         refresh_verdicts(report)

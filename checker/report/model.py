@@ -330,6 +330,9 @@ class NotesParagraph(Section):
     corpus_match: NotesMatch | None = None
     learner_match: NotesMatch | None = None
     suggestion: str = field(default="", metadata=doc("what the learner could do"))
+    handout_match: NotesMatch | None = field(default=None, metadata=doc(
+        "status handout: the handout paragraph it matches"))
+    not_prose: str = field(default="", metadata=doc("status not_prose: table | code | formula"))
     needs_attention: bool = False
 
 
@@ -342,8 +345,9 @@ class NotesFinding(Section):
     message: str
     value: float = 0.0
     limit: float = 0.0
-    from_task: bool = field(default=False, metadata=doc(
-        "a norm the task file set ([notes] min_words, min_own_share); otherwise information"))
+    severity: str = field(default="warning", metadata=doc(
+        "warning: a norm the task file set; info: the checker's default, information only"))
+    norm_from_task: bool = True
 
 
 @dataclass(slots=True)
@@ -352,11 +356,15 @@ class NotesLearner(Section):
 
     learner: str
     files: list[str]
-    words: int
+    words: int = field(metadata=doc("words of prose, handout paragraphs and non-prose left out"))
     own_words: int
-    own_share: float
-    copied_score: float
-    needs_attention: bool
+    handout_files: list[str] = field(default_factory=list, metadata=doc(
+        "files that are mostly the handout's prose: not counted in own words"))
+    handout_words: int = 0
+    not_prose_words: int = field(default=0, metadata=doc("code, formulas and tables left out"))
+    own_share: float = 0.0
+    copied_score: float = 0.0
+    needs_attention: bool = False
     findings: list[NotesFinding] = field(default_factory=list)
     paragraphs: list[NotesParagraph] = field(default_factory=list)
 
@@ -376,7 +384,9 @@ class NotesShared(Section):
     kind: str
     score: float
     common_source: str = field(default="", metadata=doc(
-        "both paragraphs match this corpus document"))
+        "shared_sources: the public source both paragraphs were copied from"))
+    source: NotesSource | None = field(default=None, metadata=doc(
+        "shared_sources: that document and the paragraph the first learner's matches"))
 
 
 @dataclass(slots=True)
@@ -389,7 +399,15 @@ class NotesSection(Section):
     config: dict[str, Any] = field(metadata=doc("checker.notes.config.NotesConfig"))
     needs_attention: bool
     learners: list[NotesLearner] = field(default_factory=list)
-    shared: list[NotesShared] = field(default_factory=list)
+    shared: list[NotesShared] = field(default_factory=list, metadata=doc(
+        "paragraphs two learners share: learner-to-learner evidence"))
+    shared_sources: list[NotesShared] = field(default_factory=list, metadata=doc(
+        "paragraphs two learners share because both copied one public source: not evidence "
+        "between them"))
+    norms: dict[str, Any] = field(default_factory=dict, metadata=doc(
+        "{min_words, min_words_from_task, min_own_share, min_own_share_from_task}"))
+    handout_documents: list[str] = field(default_factory=list, metadata=doc(
+        "the --base notes files read as the handout"))
     warnings: list[WarningEntry] = field(default_factory=list)
 
 

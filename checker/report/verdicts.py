@@ -187,27 +187,25 @@ def _notes_evidence(learner: str, notes: NotesSection | None,
                                 f"cited sources"))
         for finding in entry.findings:
             # a norm the task set (min_words, min_own_share) raises; one it did not is information
-            level = "medium" if finding.from_task else "none"
+            level = "medium" if finding.norm_from_task and finding.severity != "info" else "none"
             out.append(Evidence("notes", level, 0, f"notes: {finding.message}"))
     else:
         out.append(Evidence("notes", "low", 0, "notes: none handed in (no .md, .txt, .pdf, "
                             ".docx, .html or notebook markdown)"))
-    grouped: dict[tuple[str, str, str, str], int] = {}
+    # learner-to-learner passages only: passages two learners share because both copied one
+    # public source (notes.shared_sources) are each learner's own copied paragraph, above
+    grouped: dict[tuple[str, str, str], int] = {}
     for shared in notes.shared:
         if learner not in (shared.learner_a, shared.learner_b):
             continue
         mine_a = shared.learner_a == learner
         other = shared.learner_b if mine_a else shared.learner_a
         path = shared.path_a if mine_a else shared.path_b
-        shared_key = (other, path, shared.kind, shared.common_source)
+        shared_key = (other, path, shared.kind)
         grouped[shared_key] = grouped.get(shared_key, 0) + 1
-    for (other, path, kind, common), count in sorted(grouped.items(), key=lambda kv: -kv[1]):
-        if common:
-            out.append(Evidence("notes", "low", 0, f"notes: {count} paragraph(s) of {path} also "
-                                f"in {other}'s notes, both from {common}", common, path))
-        else:
-            out.append(Evidence("notes", "medium", 0.5, f"notes: {count} paragraph(s) of {path} "
-                                f"also in {other}'s notes ({kind})", other, path))
+    for (other, path, kind), count in sorted(grouped.items(), key=lambda kv: -kv[1]):
+        out.append(Evidence("notes", "medium", 0.5, f"notes: {count} paragraph(s) of {path} "
+                            f"also in {other}'s notes ({kind})", other, path))
     return out
 
 

@@ -8,7 +8,9 @@ task file's one validator, `checker.task.schema`.
 
 The `[retrain]` table belongs to the reproduce-and-retrain stage, which validates it with the same
 validator (`checker.retrain.config`, raising a TaskFileError subclass): it is kept raw in
-`Task.retrain_table`.
+`Task.retrain_table`. The `[notes]` table holds the task's norms for learners' notes
+(`Task.notes`, read by `checker.notes.check`); `[sources]` the public code the task tells learners
+to use (`Task.expected_sources`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from checker import defaults
 from checker.task.catalogue import RULES, SEVERITIES
 from checker.task.schema import Checker, Field, describe, nonempty, string, strings
 
-TOP_LEVEL_KEYS = ("task", "rules", "retrain", "sources")
+TOP_LEVEL_KEYS = ("task", "rules", "retrain", "notes", "sources")
+NOTES_KEYS = ("min_words", "min_own_share")
 SOURCES_KEYS = ("expected",)
 # a source spec as `checker corpus add` takes it; checked fully where the corpus reads it
 SOURCE_SPEC = re.compile(r"^(pypi:[A-Za-z0-9][A-Za-z0-9._-]*(==\S+)?|git:\S+|dir:\S+)$")
@@ -241,6 +244,14 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class NotesRules:
+    """The task's norms for notes (`[notes]`); None where the task sets none."""
+
+    min_words: int | None = None  # words of the learner's own notes, all files together
+    min_own_share: float | None = None  # share of the notes in the learner's own words, 0..1
+
+
+@dataclass(frozen=True)
 class Task:
     """One assessment task: its description and its rules."""
 
@@ -254,6 +265,7 @@ class Task:
     # `[sources].expected`: public code the task tells learners to use or read (source specs as
     # `checker corpus add` takes them); corpus matches to it are expected use, not risk
     expected_sources: tuple[str, ...] = ()
+    notes: NotesRules = field(default_factory=NotesRules)  # `[notes]`: norms for learners' notes
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -499,7 +511,24 @@ def parse_task(text: str, source: str = "task.toml") -> Task:
         retrain_table=data.get("retrain"),
         source=source,
         expected_sources=_expected_sources(v, data.get("sources", {})),
+        notes=_notes(v, data.get("notes", {})),
     )
+
+
+def _notes(v: _Validator, table: dict[str, Any]) -> NotesRules:
+    v.known_keys(table, NOTES_KEYS, "[notes]")
+    min_words = table.get("min_words")
+    if min_words is not None and (isinstance(min_words, bool) or not isinstance(min_words, int)
+                                  or min_words < 0):
+        raise v.fail("[notes].min_words", "expected a whole number of words >= 0, got "
+                     f"{min_words if isinstance(min_words, int) else describe(min_words)}")
+    share = table.get("min_own_share")
+    if share is not None:
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            shown = share if isinstance(share, (int, float)) and not isinstance(share, bool) else describe(share)
+            raise v.fail("[notes].min_own_share", f"expected a share between 0 and 1 (0.5 = half), got {shown}")
+        share = float(share)
+    return NotesRules(min_words=min_words, min_own_share=share)
 
 
 def _expected_sources(v: _Validator, table: dict[str, Any]) -> tuple[str, ...]:

@@ -322,13 +322,13 @@ def _passage_row(par: NotesParagraph, ref: Callable[[str], LearnerRef]) -> Passa
 def _notes_view(entry: NotesLearner | None, state: str, ref: Callable[[str], LearnerRef],
                 shared: list[NotesPairRow]) -> NotesView:
     """One learner's notes: own-words share, findings as reasons, the paragraphs that come from
-    somewhere (those judged `own` or `not_judged` are not listed) and the shared passages."""
+    somewhere (those judged `own`, `not_judged`, `handout` or `not_prose` are not listed) and the shared passages."""
     if state != "ran":
         return NotesView(NOT_RUN, NOT_RUN, "", False, [], [], [])
     if entry is None:
         return NotesView("no entry", "–", "", False, [], [], shared)
     passages = [_passage_row(par, ref) for par in entry.paragraphs
-                if par.status not in ("own", "not_judged")]
+                if par.status not in ("own", "not_judged", "handout", "not_prose")]
     return NotesView("ran", pct(entry.own_share), num(entry.words), entry.needs_attention,
                      [f.message for f in entry.findings], passages, shared)
 
