@@ -123,3 +123,28 @@ def test_a_notes_norm_the_task_set_raises_risk():
              "shared": []}
     ann = _by_learner(learner_verdicts(["ann"], [], [], notes=notes))["ann"]
     assert ann["risk"] == "medium" and "150" in ann["reasons"][0]
+
+
+def _notes_with_shared(words: int) -> dict:
+    para = {"owner": "ann", "path": "n.md", "index": 0, "span": {"start_line": 1, "start_col": 0,
+            "end_line": 1, "end_col": 9}, "cell": None, "page": None, "words": words,
+            "language": "en", "text": "w " * words, "status": "shared", "corpus_match": None,
+            "learner_match": None, "suggestion": "", "handout_match": None, "not_prose": "",
+            "needs_attention": True}
+    learner = {"learner": "ann", "files": ["n.md"], "words": words, "own_words": 0,
+               "handout_files": [], "handout_words": 0, "not_prose_words": 0, "own_share": 0.0,
+               "copied_score": 0.0, "needs_attention": True, "findings": [], "paragraphs": [para]}
+    span = {"start_line": 1, "start_col": 0, "end_line": 1, "end_col": 9}
+    return {"schema": 1, "model": "usem3", "cross_lingual": True, "config": {},
+            "needs_attention": True, "learners": [learner],
+            "shared": [{"learner_a": "ann", "path_a": "n.md", "index_a": 0, "span_a": span,
+                        "learner_b": "ben", "path_b": "m.md", "index_b": 0, "span_b": span,
+                        "kind": "edited", "score": 0.9, "common_source": "", "source": None}],
+            "shared_sources": [], "norms": {}, "handout_documents": [], "warnings": []}
+
+
+def test_a_sentence_of_standard_phrasing_shared_in_notes_is_shown_not_raised():
+    short = _by_learner(learner_verdicts(["ann"], [], [], notes=_notes_with_shared(25)))["ann"]
+    long = _by_learner(learner_verdicts(["ann"], [], [], notes=_notes_with_shared(120)))["ann"]
+    assert short["risk"] == "low" and "ben's notes" in short["reasons"][0]
+    assert long["risk"] == "medium" and "120 words" in long["reasons"][0]

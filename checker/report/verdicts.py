@@ -50,6 +50,10 @@ class VerdictPolicy:
     # medium (about 20 lines of prose, the labels' bar for an unattributed public copy);
     # below, it is shown at low
     notes_medium_words: int = 150
+    # notes paragraphs one learner shares with another, in one file: from here it raises to
+    # medium (a few sentences; the one clean learner flagged on the dev rounds shared 2
+    # paragraphs of ~30 words of textbook definitions)
+    notes_shared_medium_words: int = 60
     # code evidence lines per learner; the rest are counted in one line
     max_code_reasons: int = 5
 
@@ -194,18 +198,23 @@ def _notes_evidence(learner: str, notes: NotesSection | None,
                             ".docx, .html or notebook markdown)"))
     # learner-to-learner passages only: passages two learners share because both copied one
     # public source (notes.shared_sources) are each learner's own copied paragraph, above
-    grouped: dict[tuple[str, str, str], int] = {}
+    grouped: dict[tuple[str, str, str], list[int]] = {}
     for shared in notes.shared:
         if learner not in (shared.learner_a, shared.learner_b):
             continue
         mine_a = shared.learner_a == learner
         other = shared.learner_b if mine_a else shared.learner_a
-        path = shared.path_a if mine_a else shared.path_b
-        shared_key = (other, path, shared.kind)
-        grouped[shared_key] = grouped.get(shared_key, 0) + 1
-    for (other, path, kind), count in sorted(grouped.items(), key=lambda kv: -kv[1]):
-        out.append(Evidence("notes", "medium", 0.5, f"notes: {count} paragraph(s) of {path} "
-                            f"also in {other}'s notes ({kind})", other, path))
+        path, index = (shared.path_a, shared.index_a) if mine_a else (shared.path_b, shared.index_b)
+        grouped.setdefault((other, path, shared.kind), []).append(index)
+    words_of = {(p.path, p.index): p.words for p in entry.paragraphs} if entry else {}
+    for (other, path, kind), indices in sorted(grouped.items(), key=lambda kv: -len(kv[1])):
+        words = sum(words_of.get((path, i), 0) for i in set(indices))
+        # a sentence or two of standard phrasing (a definition, a cheat-sheet line) two learners
+        # both wrote is shown, not raised
+        level = "medium" if words >= policy.notes_shared_medium_words else "low"
+        out.append(Evidence("notes", level, words, f"notes: {len(set(indices))} paragraph(s) "
+                            f"({words} words) of {path} also in {other}'s notes ({kind})",
+                            other, path))
     return out
 
 
