@@ -71,13 +71,13 @@ def estimate_models(files: Sequence[CodeFile], index: SubmissionIndex,
     for d in module_classes:
         if d.node.name.value in nested:
             continue
-        out.append(_best_instantiation(est, d, files, index))
+        out.append(_best_instantiation(est, d, files))
     for f in files:
         out.extend(_module_level_models(est, f))
     return out
 
 
-def _best_instantiation(est: Estimator, d: LearnerDef, files: Sequence[CodeFile], index: SubmissionIndex) -> ModelEstimate:
+def _best_instantiation(est: Estimator, d: LearnerDef, files: Sequence[CodeFile]) -> ModelEstimate:
     name = d.node.name.value
     candidates: list[Mod] = []
     for f in files:

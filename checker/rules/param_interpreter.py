@@ -54,7 +54,6 @@ class Frame:
     self_attrs: dict[str, object] | None = None
     mod: Mod | None = None  # where `self.x = layer` registers parameters
     returned: object = None
-    done: bool = False
 
 
 class FunctionReturn(Exception):
@@ -403,9 +402,9 @@ class Estimator:
                 return self.estimate_class(callee, args, kwargs)
             return self.call_function(callee, args, kwargs)
         if isinstance(callee, SelfMethod):
-            return self.self_method(callee.name, node, args, kwargs, frame)
+            return self.self_method(callee.name, args, kwargs, frame)
         if isinstance(callee, BoundMethod):
-            return self.bound_method(callee, args, kwargs, frame)
+            return self.bound_method(callee, args, frame)
         if isinstance(callee, ImportedName):
             return self.torch_call(callee.qualified, node, args, kwargs, frame)
         return Unknown("call")
@@ -423,8 +422,7 @@ class Estimator:
                     self.call_function(init, args, kwargs, self_frame=frame)
                 return
 
-    def self_method(self, name: str, node: cst.Call, args: list[object], kwargs: dict[str, object],
-                    frame: Frame) -> object:
+    def self_method(self, name: str, args: list[object], kwargs: dict[str, object], frame: Frame) -> object:
         if name in ("add_module", "register_module") and len(args) >= 2:
             self.register(args[1], frame)
             return None
@@ -438,7 +436,7 @@ class Estimator:
             return Unknown(f"method {name}")
         return self.call_function(found, args, kwargs, self_frame=frame)
 
-    def bound_method(self, bound: BoundMethod, args: list[object], kwargs: dict[str, object], frame: Frame) -> object:
+    def bound_method(self, bound: BoundMethod, args: list[object], frame: Frame) -> object:
         receiver, name = bound.receiver, bound.name
         if isinstance(receiver, list) and name == "append" and len(args) == 1:
             receiver.append(args[0])
@@ -465,8 +463,8 @@ class Estimator:
         if qualified.startswith("torch.nn.init."):
             return args[0] if args else Unknown("init")  # in-place initialisers return their tensor
         if qualified.startswith("torch.nn.") and name[:1].isupper():
-            if name in CONTAINERS or name == "Sequential":
-                return self.container(args, kwargs)
+            if name in CONTAINERS:
+                return self.container(args)
             if name == "Parameter":
                 tensor = args[0] if args else kwargs.get("data")
                 if isinstance(tensor, TensorShape):
@@ -490,7 +488,8 @@ class Estimator:
             return {hashable(k): v for k, v in pairs}
         return Unknown(qualified)
 
-    def container(self, args: list[object], kwargs: dict[str, object]) -> Mod:
+    @staticmethod
+    def container(args: list[object]) -> Mod:
         mod = Mod()
         items: list[object] = []
         for a in args:
