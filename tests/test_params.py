@@ -13,7 +13,8 @@ from rules_helpers import code, codes, run
 
 from checker.model import SourceFile
 from checker.rules.names import SubmissionIndex, analyse_file
-from checker.rules.params import estimate_models, torch_layer_params
+from checker.rules.param_estimate import estimate_models
+from checker.rules.param_layers import torch_layer_params
 from checker.sandbox.checkpoint_count import (
     CheckpointCount,
     CheckpointUnreadable,

@@ -1,7 +1,7 @@
 """Parameter budget (NS501-NS504): "network parameters must not exceed 20M".
 
 Two sources, reported separately: the static estimate of each model class (a lower bound, see
-`checker.rules.params`) and the exact count of each checkpoint found in the learner folder
+`checker.rules.param_estimate`) and the exact count of each checkpoint found in the learner folder
 (`checker.sandbox.checkpoint_count`, which never unpickles a learner object). NS503
 gives every figure as information, so a mentor sees 19.8M as well as 25M.
 """
@@ -15,7 +15,7 @@ from checker import defaults
 from checker.ingest.walk import walk
 from checker.model import SourceFile
 from checker.rules.context import Finding, RuleContext
-from checker.rules.params import estimate_models
+from checker.rules.param_estimate import estimate_models
 from checker.sandbox.checkpoint_count import CheckpointCount, count_checkpoint
 
 
