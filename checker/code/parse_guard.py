@@ -35,11 +35,11 @@ On 24,844 files (this machine's Python 3.11 library and site-packages: torch, sy
 no file is refused: the deepest nesting is 32 (docutils), the deepest expression 568 (a sympy
 table of generated polynomials, whose operator count is 4,570).
 
-The scan is one pass of the interpreter's C tokenizer (comments and strings are single tokens,
-so brackets inside them do not count). Where that tokenizer gives up, or stops early without a
-word (Python 3.11 does, at some errors), the `tokenize` module scans the text; where that gives
-up before the end as well, a long expression met before is refused (CPython's parser cannot
-measure it), else a string- and comment-aware regex counts the brackets.
+The scan is one pass over the `tokenize` module's tokens (comments and strings are single tokens,
+so brackets inside them do not count), the same tokens the normaliser uses, so a file is
+tokenized once. Where the tokenizer gives up before the end, a long expression met before is
+refused (CPython's parser cannot measure it), else a string- and comment-aware regex counts the
+brackets.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from __future__ import annotations
 import ast
 import io
 import re
-import sys
 import token
 import tokenize
 import warnings
@@ -62,22 +61,18 @@ class TooDeepToParse(ValueError):
     """Code libCST must not parse (`parse_module`); the message says why."""
 
 
-def parse_module(text: str):
+def parse_module(text: str, tokens: list[tokenize.TokenInfo] | None = None):
     """`libcst.parse_module(text)`, or TooDeepToParse for code nested deep enough to crash it.
 
     Every libCST parse of learner or corpus code goes through here. TooDeepToParse is a
-    ValueError, which the callers already catch for code libCST rejects (NUL bytes)."""
-    reason = nesting_too_deep(text)
+    ValueError, which the callers already catch for code libCST rejects (NUL bytes). `tokens`:
+    `text`'s tokens when the caller has them already (the normaliser does), so the guard does
+    not tokenize a second time."""
+    reason = nesting_too_deep(text, tokens)
     if reason:
         raise TooDeepToParse(reason)
     return cst.parse_module(text)
 
-
-try:  # CPython 3.11's C tokenizer; 3.12+ back `tokenize` with it (see codetokens.raw_tokens)
-    from _tokenize import TokenizerIter as _CTokenizer
-except ImportError:  # pragma: no cover - other interpreters
-    _CTokenizer = None
-_USE_C_TOKENIZER = _CTokenizer is not None and sys.version_info[:2] == (3, 11)
 
 # what a token does to the counts, by exact token type: any operator not named here adds one
 # node to the chain; names, numbers, comments and line breaks inside brackets do nothing
@@ -115,33 +110,27 @@ class _Unreadable(Exception):
 _CHAIN_REASON = f"an expression nested more than {MAX_CHAIN} levels deep"
 
 
-def nesting_too_deep(text: str) -> str | None:
+def nesting_too_deep(text: str, tokens: list[tokenize.TokenInfo] | None = None) -> str | None:
     """Why `text` must not be handed to libCST (e.g. "nesting deeper than 100 levels"), or None.
 
-    Cheap: one pass of the C tokenizer, about a twentieth of a libCST parse (4 ms of torch's
-    128 kB nn/modules/module.py, whose libCST normalisation takes 110 ms).
-    """
-    if text.startswith("\ufeff"):  # a byte order mark, which the C tokenizer refuses
-        text = text[1:]
-    readers = [_module_tokens]  # the `tokenize` module: slower, gives up on less
-    if _USE_C_TOKENIZER and not has_long_line(text) and text.count("\r") == text.count("\r\n"):
-        readers.insert(0, _CTokenizer)
-    for read in readers:
-        try:
-            long_chain, last = _scan_tokens(read(text))
-            if read is _CTokenizer and not _read_to_the_end(text, last):
-                raise _Unreadable(long_chain)
-        except _TooDeep as deep:
-            return str(deep)
-        except _Unreadable as unreadable:
-            if unreadable.long_chain:  # and CPython's parser would refuse it: no exact depth
-                return _CHAIN_REASON
-            continue
-        if long_chain and _tree_depth(text) > MAX_CHAIN:
+    One pass over `text`'s tokens (`tokens` when the caller has them, else the `tokenize`
+    module's); text the tokenizer gives up on is scanned for brackets only."""
+    if tokens is not None:
+        stream = ((t.string, t.exact_type) for t in tokens)
+    else:
+        stream = _module_tokens(text[1:] if text.startswith("\ufeff") else text)
+    try:
+        long_chain, _ = _scan_tokens(stream)
+    except _TooDeep as deep:
+        return str(deep)
+    except _Unreadable as unreadable:
+        if unreadable.long_chain:  # and CPython's parser would refuse it: no exact depth
             return _CHAIN_REASON
-        return None
-    # neither tokenizer reads it: brackets only, strings and comments skipped by a regex
-    return _bracket_scan(text)
+        # the tokenizer gives up on it: brackets only, strings and comments skipped by a regex
+        return _bracket_scan(text)
+    if long_chain and _tree_depth(text) > MAX_CHAIN:
+        return _CHAIN_REASON
+    return None
 
 
 def _tree_depth(text: str) -> int:
@@ -168,51 +157,13 @@ def _tree_depth(text: str) -> int:
     return deepest
 
 
-LONG_LINE = 20_000
-
-
-def has_long_line(text: str) -> bool:
-    """Whether a line of `text` is longer than LONG_LINE characters. CPython 3.11's C tokenizer
-    decodes the whole line again for every token, quadratic on such a line (a 700 kB one-line
-    list: 21 s, against 1 s for the `tokenize` module; even at 40 kB); for these the callers
-    use `tokenize`."""
-    start = 0
-    while len(text) - start > LONG_LINE:  # start begins a line; lines up to the last newline
-        newline = text.rfind("\n", start, start + LONG_LINE + 1)  # of a window are short
-        if newline < 0:
-            return True
-        start = newline + 1
-    return False
-
-
 def _module_tokens(text: str):
     """(string, exact type) of each token, from the `tokenize` module, which on Python 3.11
-    reads what the C tokenizer (string, exact type, lines, columns, line) refuses: 200 nested
-    brackets, 100 indentation levels, f-strings of 3.12 (which libCST reads). It still raises
+    reads what CPython's own parser refuses: 200 nested brackets, 100 indentation levels,
+    f-strings of 3.12 (which libCST reads). It still raises
     on an unterminated triple-quoted string or bracket at the end, or a bad dedent, but only
     there: the tokens before are scanned."""
     return ((t.string, t.exact_type) for t in tokenize.generate_tokens(io.StringIO(text).readline))
-
-
-def _read_to_the_end(text: str, last) -> bool:
-    """Whether nothing but blanks and comments follows the C tokenizer's `last` token. Python
-    3.11's TokenizerIter stops without an error at some errors (a backslash before the end of a
-    line, as in a 3.12 f-string `f"{'\\n'}"`; a bad dedent), leaving the rest unscanned."""
-    if last is None:
-        rest = text
-    else:
-        line, col = last[3], last[5]
-        start = len(text)
-        for _ in range(text.count("\n") - line + 2):  # back to the newline before `line`
-            start = text.rfind("\n", 0, start)
-            if start < 0:
-                break
-        rest = text[start + 1:]
-        first, newline, tail = rest.partition("\n")
-        first = first[col:] if first.isascii() else \
-            first.encode("utf-8")[col:].decode("utf-8", "replace")  # columns count bytes there
-        rest = first + newline + tail
-    return all(not line.strip() or line.lstrip().startswith("#") for line in rest.split("\n"))
 
 
 def _scan_tokens(tokens) -> tuple[bool, object]:

@@ -22,18 +22,16 @@ compared, and the fallback is recorded (`parser == "lexical"`).
 from __future__ import annotations
 
 import builtins
-import contextlib
 import gc
 import io
 import keyword
 import re
-import sys
 import tokenize
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from checker.code.parse_guard import TooDeepToParse, has_long_line, parse_module
+from checker.code.parse_guard import TooDeepToParse, parse_module
 
 _BUILTINS = frozenset(dir(builtins))
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
@@ -236,6 +234,8 @@ def _expression_binders(raw: list[tokenize.TokenInfo]) -> set[str]:
         elif tok.type == tokenize.NEWLINE:
             collecting.clear()
             depth = 0
+        elif tok.type in (tokenize.NL, tokenize.COMMENT):
+            continue  # layout inside brackets: `y` on one line and `:= f()` on the next is `y :=`
         prev = ""
     return bound
 
@@ -570,91 +570,31 @@ def lexical_normalise(text: str, reason: str, long_string_chars: int = 24) -> To
 # --------------------------------------------------------------------------------------------
 
 
-# Token types the consumers below distinguish; every other type the C tokenizer reports is an
-# exact operator type (LPAR, DOT, ...), which the Python tokenizer reports as OP.
-_KEPT_TYPES = frozenset((tokenize.NAME, tokenize.NUMBER, tokenize.STRING, tokenize.NEWLINE,
-                         tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, tokenize.NL,
-                         tokenize.COMMENT, tokenize.ERRORTOKEN))
-try:  # CPython 3.11's C tokenizer; 3.12+ already back `tokenize` with it
-    from _tokenize import TokenizerIter as _CTokenizer
-except ImportError:  # pragma: no cover - other interpreters
-    _CTokenizer = None
-_USE_C_TOKENIZER = _CTokenizer is not None and sys.version_info[:2] == (3, 11)
-
-
 def raw_tokens(text: str) -> list[tokenize.TokenInfo]:
-    """The stdlib tokenizer's tokens of `text` (comments and NL aside), faster on 3.11.
+    """The stdlib tokenizer's tokens of `text`; raises like `tokenize` on bad input.
 
-    Python 3.11's `tokenize` is a pure-Python loop (a fifth of fingerprinting); the interpreter's
-    own C tokenizer is reachable there as `_tokenize.TokenizerIter` and reports the same tokens
-    with exact operator types and NEWLINE spans at the line's comment. Both are mapped back to
-    `tokenize`'s form; the normalised streams of the two are equal on every file of the
-    benchmark wheels, the west2 submissions and the Dolos benchmark
-    (4,114 files; tests/test_codetokens.py checks a sample). Measured: tokenizing 1.5x and
-    normalising 1.1-1.2x faster. Raises like `tokenize` on bad input.
-    """
-    # the C tokenizer folds \r\n into \n (spans move), and is quadratic on a very long line
-    if not _USE_C_TOKENIZER or "\r" in text or has_long_line(text):
-        return list(tokenize.generate_tokens(io.StringIO(text).readline))
-    out = []
-    make = tuple.__new__
-    info = tokenize.TokenInfo
-    op, newline = tokenize.OP, tokenize.NEWLINE
-    for string, ttype, line, end_line, col, end_col, physical in _CTokenizer(text):
-        if not physical.isascii():  # the C tokenizer counts columns in UTF-8 bytes
-            col, end_col = _char_columns(physical, line, end_line, col, end_col)
-        if ttype == newline:  # the C span covers a trailing comment; tokenize's follows it
-            out.append(make(info, (newline, "\n", (end_line, end_col), (end_line, end_col + 1),
-                                   physical)))
-        else:
-            out.append(make(info, (ttype if ttype in _KEPT_TYPES else op, string, (line, col),
-                                   (end_line, end_col), physical)))
-    last = out[-1].end[0] + 1 if out else 1
-    out.append(make(info, (tokenize.ENDMARKER, "", (last, 0), (last, 0), "")))
-    return out
-
-
-def _char_columns(physical: str, line: int, end_line: int, col: int, end_col: int):
-    """Byte columns of a token on a non-ASCII line as character columns. `physical` holds the
-    source lines up to the token's last line (several after a multi-line string)."""
-    parts = physical.split("\n")
-    if physical.endswith("\n"):
-        parts.pop()
-    start_text, end_text = parts[max(0, len(parts) - 1 - (end_line - line))], parts[-1]
-    col = len(start_text.encode("utf-8")[:col].decode("utf-8", "replace"))
-    end_col = len(end_text.encode("utf-8")[:end_col].decode("utf-8", "replace"))
-    return col, end_col
-
-
-def _no_validation(self) -> None:
-    pass
-
-
-@contextlib.contextmanager
-def _parser_built_nodes_unvalidated():
-    """libCST re-validates every node the parser builds (`CSTNode.__post_init__`), which only
-    guards hand-built trees: the parser's output is valid by construction, and libCST's own
-    comment there marks the check as a cost to move out of parsing. Skipping it while the parser
-    runs saves 11% of the parse (measured on 300 benchmark files); it is restored right after,
-    so trees built anywhere else are validated as usual."""
-    node = cst.CSTNode
-    saved = node.__dict__["__post_init__"]
-    node.__post_init__ = _no_validation
-    try:
-        yield
-    finally:
-        node.__post_init__ = saved
+    The stdlib tokenizer, not CPython 3.11's private `_tokenize.TokenizerIter`: the C one was
+    1.12x faster at normalising (1.20x together with skipping libCST's node re-validation; 600
+    torch files, CPU time) but stops silently at some errors, folds CRLF, counts columns in bytes
+    and is quadratic on long lines; below the 1.5x that would pay for a private API."""
+    return list(tokenize.generate_tokens(io.StringIO(text).readline))
 
 
 def normalise(text: str, min_unit_tokens: int = 40, long_string_chars: int = 24) -> TokenStream:
     """Normalised token stream of Python source `text`; never raises for bad code."""
     # libCST builds a large graph of small objects; the cyclic GC, triggered by those allocations,
     # costs 30-45% of the parse and finds nothing (the tree has no cycles): off during the parse.
+    # tokenized once: the parse guard scans these tokens, the stream is built from them
+    raw: list[tokenize.TokenInfo] | None
+    token_error: Exception | None = None
+    try:
+        raw = raw_tokens(text)
+    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
+        raw, token_error = None, exc
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with _parser_built_nodes_unvalidated():
-            module = parse_module(text)
+        module = parse_module(text, raw)
     except TooDeepToParse as exc:  # libCST would crash the process on it (checker.code.parse_guard)
         return _lexical_stream(text, f"{exc}; read lexically", long_string_chars)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
@@ -664,14 +604,13 @@ def normalise(text: str, min_unit_tokens: int = 40, long_string_chars: int = 24)
     finally:
         if gc_was_enabled:
             gc.enable()
+    if raw is None:
+        return _lexical_stream(text, f"tokenizer failed ({token_error})", long_string_chars)
     gather = GatherStatementBindings()
     try:
         gather.body(module.body)
-        raw = raw_tokens(text)
     except RecursionError:
         return _lexical_stream(text, "nesting too deep for libCST", long_string_chars)
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        return _lexical_stream(text, f"tokenizer failed ({exc})", long_string_chars)
     bound = (gather.bound | _expression_binders(raw)) - set(gather.imports)
     builder = _StreamBuilder(bound, gather.defined_attrs, gather.imports)
     markers = _walk_tokens(raw, builder, long_string_chars)
