@@ -1,4 +1,4 @@
-"""Benchmark of checker.scale.adapters: fingerprinting on Ray with 1 vs 2 workers, and the LSH on Redis.
+"""Benchmark of checker.scale (ray, redis): fingerprinting on Ray with 1 vs 2 workers, and the LSH on Redis.
 
 Measures, on this machine:
 1. fingerprinting throughput (files/s, MB/s) of the same files in-process (1 process), with the
@@ -84,7 +84,7 @@ def rate(n: int, seconds: float) -> float:
 
 
 def bench_fingerprints(name: str, texts: list[str], params: FingerprintParams) -> dict:
-    from checker.scale.adapters import ray_cluster, ray_fingerprint_many
+    from checker.scale.ray import ray_cluster, ray_fingerprint_many
 
     mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     row: dict = {"workload": name, "files": len(texts), "mb": round(mb, 2), "runs": []}
@@ -135,7 +135,7 @@ def bench_redis(items, params: FingerprintParams, url: str | None, threshold: fl
     import numpy as np
 
     from checker.corpus.index import BandedLSH
-    from checker.scale.adapters import build_shared_lsh, drop_shared_lsh, open_shared_lsh, parse_redis_url
+    from checker.scale.redis import build_shared_lsh, drop_shared_lsh, open_shared_lsh, parse_redis_url
 
     server = None
     work = None

@@ -378,7 +378,7 @@ CORPUS_CONTENT_CACHE = 256
 CORPUS_LSH_THRESHOLD = LSH_THRESHOLD
 # How the corpus LSH is held in memory: "datasketch" (a datasketch MinHashLSH filled from the
 # stored signature matrix at open), "banded" (the same banding, datasketch's (b, r), kept as sorted
-# numpy columns), or a redis:// URL (datasketch's Redis storage, shared by mentors: checker.scale.adapters).
+# numpy columns), or a redis:// URL (datasketch's Redis storage, shared by mentors: checker.scale.redis).
 # Measured on the default manifest's corpus (54,948 signatures, bench/corpus_results.md): MinHashLSH
 # opens in 8.5 s and 707 MB, banded in 0.43 s and 78 MB; one submission checked from a new process
 # 17.8 s vs 2.0 s. Both give the same candidates (tests/test_corpus_index.py). The default is
@@ -452,7 +452,7 @@ CORPUS_NOTES_MAX_CHARS = 2_000_000
 # is more than any review meeting reads; 2,000 took 17 s of jinja2 rendering on 2 cores.
 REPORT_MAX_PAIR_PAGES = 500
 
-# --- beyond one machine: shared LSH on Redis, fingerprinting on Ray (checker.scale.adapters; docs/scale.md) --
+# --- beyond one machine: shared LSH on Redis, fingerprinting on Ray (checker.scale; docs/scale.md) --
 # Redis's own default port, so `redis://host` alone reaches a stock `redis-server`.
 SCALE_REDIS_PORT = 6379
 # Key prefix of the shared LSH (`?prefix=` overrides): one Redis can hold several programmes'

@@ -41,7 +41,7 @@ def _bytes(fps) -> list[tuple[bytes, str]]:
 
 @pytest.fixture(scope="module")
 def ray_local():
-    from checker.scale.adapters import ray_cluster
+    from checker.scale.ray import ray_cluster
 
     with ray_cluster("local", num_cpus=2):
         yield
@@ -49,7 +49,7 @@ def ray_local():
 
 
 def test_ray_fingerprints_equal_the_in_process_ones_in_input_order(ray_local):
-    from checker.scale.adapters import ray_fingerprint_many
+    from checker.scale.ray import ray_fingerprint_many
 
     texts = [_file(i) for i in range(50)]
     texts += [texts[3], texts[0]]  # duplicates keep their places

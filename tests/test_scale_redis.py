@@ -18,7 +18,7 @@ import pytest
 
 from checker.corpus.index import CorpusIndex, add_sources
 from checker.code.fingerprints import FingerprintParams, fingerprint_text, minhash_of
-from checker.scale.adapters import (
+from checker.scale.redis import (
     RedisCorpusLSH,
     ScaleConfigError,
     SharedIndexMismatch,

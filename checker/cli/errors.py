@@ -37,9 +37,9 @@ KNOWN_ERRORS = frozenset({
     "checker.notes.config.CorpusMismatchError",
     "checker.report.codec.ReportError",
     "checker.retrain.config.RetrainConfigError",
-    "checker.scale.adapters.ScaleConfigError",
-    "checker.scale.adapters.SharedIndexBusy",
-    "checker.scale.adapters.SharedIndexMissing",
+    "checker.scale.ScaleConfigError",
+    "checker.scale.redis.SharedIndexBusy",
+    "checker.scale.redis.SharedIndexMissing",
     "checker.task.taskfile.TaskFileError",
     "redis.exceptions.RedisError",
 })

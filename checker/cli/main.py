@@ -134,7 +134,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         ray_address=ray_address, corpus_lsh_engine=lsh_url or defaults.CORPUS_LSH_ENGINE,
     )
     if lsh_url:
-        from checker.scale.adapters import ScaleConfigError, parse_redis_url
+        from checker.scale.redis import ScaleConfigError, parse_redis_url
 
         try:
             parse_redis_url(lsh_url)

@@ -112,14 +112,14 @@ def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
     Identical texts (handout copies, files shared between learners) are fingerprinted once.
 
     backend "processes" (default): this machine's cores. "ray": Ray tasks on the cluster at
-    `address` ("local" starts one on this machine with `jobs` CPUs, 0: all; see checker.scale.adapters),
+    `address` ("local" starts one on this machine with `jobs` CPUs, 0: all; see checker.scale.ray),
     same results in the same order.
 
     `on_workers_started` is called once the work is handed out (after the worker processes
     forked): the caller may start threads then without forking in the middle of them.
     """
     if backend == "ray":
-        from checker.scale.adapters import ray_fingerprint_many  # lazy: ray is an optional extra
+        from checker.scale.ray import ray_fingerprint_many  # lazy: ray is an optional extra
 
         address = address or "local"
         if on_workers_started:

@@ -487,7 +487,7 @@ class CorpusIndex:
         engine "banded": MinHashLSH's banding with datasketch's (b, r), as sorted numpy columns
         (opens in ~0.1 s); "datasketch": a datasketch MinHashLSH filled from the matrix (seconds
         and ~20 KiB per key; bench/corpus_results.md); "redis://host:port/db?prefix=NAME": the
-        shared tables `checker lsh-sync` pushed from this index (checker.scale.adapters; refused when they
+        shared tables `checker lsh-sync` pushed from this index (checker.scale.redis; refused when they
         hold another state of it). All return the same candidates."""
         cache_key = (threshold, engine)
         if cache_key not in self._lsh:
@@ -497,7 +497,7 @@ class CorpusIndex:
             elif engine == "datasketch":
                 lsh = DatasketchLSH(matrix, threshold, self.params)
             elif engine.startswith(("redis://", "rediss://")):
-                from checker.scale.adapters import RedisCorpusLSH  # shared tables (checker lsh-sync)
+                from checker.scale.redis import RedisCorpusLSH  # shared tables (checker lsh-sync)
 
                 lsh = RedisCorpusLSH(self, engine, keys, threshold)
             else:
@@ -741,7 +741,7 @@ class _Writer:
                  cache_dir: Path, progress: Progress | None, notes: "_NotesHandOff",
                  backend: str = "processes", ray_address: str | None = None) -> None:
         self.path = path
-        self.backend = backend  # fingerprint_many's: "processes" or "ray" (checker.scale.adapters)
+        self.backend = backend  # fingerprint_many's: "processes" or "ray" (checker.scale.ray)
         self.ray_address = ray_address
         self.conn = _connect(path / db_name)
         self.params = params
@@ -1170,7 +1170,7 @@ def _fingerprint_session(backend: str, ray_address: str | None, jobs: int):
     """One Ray cluster for the whole build (not one per batch) with backend "ray"."""
     if backend != "ray":
         return contextlib.nullcontext()
-    from checker.scale.adapters import ray_cluster
+    from checker.scale.ray import ray_cluster
 
     address = ray_address or "local"
     return ray_cluster(address, num_cpus=(jobs or None) if address == "local" else None)

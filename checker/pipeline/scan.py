@@ -64,7 +64,7 @@ class ScanConfig:
     notes: bool = True  # check learners' notes (against each other and the index's notes corpus)
     index_dir: Path | None = None  # the corpus index (code and notes); None: learners only
     # fingerprinting on Ray ("local", "auto", host:port, ray://host:port); None: this machine's
-    # process pool. Same fingerprints either way (checker.scale.adapters, tests/test_scale_ray.py).
+    # process pool. Same fingerprints either way (checker.scale.ray, tests/test_scale_ray.py).
     ray_address: str | None = None
     # how the corpus LSH is held: "banded", "datasketch", or the redis:// URL of shared tables
     # pushed by `checker lsh-sync` (read by CorpusMatchConfig.of)
