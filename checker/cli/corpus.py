@@ -9,6 +9,7 @@ parameters), 3 internal error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -85,6 +86,17 @@ def _echo_outcomes(result, quiet: bool) -> None:
             click.echo(f"note: {note}")
 
 
+def _ray(ray_address: str | None, jobs: int):
+    """`--ray ADDRESS`: (the Ray fingerprint map handed to the builder, one cluster kept up around
+    the whole build); without it (None, nothing): this machine's process pool."""
+    if not ray_address:
+        return None, contextlib.nullcontext()
+    from checker.scale.ray import RayFingerprintMap
+
+    fingerprint_map = RayFingerprintMap(ray_address, jobs)
+    return fingerprint_map, fingerprint_map.cluster()
+
+
 def _run(fn, index: Path, quiet: bool, **kwargs):
     """One library call, its exceptions turned into messages naming the index and the reason."""
     from checker.corpus.index import CorpusIndexError
@@ -139,9 +151,10 @@ def add(sources: tuple[str, ...], index: Path, licence: str, url: str, aliases: 
         requests = [SourceRequest(parse_source(s), licence, url, aliases, "add") for s in sources]
     except SourceError as exc:
         raise CheckerInputError(str(exc)) from None
-    result = _run(add_sources, index, quiet, index_path=index, requests=requests, jobs=jobs,
-                  notes=not no_notes, backend="ray" if ray_address else "processes",
-                  ray_address=ray_address)
+    fingerprint_map, cluster = _ray(ray_address, jobs)
+    with cluster:
+        result = _run(add_sources, index, quiet, index_path=index, requests=requests, jobs=jobs,
+                      notes=not no_notes, fingerprint_map=fingerprint_map)
     _echo_outcomes(result, quiet)
     if result.failed:
         raise CheckFailed(
@@ -246,9 +259,11 @@ def build(manifest: Path, rebuild: bool, index: Path, jobs: int, ray_address: st
 
     if not manifest.is_file():
         raise CheckerInputError(f"{manifest}: no such manifest (give one with --manifest)")
-    result = _run(build_corpus, index, quiet, index_path=index, manifest=manifest, rebuild=rebuild,
-                  jobs=jobs, notes=not no_notes, backend="ray" if ray_address else "processes",
-                  ray_address=ray_address)
+    fingerprint_map, cluster = _ray(ray_address, jobs)
+    with cluster:
+        result = _run(build_corpus, index, quiet, index_path=index, manifest=manifest,
+                      rebuild=rebuild, jobs=jobs, notes=not no_notes,
+                      fingerprint_map=fingerprint_map)
     _echo_outcomes(result, quiet)
     failed = result.failed
     if not quiet or failed:

@@ -131,7 +131,8 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         task_path=task_path, retrain=retrain, retrain_short=retrain_short,
         notes=notes,
         index_dir=index if index_was_given(click.get_current_context()) else _index_if_built(index),
-        ray_address=ray_address, corpus_lsh_engine=lsh_url or defaults.CORPUS_LSH_ENGINE,
+        fingerprint_map=_ray_fingerprint_map(ray_address, jobs),
+        corpus_lsh_engine=lsh_url or defaults.CORPUS_LSH_ENGINE,
     )
     if lsh_url:
         from checker.scale.redis import ScaleConfigError, parse_redis_url
@@ -186,6 +187,16 @@ def _check_out_dir(out_dir: Path, round_dir: Path, base_dir: Path | None) -> Non
                 f"-o {out_dir}: {where} the {option} folder {folder} (the next scan would read the "
                 f"report's folders as {as_what}); write it elsewhere, e.g. "
                 f"-o {inside.parent / 'report'}")
+
+
+def _ray_fingerprint_map(ray_address: str | None, jobs: int):
+    """`--ray ADDRESS`: fingerprinting on Ray (checker.scale.ray), handed to the scan; None: this
+    machine's process pool."""
+    if not ray_address:
+        return None
+    from checker.scale.ray import RayFingerprintMap
+
+    return RayFingerprintMap(ray_address, jobs)
 
 
 def _index_if_built(path: Path) -> Path | None:

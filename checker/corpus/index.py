@@ -65,8 +65,8 @@ from checker.code.tokens import TokenStream, Unit
 from checker.corpus.sources import (FetchFailed, ManifestEntry, SourceError, SourceSpec,
                                     fetch_source, list_source_files, load_manifest, parse_source,
                                     read_source_file)
-from checker.code.fingerprints import (CodeFingerprint, FingerprintParams, ParamsMismatch,
-                                  fingerprint_many, minhash_values_many)
+from checker.code.fingerprints import (CodeFingerprint, FingerprintMap, FingerprintParams,
+                                       ParamsMismatch, fingerprint_many, minhash_values_many)
 
 INDEX_SCHEMA_VERSION = 1
 # The permutation scheme `checker.code.fingerprints.minhash_of` uses; stored signatures are rebuilt
@@ -739,10 +739,9 @@ class _Writer:
 
     def __init__(self, path: Path, db_name: str, params: FingerprintParams, jobs: int,
                  cache_dir: Path, progress: Progress | None, notes: "_NotesHandOff",
-                 backend: str = "processes", ray_address: str | None = None) -> None:
+                 fingerprint_map: FingerprintMap | None = None) -> None:
         self.path = path
-        self.backend = backend  # fingerprint_many's: "processes" or "ray" (checker.scale.ray)
-        self.ray_address = ray_address
+        self.fingerprint_map = fingerprint_map  # fingerprint_many's `map` (None: process pool)
         self.conn = _connect(path / db_name)
         self.params = params
         self.jobs = jobs
@@ -882,7 +881,7 @@ class _Writer:
             if f.entry.sha256 not in known and f.entry.sha256 not in {t.entry.sha256 for t in todo}:
                 todo.append(f)
         fps = fingerprint_many([f.code.text for f in todo], params, self.jobs,
-                               backend=self.backend, address=self.ray_address)
+                               map=self.fingerprint_map)
         kgram_parts = []
         for f, fp in zip(todo, fps):
             known[f.entry.sha256] = self._insert_content(f.entry.sha256, fp, f.code.text)
@@ -1166,24 +1165,16 @@ def _open_for_write(path: Path, params: FingerprintParams) -> str:
     return current["db"]
 
 
-def _fingerprint_session(backend: str, ray_address: str | None, jobs: int):
-    """One Ray cluster for the whole build (not one per batch) with backend "ray"."""
-    if backend != "ray":
-        return contextlib.nullcontext()
-    from checker.scale.ray import ray_cluster
-
-    address = ray_address or "local"
-    return ray_cluster(address, num_cpus=(jobs or None) if address == "local" else None)
-
-
 def add_sources(index_path: Path, requests: Sequence[SourceRequest | str],
                 params: FingerprintParams | None = None, jobs: int = 0,
                 cache_dir: Path | None = None, progress: Progress | None = None,
-                notes: bool = True, backend: str = "processes",
-                ray_address: str | None = None) -> BuildResult:
+                notes: bool = True,
+                fingerprint_map: FingerprintMap | None = None) -> BuildResult:
     """Add (or refresh) sources, one transaction each; a failing source does not stop the others.
 
     `notes`: hand each source's prose to the notes corpus (`checker.notes.corpus`) as well.
+    `fingerprint_map`: fingerprint elsewhere (`fingerprint_many`'s `map`, e.g. on Ray: the caller
+    keeps one cluster up around the whole build); None: this machine's process pool.
     Raises `ParamsMismatch` when the index was built with other parameters, `SourceError` for a
     spec that cannot be parsed (before anything is written)."""
     index_path = Path(index_path)
@@ -1191,21 +1182,21 @@ def add_sources(index_path: Path, requests: Sequence[SourceRequest | str],
     reqs = [r if isinstance(r, SourceRequest) else SourceRequest(parse_source(r)) for r in requests]
     started = time.perf_counter()
     result = BuildResult(index_path)
-    with _write_lock(index_path), _fingerprint_session(backend, ray_address, jobs):
+    with _write_lock(index_path):
         db_name = _open_for_write(index_path, params)
         result.outcomes = _add_all(index_path, db_name, reqs, params, jobs, cache_dir, progress,
-                                   result, notes, backend, ray_address)
+                                   result, notes, fingerprint_map)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _add_all(index_path: Path, db_name: str, reqs: Sequence[SourceRequest], params, jobs, cache_dir,
-             progress, result: BuildResult, notes_enabled: bool = True, backend: str = "processes",
-             ray_address: str | None = None) -> list[SourceOutcome]:
+             progress, result: BuildResult, notes_enabled: bool = True,
+             fingerprint_map: FingerprintMap | None = None) -> list[SourceOutcome]:
     notes = _NotesHandOff(index_path, notes_enabled)
     writer = _Writer(index_path, db_name, params, jobs,
                      Path(cache_dir) if cache_dir else index_path / "downloads", progress, notes,
-                     backend, ray_address)
+                     fingerprint_map)
     outcomes = []
     try:
         for req in reqs:
@@ -1249,8 +1240,8 @@ def _canonical_spec(text: str) -> str:
 def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | None = None,
                  rebuild: bool = False, params: FingerprintParams | None = None, jobs: int = 0,
                  cache_dir: Path | None = None, progress: Progress | None = None,
-                 notes: bool = True, backend: str = "processes",
-                 ray_address: str | None = None) -> BuildResult:
+                 notes: bool = True,
+                 fingerprint_map: FingerprintMap | None = None) -> BuildResult:
     """Make the index hold what the manifest lists.
 
     Sources listed are added (unchanged ones skipped); sources that came from a manifest and are
@@ -1265,10 +1256,10 @@ def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | No
     requests = [SourceRequest.from_entry(e) for e in entries]
     started = time.perf_counter()
     result = BuildResult(index_path)
-    with _write_lock(index_path), _fingerprint_session(backend, ray_address, jobs):
+    with _write_lock(index_path):
         if rebuild:
             _rebuild(index_path, requests, params, jobs, cache_dir, progress, result, notes,
-                     backend, ray_address)
+                     fingerprint_map)
         else:
             db_name = _open_for_write(index_path, params)
             listed = {r.spec.id for r in requests}
@@ -1288,14 +1279,14 @@ def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | No
                     writer.close()
                     hand_off.close()
             result.outcomes += _add_all(index_path, db_name, requests, params, jobs, cache_dir,
-                                        progress, result, notes, backend, ray_address)
+                                        progress, result, notes, fingerprint_map)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _rebuild(index_path: Path, requests: list[SourceRequest], params, jobs, cache_dir, progress,
-             result: BuildResult, notes: bool, backend: str = "processes",
-             ray_address: str | None = None) -> None:
+             result: BuildResult, notes: bool,
+             fingerprint_map: FingerprintMap | None = None) -> None:
     current = _read_current(index_path) if (index_path / "CURRENT").exists() else None
     _remove_orphans(index_path, current["db"] if current else None)
     keep: list[SourceRequest] = []
@@ -1314,7 +1305,7 @@ def _rebuild(index_path: Path, requests: list[SourceRequest], params, jobs, cach
             conn.close()
     new_db = _create_db(index_path, params)
     result.outcomes += _add_all(index_path, new_db, requests + keep, params, jobs, cache_dir,
-                                progress, result, notes, backend, ray_address)
+                                progress, result, notes, fingerprint_map)
     _write_current(index_path, new_db)
     _remove_orphans(index_path, new_db)
 

@@ -25,8 +25,8 @@ import numpy as np
 from checker import defaults
 from checker.core.align import Fragment, Prepared, align_prepared, prepare
 from checker.code.documents import CodeDoc
-from checker.code.fingerprints import (FingerprintParams, fingerprint_many,
-                                  minhash_permutations, minhash_values_many)
+from checker.code.fingerprints import (FingerprintMap, FingerprintParams, fingerprint_many,
+                                       minhash_permutations, minhash_values_many)
 from checker.ingest.round import Submission, load_base, load_round
 from checker.model import IngestWarning, SourceFile
 from checker.code.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
@@ -63,9 +63,10 @@ class ScanConfig:
     retrain_parallel: int = defaults.RETRAIN_PARALLEL
     notes: bool = True  # check learners' notes (against each other and the index's notes corpus)
     index_dir: Path | None = None  # the corpus index (code and notes); None: learners only
-    # fingerprinting on Ray ("local", "auto", host:port, ray://host:port); None: this machine's
-    # process pool. Same fingerprints either way (checker.scale.ray, tests/test_scale_ray.py).
-    ray_address: str | None = None
+    # fingerprinting elsewhere (a FingerprintMap handed in: `scan --ray` builds one on Ray,
+    # checker.scale.ray); None: this machine's process pool. Same fingerprints either way
+    # (tests/test_scale_ray.py). Not part of report.json's config.
+    fingerprint_map: FingerprintMap | None = None
     # how the corpus LSH is held: "banded", "datasketch", or the redis:// URL of shared tables
     # pushed by `checker lsh-sync` (read by CorpusMatchConfig.of)
     corpus_lsh_engine: str = defaults.CORPUS_LSH_ENGINE
@@ -272,8 +273,7 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     candidates_module = _BackgroundImport("checker.core.candidates")
     fps = fingerprint_many(texts, params, config.jobs,
                            (lambda d, t: progress("fingerprint", d, t)) if progress else None,
-                           backend="ray" if config.ray_address else "processes",
-                           address=config.ray_address,
+                           map=config.fingerprint_map,
                            on_workers_started=candidates_module.start)
     docs = [CodeDoc(s, fp) for s, fp in zip(sources, fps)]
     base_fps = fps[len(sources):]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -118,6 +119,33 @@ def ray_fingerprint_many(texts: Sequence[str], params: FingerprintParams, addres
     return [fps[i] for i in slots]
 
 
+@dataclass(frozen=True)
+class RayFingerprintMap:
+    """`fingerprint_many` on Ray, as the `FingerprintMap` (checker.code.fingerprints) the CLI hands
+    to the scan and the corpus builder (`--ray ADDRESS`): the same fingerprints, in input order.
+
+    `jobs`: the CPUs of a `local` cluster (0: all of this machine's); a cluster's own otherwise.
+    Each call joins a running Ray or starts/connects one for that call only; `cluster()` keeps one
+    up around many calls (a corpus build's batches)."""
+
+    address: str = "local"
+    jobs: int = 0
+    batch: int = defaults.SCALE_RAY_BATCH_FILES
+
+    @property
+    def num_cpus(self) -> int | None:
+        return (self.jobs or None) if self.address == "local" else None
+
+    def __call__(self, texts: Sequence[str], params: FingerprintParams,
+                 progress: Callable[[int, int], None] | None = None) -> list[CodeFingerprint]:
+        return ray_fingerprint_many(texts, params, self.address, batch=self.batch,
+                                    num_cpus=self.num_cpus, progress=progress)
+
+    def cluster(self) -> contextlib.AbstractContextManager[None]:
+        """One Ray cluster for every call made inside (`ray_cluster`)."""
+        return ray_cluster(self.address, num_cpus=self.num_cpus)
+
+
 class _EmbedWorker:
     """A Ray actor holding one loaded embedding model (loading costs seconds: once per worker)."""
 
@@ -159,4 +187,5 @@ def ray_embed_many(texts: Sequence[str], model_id: str = defaults.EMBEDDING_MODE
     return out
 
 
-__all__ = ["ScaleConfigError", "ray_cluster", "ray_embed_many", "ray_fingerprint_many"]
+__all__ = ["RayFingerprintMap", "ScaleConfigError", "ray_cluster", "ray_embed_many",
+           "ray_fingerprint_many"]
