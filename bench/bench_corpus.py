@@ -99,7 +99,8 @@ def build(index: Path, jobs: int, notes: bool) -> dict:
 
 def open_costs(index: Path) -> dict:
     """LSH structures from the stored signatures: time and RSS added (one process, in order)."""
-    from checker.corpus.index import BandedLSH, CorpusIndex, DatasketchLSH
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.lsh import BandedLSH, DatasketchLSH
 
     out = {}
     with CorpusIndex.open(index) as ix:
@@ -184,7 +185,12 @@ _CHECK_ONE = textwrap.dedent("""
     with CorpusIndex.open(Path(sys.argv[1]), params) as index:
         kgrams = np.unique(np.concatenate([d.fp.kgrams for d in docs]))
         ignore = index.common_kgrams(among=kgrams)
-        config = CorpusMatchConfig(params, lsh_engine=sys.argv[3])
+        engine = sys.argv[3]
+        if engine.startswith(("redis://", "rediss://")):  # shared tables, handed in as the CLI does
+            from checker.scale.redis import RedisLSHEngine, parse_redis_url
+
+            engine = RedisLSHEngine(parse_redis_url(engine))
+        config = CorpusMatchConfig(params, lsh_engine=engine)
         index.lsh(config.lsh_threshold, config.lsh_engine)
         t_open = time.perf_counter()
         pairs = match_corpus(docs, ignore, index, config, {"learner": evidence_from_submission(sub)})

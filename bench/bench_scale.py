@@ -8,7 +8,7 @@ Measures, on this machine:
 2. the MinHash signature stage that follows (file + function/class units), in-process;
 3. the shared LSH on a real redis-server (started here on a free port unless --redis is given):
    keys/s pushed, queries/s one at a time and batched (`query_many`), Redis memory per key, and
-   the same candidates as the in-memory BandedLSH of checker.corpus.index.
+   the same candidates as the in-memory BandedLSH of checker.corpus.lsh.
 
 Files: public PyTorch code (the installed `torch` package's own .py files, a corpus-like
 workload) and, when the shared dataset is present, the west2 learner .py files (read in place).
@@ -134,7 +134,7 @@ def _free_port() -> int:
 def bench_redis(items, params: FingerprintParams, url: str | None, threshold: float) -> dict:
     import numpy as np
 
-    from checker.corpus.index import BandedLSH
+    from checker.corpus.lsh import BandedLSH
     from checker.scale.redis import build_shared_lsh, drop_shared_lsh, open_shared_lsh, parse_redis_url
 
     server = None

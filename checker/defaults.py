@@ -376,9 +376,10 @@ CORPUS_CONTENT_CACHE = 256
 # Jaccard threshold of the corpus LSH. Same reasoning as LSH_THRESHOLD (exact alignment follows);
 # the candidates are then ranked by their estimated Jaccard and capped (CORPUS_MAX_CANDIDATES).
 CORPUS_LSH_THRESHOLD = LSH_THRESHOLD
-# How the corpus LSH is held in memory: "datasketch" (a datasketch MinHashLSH filled from the
-# stored signature matrix at open), "banded" (the same banding, datasketch's (b, r), kept as sorted
-# numpy columns), or a redis:// URL (datasketch's Redis storage, shared by mentors: checker.scale.redis).
+# How the corpus LSH is held in memory (checker.corpus.lsh.LSH_ENGINES): "datasketch" (a datasketch
+# MinHashLSH filled from the stored signature matrix at open) or "banded" (the same banding,
+# datasketch's (b, r), kept as sorted numpy columns). `scan --lsh URL` hands in datasketch's Redis
+# storage instead, shared by mentors (checker.scale.redis.RedisLSHEngine).
 # Measured on the default manifest's corpus (54,948 signatures, bench/corpus_results.md): MinHashLSH
 # opens in 8.5 s and 707 MB, banded in 0.43 s and 78 MB; one submission checked from a new process
 # 17.8 s vs 2.0 s. Both give the same candidates (tests/test_corpus_index.py). The default is

@@ -210,6 +210,28 @@ def test_banded_lsh_finds_the_same_candidates_as_datasketch_lsh():
     for q in queries:
         assert np.array_equal(banded.query(q), reference.query(q))
     assert banded.query(matrix[3]).size >= 1
+    assert [r.tolist() for r in banded.query_many(list(queries))] == \
+        [r.tolist() for r in reference.query_many(list(queries))]
+
+
+def test_the_lsh_engine_is_chosen_by_name_or_handed_in(tmp_path: Path):
+    lib = _library(tmp_path / "lib", 0, 3)
+    add_sources(tmp_path / "idx", [f"dir:{lib}"], jobs=1, notes=False)
+    made = []
+
+    def engine(index, keys, matrix, threshold):  # what `scan --lsh URL` hands in (Redis)
+        made.append((len(keys), threshold))
+        return BandedLSH(matrix, threshold, index.params.num_perm)
+
+    with CorpusIndex.open(tmp_path / "idx") as index:
+        banded, keys, matrix = index.lsh(0.1, "banded")
+        assert isinstance(banded, BandedLSH)
+        assert isinstance(index.lsh(0.1, "datasketch")[0], DatasketchLSH)
+        handed, _, _ = index.lsh(0.1, engine)
+        assert index.lsh(0.1, engine)[0] is handed and made == [(len(keys), 0.1)]  # built once
+        assert [handed.query(row).tolist() for row in matrix] == [banded.query(row).tolist() for row in matrix]
+        with pytest.raises(ValueError, match="unknown LSH engine 'redis://x'.*--lsh"):
+            index.lsh(0.1, "redis://x")
 
 
 def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Path, monkeypatch):

@@ -62,6 +62,7 @@ import numpy as np
 
 from checker import defaults
 from checker.code.tokens import TokenStream, Unit
+from checker.corpus.lsh import BandedLSH, DatasketchLSH, LSHFactory, lsh_factory
 from checker.corpus.sources import (FetchFailed, ManifestEntry, SourceError, SourceSpec,
                                     fetch_source, list_source_files, load_manifest, parse_source,
                                     read_source_file)
@@ -69,9 +70,6 @@ from checker.code.fingerprints import (CodeFingerprint, FingerprintMap, Fingerpr
                                        ParamsMismatch, fingerprint_many, minhash_values_many)
 
 INDEX_SCHEMA_VERSION = 1
-# The permutation scheme `checker.code.fingerprints.minhash_of` uses; stored signatures are rebuilt
-# into LeanMinHash objects with it (datasketch refuses to mix schemes in one LSH).
-_MINHASH_SCHEME = "affine64"
 Progress = Callable[[str, int, int], None]
 
 _SCHEMA = """
@@ -480,30 +478,21 @@ class CorpusIndex:
         return np.concatenate(keys), np.concatenate(blocks)
 
     def lsh(self, threshold: float = defaults.CORPUS_LSH_THRESHOLD,
-            engine: str = defaults.CORPUS_LSH_ENGINE):
-        """(lsh, keys, matrix): an LSH over the stored signatures whose `query(hashvalues)` gives
-        row numbers of `keys`/`matrix`; built on first use and kept for the life of this object.
+            engine: str | LSHFactory = defaults.CORPUS_LSH_ENGINE):
+        """(lsh, keys, matrix): an `LSHIndex` over the stored signatures whose `query(hashvalues)`
+        gives row numbers of `keys`/`matrix`; built on first use and kept for the life of this object.
 
-        engine "banded": MinHashLSH's banding with datasketch's (b, r), as sorted numpy columns
-        (opens in ~0.1 s); "datasketch": a datasketch MinHashLSH filled from the matrix (seconds
-        and ~20 KiB per key; bench/corpus_results.md); "redis://host:port/db?prefix=NAME": the
-        shared tables `checker lsh-sync` pushed from this index (checker.scale.redis; refused when they
-        hold another state of it). All return the same candidates."""
+        engine: a name of `checker.corpus.lsh.LSH_ENGINES`, "banded" (MinHashLSH's banding with
+        datasketch's (b, r), as sorted numpy columns; opens in ~0.1 s) or "datasketch" (a datasketch
+        MinHashLSH filled from the matrix: seconds and ~20 KiB per key; bench/corpus_results.md), or
+        an `LSHFactory` handed in, e.g. the shared tables `checker lsh-sync` pushed from this index
+        (checker.scale.redis.RedisLSHEngine, built by `scan --lsh URL`; refused when they hold
+        another state of it). All return the same candidates."""
         cache_key = (threshold, engine)
         if cache_key not in self._lsh:
+            make = lsh_factory(engine)
             keys, matrix = self.signatures()
-            if engine == "banded":
-                lsh = BandedLSH(matrix, threshold, self.params.num_perm)
-            elif engine == "datasketch":
-                lsh = DatasketchLSH(matrix, threshold, self.params)
-            elif engine.startswith(("redis://", "rediss://")):
-                from checker.scale.redis import RedisCorpusLSH  # shared tables (checker lsh-sync)
-
-                lsh = RedisCorpusLSH(self, engine, keys, threshold)
-            else:
-                raise ValueError(f"unknown LSH engine {engine!r}: use 'banded', 'datasketch' "
-                                 "or a redis://host:port/db?prefix=NAME URL")
-            self._lsh[cache_key] = (lsh, keys, matrix)
+            self._lsh[cache_key] = (make(self, keys, matrix, threshold), keys, matrix)
         return self._lsh[cache_key]
 
     # k-gram frequencies ------------------------------------------------------------------------------
@@ -568,79 +557,6 @@ class CorpusIndex:
         """A hash of everything the index holds, independent of row ids, timestamps and storage
         layout: two builds of the same sources with the same parameters have the same digest."""
         return index_digest(self._conn)
-
-
-class BandedLSH:
-    """Locality-sensitive hashing of MinHash signatures by banding, as datasketch's MinHashLSH does
-    it (same threshold -> same number of bands b and rows r, from datasketch itself), held as one
-    sorted column of band hashes per band instead of Python dicts.
-
-    Invariant: `query(h)` returns exactly the rows that share all r values of at least one band
-    with `h` (up to 64-bit hash collisions of a band's values), i.e. MinHashLSH.query's keys.
-    Opening costs a sort of b columns; memory is 16 bytes per key and band."""
-
-    def __init__(self, matrix: np.ndarray, threshold: float, num_perm: int) -> None:
-        from datasketch import MinHashLSH
-
-        self.hashranges = list(MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges)
-        # one contiguous row per band: (b, n) sorted band hashes and the key rows in that order
-        bands = np.ascontiguousarray(
-            self._band_hashes(np.asarray(matrix, dtype=np.uint64).reshape(-1, num_perm)).T)
-        self.order = np.argsort(bands, axis=1, kind="stable")
-        self.sorted = np.take_along_axis(bands, self.order, axis=1)
-
-    def _band_hashes(self, matrix: np.ndarray) -> np.ndarray:
-        """(n, b) keys: each band's r values mixed into one 64-bit hash."""
-        starts = [start for start, _ in self.hashranges]
-        width = self.hashranges[0][1] - self.hashranges[0][0]
-        acc = np.zeros((len(matrix), len(starts)), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for offset in range(width):  # bands are consecutive runs of r = width values
-                acc = acc * _BAND_BASE + matrix[:, [s + offset for s in starts]]
-            acc ^= acc >> np.uint64(31)
-            acc *= _BAND_MIX
-            return acc ^ (acc >> np.uint64(29))
-
-    def query(self, hashvalues: np.ndarray) -> np.ndarray:
-        """Rows sharing a band with this signature (sorted, unique)."""
-        q = self._band_hashes(np.asarray(hashvalues, dtype=np.uint64).reshape(1, -1))[0]
-        found = []
-        for j in range(len(self.hashranges)):
-            column = self.sorted[j]
-            lo = int(np.searchsorted(column, q[j], "left"))
-            if lo < len(column) and column[lo] == q[j]:
-                hi = int(np.searchsorted(column, q[j], "right"))
-                found.append(self.order[j, lo:hi])
-        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
-
-
-# Odd multipliers (splitmix64 constants) combining a band's values into one 64-bit key.
-_BAND_BASE = np.uint64(0x9E3779B97F4A7C15)
-_BAND_MIX = np.uint64(0xBF58476D1CE4E5B9)
-
-
-class DatasketchLSH:
-    """datasketch's MinHashLSH filled from the stored matrix (for comparison, and for
-    `storage_config` deployments such as Redis)."""
-
-    def __init__(self, matrix: np.ndarray, threshold: float, params: FingerprintParams,
-                 storage_config: dict | None = None) -> None:
-        from datasketch import LeanMinHash
-
-        from checker.core.candidates import build_lsh
-
-        self.lsh = build_lsh(threshold, params.num_perm, storage_config)
-        self._seed = params.seed
-        with self.lsh.insertion_session() as session:
-            for row in range(len(matrix)):
-                session.insert(row, LeanMinHash(seed=params.seed, hashvalues=matrix[row],
-                                                scheme=_MINHASH_SCHEME), check_duplication=False)
-
-    def query(self, hashvalues: np.ndarray) -> np.ndarray:
-        from datasketch import LeanMinHash
-
-        mh = LeanMinHash(seed=self._seed, hashvalues=hashvalues, scheme=_MINHASH_SCHEME)
-        return np.array(sorted(self.lsh.query(mh)), dtype=np.int64)
 
 
 _SOURCE_COLUMNS = ("id, spec, kind, project, version, licence, url, aliases, origin, digest, "

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,6 +42,9 @@ from checker.report.model import (
     RetrainSkipped,
     TaskInfo,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from checker.corpus.lsh import LSHFactory
 
 Progress = Callable[[str, int, int], None]
 
@@ -67,9 +71,10 @@ class ScanConfig:
     # checker.scale.ray); None: this machine's process pool. Same fingerprints either way
     # (tests/test_scale_ray.py). Not part of report.json's config.
     fingerprint_map: FingerprintMap | None = None
-    # how the corpus LSH is held: "banded", "datasketch", or the redis:// URL of shared tables
-    # pushed by `checker lsh-sync` (read by CorpusMatchConfig.of)
-    corpus_lsh_engine: str = defaults.CORPUS_LSH_ENGINE
+    # how the corpus LSH is held: "banded", "datasketch" (checker.corpus.lsh.LSH_ENGINES), or an
+    # LSHFactory handed in (`scan --lsh URL`: the shared tables on Redis that `checker lsh-sync`
+    # pushed, checker.scale.redis); read by CorpusMatchConfig.of. Not part of report.json's config.
+    corpus_lsh_engine: str | LSHFactory = defaults.CORPUS_LSH_ENGINE
 
     def to_dict(self) -> dict:
         return {

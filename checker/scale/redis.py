@@ -376,8 +376,9 @@ def sync_corpus_index(index: CorpusIndex, where: RedisLocation | str,
 
 
 class RedisCorpusLSH:
-    """The corpus index's LSH contract (`query(hashvalues)` -> row numbers of `keys`/`matrix`, as
-    `BandedLSH` and `DatasketchLSH` give) served by shared tables on Redis."""
+    """The corpus index's LSH contract (`checker.corpus.lsh.LSHIndex`: `query(hashvalues)` -> row
+    numbers of `keys`/`matrix`, as `BandedLSH` and `DatasketchLSH` give) served by shared tables on
+    Redis."""
 
     def __init__(self, index: CorpusIndex, where: RedisLocation | str, keys: np.ndarray,
                  threshold: float = defaults.CORPUS_LSH_THRESHOLD) -> None:
@@ -399,8 +400,23 @@ class RedisCorpusLSH:
                 for keys in self.shared.query_many(signatures)]
 
 
+@dataclass(frozen=True)
+class RedisLSHEngine:
+    """The `LSHFactory` (checker.corpus.lsh) of the shared tables at `location`, handed to
+    `CorpusIndex.lsh` by the CLI (`checker scan --lsh URL`): `RedisCorpusLSH` of the opened index."""
+
+    location: RedisLocation
+
+    def __call__(self, index: CorpusIndex, keys: np.ndarray, matrix: np.ndarray,
+                 threshold: float) -> RedisCorpusLSH:
+        return RedisCorpusLSH(index, self.location, keys, threshold)
+
+    def __repr__(self) -> str:  # never shows the password
+        return f"RedisLSHEngine({self.location})"
+
+
 __all__ = [
-    "RedisCorpusLSH", "RedisLocation", "ScaleConfigError", "SharedIndexBusy", "SharedIndexMismatch",
+    "RedisCorpusLSH", "RedisLSHEngine", "RedisLocation", "ScaleConfigError", "SharedIndexBusy", "SharedIndexMismatch",
     "SharedIndexMissing", "SharedLSH", "SharedLshManifest", "SyncDone", "SyncOutcome", "SyncUnchanged",
     "build_shared_lsh", "corpus_source_tag", "drop_shared_lsh", "is_redis_url", "open_shared_lsh",
     "parse_redis_url", "read_manifest", "redis_storage_config", "sync_corpus_index",
