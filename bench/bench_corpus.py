@@ -56,6 +56,7 @@ def _mb(kb: float) -> float:
 def build(index: Path, jobs: int, notes: bool) -> dict:
     from checker.corpus.index import CorpusIndex, build_corpus
     from checker.corpus.sources import load_manifest
+    from checker.notes.corpus import NotesCorpus
 
     entries = [e for e in load_manifest(defaults.CORPUS_MANIFEST) if e.spec.kind == "pypi"]
     per_source: list[dict] = []
@@ -69,7 +70,8 @@ def build(index: Path, jobs: int, notes: bool) -> dict:
                                "workers_peak_rss_mb": _mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)})
 
     started = time.perf_counter()
-    result = build_corpus(index, entries, jobs=jobs, notes=notes, progress=progress)
+    result = build_corpus(index, entries, jobs=jobs, notes=notes, notes_sink=NotesCorpus.open,
+                          progress=progress)
     seconds = time.perf_counter() - started
     tokens_so_far = 0
     by_spec = {o.spec: o for o in result.outcomes}
@@ -79,7 +81,7 @@ def build(index: Path, jobs: int, notes: bool) -> dict:
         row.update(files=getattr(o, "code_files", 0), tokens=getattr(o, "tokens", 0),
                    seconds=getattr(o, "seconds", 0), corpus_tokens_so_far=tokens_so_far)
     again = time.perf_counter()
-    second = build_corpus(index, entries, jobs=jobs, notes=notes)
+    second = build_corpus(index, entries, jobs=jobs, notes=notes, notes_sink=NotesCorpus.open)
     second_seconds = time.perf_counter() - again
     with CorpusIndex.open(index) as ix:
         stats = ix.stats()

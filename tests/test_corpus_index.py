@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -234,7 +233,7 @@ def test_the_lsh_engine_is_chosen_by_name_or_handed_in(tmp_path: Path):
             index.lsh(0.1, "redis://x")
 
 
-def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Path, monkeypatch):
+def test_notes_files_and_docstrings_are_handed_to_the_notes_sink_handed_in(tmp_path: Path):
     calls: list = []
 
     class FakeNotesCorpus:
@@ -249,13 +248,15 @@ def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Pat
         def add_document(self, source, path, text, meta):
             calls.append(("doc", path, meta["kind"], text.splitlines()[0]))
 
+        def remove_source(self, source):
+            calls.append(("remove", source))
+
         def save(self):
             calls.append(("save",))
 
         def close(self):
             calls.append(("close",))
 
-    monkeypatch.setitem(sys.modules, "checker.notes.corpus", types.SimpleNamespace(NotesCorpus=FakeNotesCorpus))
     lib = tmp_path / "lib"
     lib.mkdir()
     long_doc = "A LeNet as in the book: two convolutions with sigmoid activations and average pooling, " \
@@ -264,19 +265,26 @@ def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Pat
     (lib / "README.md").write_text("Read me first.\n")
     (lib / "synsets.txt").write_text("".join(f"n0{i:07d}\n" for i in range(500)))  # data, not prose
     [added] = add_sources(tmp_path / "idx", [SourceRequest(parse_source(f"dir:{lib}"), licence="MIT")],
-                          jobs=1).outcomes
+                          jobs=1, notes_sink=FakeNotesCorpus.open).outcomes
     assert isinstance(added, SourceAdded)
     assert calls == [("open", "notes"), ("source", f"dir:{lib}", ""), ("doc", "README.md", "notes", "Read me first."),
                      ("doc", "model.py", "docstrings", long_doc), ("save",), ("close",)]
     assert _count(tmp_path / "idx", "SELECT COUNT(*) FROM sources WHERE notes_state = 'done'") == 1
 
 
-def test_a_missing_notes_module_is_recorded_and_the_code_is_indexed(tmp_path: Path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "checker.notes.corpus", None)  # import fails
+def test_without_a_notes_sink_the_reason_is_recorded_and_the_code_is_indexed(tmp_path: Path):
     lib = _library(tmp_path / "lib", 0, 1)
     result = add_sources(tmp_path / "idx", [f"dir:{lib}"], jobs=1)
     assert isinstance(result.outcomes[0], SourceAdded)
-    assert result.notes and "checker.notes.corpus is not available" in result.notes[0]
+    assert result.notes and "no notes corpus was handed in" in result.notes[0]
+
+    def broken(directory):
+        raise OSError("read-only")
+
+    lib = _library(tmp_path / "lib2", 1, 1)
+    result = add_sources(tmp_path / "idx", [f"dir:{lib}"], jobs=1, notes_sink=broken)
+    assert isinstance(result.outcomes[0], SourceAdded)
+    assert result.notes == [f"could not open the notes corpus in {tmp_path / 'idx' / 'notes'}: read-only"]
 
 
 _CHILD = textwrap.dedent("""

@@ -86,6 +86,14 @@ def _echo_outcomes(result, quiet: bool) -> None:
             click.echo(f"note: {note}")
 
 
+def _open_notes_corpus(directory: Path):
+    """The notes sink handed to the corpus builder: the notes corpus (checker.notes.corpus) in
+    INDEX/notes, opened (and imported) only when a source's prose is to be handed over."""
+    from checker.notes.corpus import NotesCorpus
+
+    return NotesCorpus.open(directory)
+
+
 def _ray(ray_address: str | None, jobs: int):
     """`--ray ADDRESS`: (the Ray fingerprint map handed to the builder, one cluster kept up around
     the whole build); without it (None, nothing): this machine's process pool."""
@@ -154,7 +162,8 @@ def add(sources: tuple[str, ...], index: Path, licence: str, url: str, aliases: 
     fingerprint_map, cluster = _ray(ray_address, jobs)
     with cluster:
         result = _run(add_sources, index, quiet, index_path=index, requests=requests, jobs=jobs,
-                      notes=not no_notes, fingerprint_map=fingerprint_map)
+                      notes=not no_notes, notes_sink=_open_notes_corpus,
+                      fingerprint_map=fingerprint_map)
     _echo_outcomes(result, quiet)
     if result.failed:
         raise CheckFailed(
@@ -177,7 +186,7 @@ def remove(sources: tuple[str, ...], index: Path, no_notes: bool, quiet: bool) -
     from checker.corpus.index import remove_sources
 
     result = _run(remove_sources, index, quiet, index_path=index, specs=list(sources),
-                  notes=not no_notes)
+                  notes=not no_notes, notes_sink=_open_notes_corpus)
     _echo_outcomes(result, quiet)
     if result.failed:
         raise CheckFailed(
@@ -263,7 +272,7 @@ def build(manifest: Path, rebuild: bool, index: Path, jobs: int, ray_address: st
     with cluster:
         result = _run(build_corpus, index, quiet, index_path=index, manifest=manifest,
                       rebuild=rebuild, jobs=jobs, notes=not no_notes,
-                      fingerprint_map=fingerprint_map)
+                      notes_sink=_open_notes_corpus, fingerprint_map=fingerprint_map)
     _echo_outcomes(result, quiet)
     failed = result.failed
     if not quiet or failed:

@@ -5,7 +5,7 @@ Layout of an index folder (`fingerprints/` by default, or `--index PATH`):
     CURRENT                      {"db": "corpus-<epoch>.sqlite", "schema": N}: the live database
     corpus-<epoch>.sqlite        SQLite (WAL): sources, documents, contents, k-gram frequencies
     downloads/                   wheels and sdists fetched by `pip download` (a cache)
-    notes/                       the notes corpus (checker.notes.corpus), when that module exists
+    notes/                       the notes corpus (checker.notes.corpus), when one is handed in
     .lock                        held (flock) by the one process that writes
 
 What SQLite holds (stdlib sqlite3, one file):
@@ -45,7 +45,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import importlib
 import json
 import math
 import os
@@ -57,6 +56,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -915,36 +915,51 @@ def _batches(entries: list, max_files: int, max_bytes: int) -> Iterator[list]:
 # --- the notes corpus hand-off -------------------------------------------------------------------
 
 
+class NotesSink(Protocol):
+    """Where a source's prose goes: the notes corpus. `checker.notes.corpus.NotesCorpus` is one;
+    the caller (the CLI) hands in its opener, the corpus index never imports it (notes and corpus
+    are peers)."""
+
+    def set_source(self, source: str, **meta) -> None: ...
+
+    def add_document(self, source: str, path: str, text: str, meta: dict) -> object: ...
+
+    def remove_source(self, source: str) -> object: ...
+
+    def save(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# Opens (creating when missing) the notes sink in a folder: `<index>/notes/`.
+NotesSinkOpener = Callable[[Path], NotesSink]
+
+
 class _NotesHandOff:
     """Gives a source's prose (Markdown, text, HTML, notebook markdown, docstrings) to the notes
-    corpus of `checker.notes.corpus` (`NotesCorpus` in `<index>/notes/`) when that module exists;
-    otherwise, or when switched off, records why it did not."""
+    sink handed in (`opener`, e.g. `NotesCorpus.open`, opened in `<index>/notes/` when first
+    needed); without one, or when switched off, records why it did not."""
 
-    def __init__(self, index_path: Path, enabled: bool = True) -> None:
+    def __init__(self, index_path: Path, enabled: bool = True,
+                 opener: NotesSinkOpener | None = None) -> None:
         self.index_path = index_path
         self.enabled = enabled
+        self.opener = opener
         self.reason = "" if enabled else "notes of sources were not handed to the notes corpus (switched off)"
-        self._corpus = None
+        self._corpus: NotesSink | None = None
         self._opened = False
 
-    def _open(self):
+    def _open(self) -> NotesSink | None:
         if self._opened:
             return self._corpus
         self._opened = True
-        try:
-            notes_module = importlib.import_module("checker.notes.corpus")  # honours sys.modules
-        except ImportError as exc:
-            self.reason = f"checker.notes.corpus is not available ({exc}); notes of sources were not indexed"
-            return None
-        cls = getattr(notes_module, "NotesCorpus", None)
-        if cls is None or not hasattr(cls, "add_document"):
-            self.reason = "checker.notes.corpus has no NotesCorpus.add_document; notes of sources were not indexed"
+        if self.opener is None:
+            self.reason = "no notes corpus was handed in (notes_sink); notes of sources were not indexed"
             return None
         notes_dir = self.index_path / defaults.NOTES_INDEX_SUBDIR
         try:
-            opener = getattr(cls, "open", None)
-            self._corpus = opener(notes_dir) if callable(opener) else cls(notes_dir)
-        except Exception as exc:  # noqa: BLE001 - a colleague's module must not break the build
+            self._corpus = self.opener(notes_dir)
+        except Exception as exc:  # noqa: BLE001 - the notes corpus must not break the code index
             self.reason = f"could not open the notes corpus in {notes_dir}: {exc}"
         return self._corpus
 
@@ -962,18 +977,16 @@ class _NotesHandOff:
         corpus = self._open() if self.enabled else None
         if corpus is not None:
             try:
-                if replace and hasattr(corpus, "remove_source"):
+                if replace:
                     corpus.remove_source(spec)
                 meta = {"version": fetched.version, "licence": fetched.licence, "url": fetched.url}
-                if hasattr(corpus, "set_source"):
-                    corpus.set_source(spec, **meta)
+                corpus.set_source(spec, **meta)
                 left_out: list[str] = []
                 for path, text, kind in _prose_of(fetched, entries, spec, left_out):
                     corpus.add_document(spec, path, text, {**meta, "kind": kind})
                 if left_out:
                     self.reason = "; ".join(left_out)
-                if callable(getattr(corpus, "save", None)):
-                    corpus.save()
+                corpus.save()
                 state = "done"
             except Exception as exc:  # noqa: BLE001 - recorded; the code index stays usable
                 state = "failed"
@@ -982,16 +995,15 @@ class _NotesHandOff:
 
     def remove(self, spec: str) -> None:
         corpus = self._open() if self.enabled else None
-        if corpus is not None and hasattr(corpus, "remove_source"):
+        if corpus is not None:
             try:
                 corpus.remove_source(spec)
-                if callable(getattr(corpus, "save", None)):
-                    corpus.save()
+                corpus.save()
             except Exception as exc:  # noqa: BLE001
                 self.reason = f"the notes corpus could not remove {spec}: {exc}"
 
     def close(self) -> None:
-        if self._corpus is not None and callable(getattr(self._corpus, "close", None)):
+        if self._corpus is not None:
             self._corpus.close()
         self._corpus = None
 
@@ -1084,11 +1096,13 @@ def _open_for_write(path: Path, params: FingerprintParams) -> str:
 def add_sources(index_path: Path, requests: Sequence[SourceRequest | str],
                 params: FingerprintParams | None = None, jobs: int = 0,
                 cache_dir: Path | None = None, progress: Progress | None = None,
-                notes: bool = True,
+                notes: bool = True, notes_sink: NotesSinkOpener | None = None,
                 fingerprint_map: FingerprintMap | None = None) -> BuildResult:
     """Add (or refresh) sources, one transaction each; a failing source does not stop the others.
 
-    `notes`: hand each source's prose to the notes corpus (`checker.notes.corpus`) as well.
+    `notes`: hand each source's prose to the notes corpus as well, through `notes_sink` (opens it
+    in `<index>/notes/`: the CLI hands in `checker.notes.corpus.NotesCorpus`'s; without one the
+    result says that notes were not indexed).
     `fingerprint_map`: fingerprint elsewhere (`fingerprint_many`'s `map`, e.g. on Ray: the caller
     keeps one cluster up around the whole build); None: this machine's process pool.
     Raises `ParamsMismatch` when the index was built with other parameters, `SourceError` for a
@@ -1101,15 +1115,16 @@ def add_sources(index_path: Path, requests: Sequence[SourceRequest | str],
     with _write_lock(index_path):
         db_name = _open_for_write(index_path, params)
         result.outcomes = _add_all(index_path, db_name, reqs, params, jobs, cache_dir, progress,
-                                   result, notes, fingerprint_map)
+                                   result, notes, fingerprint_map, notes_sink)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _add_all(index_path: Path, db_name: str, reqs: Sequence[SourceRequest], params, jobs, cache_dir,
              progress, result: BuildResult, notes_enabled: bool = True,
-             fingerprint_map: FingerprintMap | None = None) -> list[SourceOutcome]:
-    notes = _NotesHandOff(index_path, notes_enabled)
+             fingerprint_map: FingerprintMap | None = None,
+             notes_sink: NotesSinkOpener | None = None) -> list[SourceOutcome]:
+    notes = _NotesHandOff(index_path, notes_enabled, notes_sink)
     writer = _Writer(index_path, db_name, params, jobs,
                      Path(cache_dir) if cache_dir else index_path / "downloads", progress, notes,
                      fingerprint_map)
@@ -1125,8 +1140,10 @@ def _add_all(index_path: Path, db_name: str, reqs: Sequence[SourceRequest], para
     return outcomes
 
 
-def remove_sources(index_path: Path, specs: Sequence[str], notes: bool = True) -> BuildResult:
-    """Remove sources by their spec (as listed by `checker corpus list`), one transaction each."""
+def remove_sources(index_path: Path, specs: Sequence[str], notes: bool = True,
+                   notes_sink: NotesSinkOpener | None = None) -> BuildResult:
+    """Remove sources by their spec (as listed by `checker corpus list`), one transaction each
+    (and their prose from the notes corpus `notes_sink` opens, as `add_sources`)."""
     index_path = Path(index_path)
     started = time.perf_counter()
     result = BuildResult(index_path)
@@ -1134,7 +1151,7 @@ def remove_sources(index_path: Path, specs: Sequence[str], notes: bool = True) -
         current = _read_current(index_path)
         if current is None:
             raise CorpusIndexError(f"{index_path}: no corpus index here")
-        hand_off = _NotesHandOff(index_path, notes)
+        hand_off = _NotesHandOff(index_path, notes, notes_sink)
         writer = _Writer(index_path, current["db"], FingerprintParams(), 0, index_path / "downloads",
                          None, hand_off)
         try:
@@ -1156,7 +1173,7 @@ def _canonical_spec(text: str) -> str:
 def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | None = None,
                  rebuild: bool = False, params: FingerprintParams | None = None, jobs: int = 0,
                  cache_dir: Path | None = None, progress: Progress | None = None,
-                 notes: bool = True,
+                 notes: bool = True, notes_sink: NotesSinkOpener | None = None,
                  fingerprint_map: FingerprintMap | None = None) -> BuildResult:
     """Make the index hold what the manifest lists.
 
@@ -1175,7 +1192,7 @@ def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | No
     with _write_lock(index_path):
         if rebuild:
             _rebuild(index_path, requests, params, jobs, cache_dir, progress, result, notes,
-                     fingerprint_map)
+                     fingerprint_map, notes_sink)
         else:
             db_name = _open_for_write(index_path, params)
             listed = {r.spec.id for r in requests}
@@ -1186,7 +1203,7 @@ def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | No
             finally:
                 conn.close()
             if stale:
-                hand_off = _NotesHandOff(index_path, notes)
+                hand_off = _NotesHandOff(index_path, notes, notes_sink)
                 writer = _Writer(index_path, db_name, params, jobs, index_path / "downloads", None,
                                  hand_off)
                 try:
@@ -1195,14 +1212,15 @@ def build_corpus(index_path: Path, manifest: Path | Sequence[ManifestEntry] | No
                     writer.close()
                     hand_off.close()
             result.outcomes += _add_all(index_path, db_name, requests, params, jobs, cache_dir,
-                                        progress, result, notes, fingerprint_map)
+                                        progress, result, notes, fingerprint_map, notes_sink)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _rebuild(index_path: Path, requests: list[SourceRequest], params, jobs, cache_dir, progress,
              result: BuildResult, notes: bool,
-             fingerprint_map: FingerprintMap | None = None) -> None:
+             fingerprint_map: FingerprintMap | None = None,
+             notes_sink: NotesSinkOpener | None = None) -> None:
     current = _read_current(index_path) if (index_path / "CURRENT").exists() else None
     _remove_orphans(index_path, current["db"] if current else None)
     keep: list[SourceRequest] = []
@@ -1221,7 +1239,7 @@ def _rebuild(index_path: Path, requests: list[SourceRequest], params, jobs, cach
             conn.close()
     new_db = _create_db(index_path, params)
     result.outcomes += _add_all(index_path, new_db, requests + keep, params, jobs, cache_dir,
-                                progress, result, notes, fingerprint_map)
+                                progress, result, notes, fingerprint_map, notes_sink)
     _write_current(index_path, new_db)
     _remove_orphans(index_path, new_db)
 
