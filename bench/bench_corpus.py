@@ -1,4 +1,4 @@
-"""Benchmark of the corpus of public implementations (checker.corpus.index, checker.corpus.match).
+"""Benchmark of the corpus of public implementations (checker.corpus: build, index, match).
 
 Measures, on this machine:
 1. a fresh build of the default manifest's PyPI packages (corpus/sources.toml): wall time, peak
@@ -54,7 +54,8 @@ def _mb(kb: float) -> float:
 
 
 def build(index: Path, jobs: int, notes: bool) -> dict:
-    from checker.corpus.index import CorpusIndex, build_corpus
+    from checker.corpus.build import build_corpus
+    from checker.corpus.index import CorpusIndex
     from checker.corpus.sources import load_manifest
     from checker.notes.corpus import NotesCorpus
 

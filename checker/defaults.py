@@ -349,7 +349,7 @@ EXAMPLE_TASK = EXAMPLES_DIR / "task.toml"
 # otherwise make a 13 MB overview.
 REPORT_OVERVIEW_MAX_PAIRS = 1000
 
-# --- public-code corpus (checker.corpus.index, checker.corpus.sources, checker.corpus.match, ---
+# --- public-code corpus (checker.corpus: index, build, sources, match, ---
 # --- checker.corpus.attribution; measurements in bench/bench_corpus.py and bench/corpus_results.md) ---
 from pathlib import Path as _CorpusPath  # noqa: E402
 
@@ -438,7 +438,7 @@ CORPUS_GENERIC_NAMES = frozenset({
     "vision", "transformer", "transformers", "data", "datasets", "train", "scripts", "notes",
 })
 
-# --- corpus: prose handed to the notes corpus (checker.corpus.index._NotesHandOff) ------------
+# --- corpus: prose handed to the notes corpus (checker.corpus.notes_handoff) ------------------
 # Docstrings shorter than this many words are parameter notes ("Args: x (Tensor): input"), not
 # text anyone copies into learning notes; longer ones (d2l's, labml's explanations) are handed.
 CORPUS_NOTES_MIN_DOCSTRING_WORDS = 20

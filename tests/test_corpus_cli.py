@@ -105,7 +105,7 @@ def test_list_without_an_index_says_how_to_build_one(tmp_path: Path):
 
 def test_an_index_of_other_parameters_is_a_usage_error_saying_rebuild(tmp_path: Path, monkeypatch):
     folder = _folder(tmp_path)
-    from checker.corpus.index import add_sources
+    from checker.corpus.build import add_sources
     from checker.code.fingerprints import FingerprintParams
 
     add_sources(tmp_path / "idx", [f"dir:{folder}"], params=FingerprintParams(window=5), notes=False)

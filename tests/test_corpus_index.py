@@ -15,9 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker.corpus.index import (BandedLSH, CorpusIndex, CorpusIndexError, DatasketchLSH,
-                                  SourceAdded, SourceFailed, SourceRemoved, SourceRequest,
-                                  SourceUnchanged, add_sources, build_corpus, remove_sources)
+from checker.corpus.build import add_sources, build_corpus, remove_sources
+from checker.corpus.index import CorpusIndex
+from checker.corpus.lsh import BandedLSH, DatasketchLSH
+from checker.corpus.records import SourceAdded, SourceFailed, SourceRemoved, SourceUnchanged
+from checker.corpus.storage import CorpusIndexError
+from checker.corpus.writer import SourceRequest
 from checker.corpus.sources import parse_source
 from checker.code.fingerprints import FingerprintParams, ParamsMismatch
 
@@ -290,7 +293,7 @@ def test_without_a_notes_sink_the_reason_is_recorded_and_the_code_is_indexed(tmp
 _CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from checker.corpus.index import build_corpus
+    from checker.corpus.build import build_corpus
 
     def progress(stage, done, total):
         print(stage, done, total, flush=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from checker.code.fingerprints import FingerprintParams, fingerprint_many, fingerprint_text
-from checker.corpus.index import CorpusIndex, add_sources
+from checker.corpus.build import add_sources
+from checker.corpus.index import CorpusIndex
 
 PARAMS = FingerprintParams()
 

@@ -12,7 +12,8 @@ import json
 
 import pytest
 
-from checker.corpus.index import CorpusIndex, add_sources
+from checker.corpus.build import add_sources
+from checker.corpus.index import CorpusIndex
 from checker.code.fingerprints import FingerprintParams, fingerprint_many
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'noshortcut[scale]')")

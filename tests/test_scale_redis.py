@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker.corpus.index import CorpusIndex, add_sources
+from checker.corpus.build import add_sources
+from checker.corpus.index import CorpusIndex
 from checker.code.fingerprints import FingerprintParams, fingerprint_text, minhash_of
 from checker.scale.redis import (
     RedisCorpusLSH,

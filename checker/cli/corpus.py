@@ -1,6 +1,6 @@
 """`checker corpus add | list | remove | build`: the index of public implementations.
 
-Thin commands: options -> sources / manifest -> one library call (`checker.corpus.index`) ->
+Thin commands: options -> sources / manifest -> one library call (`checker.corpus.build`) ->
 one line per source. Exit codes: 0 done, 1 a source could not be added or removed (`build`: only
 with `--strict`; a source that fails is reported and the others are built), 2 bad input (a spec
 that cannot be parsed, a missing manifest, an index that cannot be opened or was built with other
@@ -65,7 +65,7 @@ def _progress(quiet: bool):
 
 
 def _echo_outcomes(result, quiet: bool) -> None:
-    from checker.corpus.index import SourceAdded, SourceFailed, SourceRemoved, SourceUnchanged
+    from checker.corpus.records import SourceAdded, SourceFailed, SourceRemoved, SourceUnchanged
 
     for o in result.outcomes:
         if isinstance(o, SourceFailed):
@@ -107,8 +107,8 @@ def _ray(ray_address: str | None, jobs: int):
 
 def _run(fn, index: Path, quiet: bool, **kwargs):
     """One library call, its exceptions turned into messages naming the index and the reason."""
-    from checker.corpus.index import CorpusIndexError
     from checker.corpus.sources import SourceError
+    from checker.corpus.storage import CorpusIndexError
     from checker.code.fingerprints import ParamsMismatch
 
     import inspect
@@ -152,7 +152,8 @@ def add(sources: tuple[str, ...], index: Path, licence: str, url: str, aliases: 
       checker corpus add git:https://github.com/karpathy/nanoGPT --alias nanoGPT
       checker corpus add dir:./cs231n-solutions --licence MIT --index fingerprints/
     """
-    from checker.corpus.index import SourceRequest, add_sources
+    from checker.corpus.build import add_sources
+    from checker.corpus.writer import SourceRequest
     from checker.corpus.sources import SourceError, parse_source
 
     try:
@@ -183,7 +184,7 @@ def remove(sources: tuple[str, ...], index: Path, no_notes: bool, quiet: bool) -
     Example:
       checker corpus remove pypi:timm==1.0.31
     """
-    from checker.corpus.index import remove_sources
+    from checker.corpus.build import remove_sources
 
     result = _run(remove_sources, index, quiet, index_path=index, specs=list(sources),
                   notes=not no_notes, notes_sink=_open_notes_corpus)
@@ -204,7 +205,8 @@ def list_sources(index: Path, as_json: bool) -> None:
       checker corpus list
       checker corpus list --index /srv/noshortcut/fingerprints --json
     """
-    from checker.corpus.index import CorpusIndex, CorpusIndexError
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.storage import CorpusIndexError
 
     try:
         with CorpusIndex.open(index) as ix:
@@ -264,7 +266,7 @@ def build(manifest: Path, rebuild: bool, index: Path, jobs: int, ray_address: st
       checker corpus build --rebuild
       checker corpus build --rebuild --ray local --jobs 2
     """
-    from checker.corpus.index import build_corpus
+    from checker.corpus.build import build_corpus
 
     if not manifest.is_file():
         raise CheckerInputError(f"{manifest}: no such manifest (give one with --manifest)")

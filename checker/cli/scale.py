@@ -32,7 +32,8 @@ def lsh_sync(url: str, index: Path, threshold: float, force: bool) -> None:
       checker lsh-sync redis://localhost:6379/0 --index fingerprints/
       checker lsh-sync "redis://cache.lan/1?prefix=west2" --threshold 0.1
     """
-    from checker.corpus.index import CorpusIndex, CorpusIndexError
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.storage import CorpusIndexError
     from checker.scale.redis import (
         ScaleConfigError,
         SharedIndexBusy,

@@ -34,8 +34,9 @@ import numpy as np
 from checker import defaults
 from checker.core.align import Fragment, align_prepared, own_mask, prepare
 from checker.corpus.attribution import LearnerEvidence, attribute, gather_evidence, source_names
-from checker.corpus.index import CorpusDocument, CorpusIndex, StoredContent
+from checker.corpus.index import CorpusIndex
 from checker.corpus.lsh import LSHFactory
+from checker.corpus.records import CorpusDocument, StoredContent
 from checker.code.documents import CodeDoc
 from checker.code.fingerprints import FingerprintParams, minhash_values_many
 from checker.code.scoring import FilePair, score_file_pair

@@ -478,7 +478,8 @@ def open_index(config: ScanConfig):
     """The corpus index of `config.index_dir`, or None when there is none (learners only)."""
     if config.index_dir is None:
         return None
-    from checker.corpus.index import CorpusIndex, CorpusIndexError
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.storage import CorpusIndexError
 
     try:
         return CorpusIndex.open(config.index_dir, config.params)
