@@ -1,4 +1,4 @@
-"""Benchmark of the corpus of public implementations (checker.corpus.index, checker.corpus.match).
+"""Benchmark of the corpus of public implementations (checker.corpus: build, index, match).
 
 Measures, on this machine:
 1. a fresh build of the default manifest's PyPI packages (corpus/sources.toml): wall time, peak
@@ -54,8 +54,10 @@ def _mb(kb: float) -> float:
 
 
 def build(index: Path, jobs: int, notes: bool) -> dict:
-    from checker.corpus.index import CorpusIndex, build_corpus
+    from checker.corpus.build import build_corpus
+    from checker.corpus.index import CorpusIndex
     from checker.corpus.sources import load_manifest
+    from checker.notes.corpus import NotesCorpus
 
     entries = [e for e in load_manifest(defaults.CORPUS_MANIFEST) if e.spec.kind == "pypi"]
     per_source: list[dict] = []
@@ -69,7 +71,8 @@ def build(index: Path, jobs: int, notes: bool) -> dict:
                                "workers_peak_rss_mb": _mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)})
 
     started = time.perf_counter()
-    result = build_corpus(index, entries, jobs=jobs, notes=notes, progress=progress)
+    result = build_corpus(index, entries, jobs=jobs, notes=notes, notes_sink=NotesCorpus.open,
+                          progress=progress)
     seconds = time.perf_counter() - started
     tokens_so_far = 0
     by_spec = {o.spec: o for o in result.outcomes}
@@ -79,7 +82,7 @@ def build(index: Path, jobs: int, notes: bool) -> dict:
         row.update(files=getattr(o, "code_files", 0), tokens=getattr(o, "tokens", 0),
                    seconds=getattr(o, "seconds", 0), corpus_tokens_so_far=tokens_so_far)
     again = time.perf_counter()
-    second = build_corpus(index, entries, jobs=jobs, notes=notes)
+    second = build_corpus(index, entries, jobs=jobs, notes=notes, notes_sink=NotesCorpus.open)
     second_seconds = time.perf_counter() - again
     with CorpusIndex.open(index) as ix:
         stats = ix.stats()
@@ -99,7 +102,8 @@ def build(index: Path, jobs: int, notes: bool) -> dict:
 
 def open_costs(index: Path) -> dict:
     """LSH structures from the stored signatures: time and RSS added (one process, in order)."""
-    from checker.corpus.index import BandedLSH, CorpusIndex, DatasketchLSH
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.lsh import BandedLSH, DatasketchLSH
 
     out = {}
     with CorpusIndex.open(index) as ix:
@@ -184,7 +188,12 @@ _CHECK_ONE = textwrap.dedent("""
     with CorpusIndex.open(Path(sys.argv[1]), params) as index:
         kgrams = np.unique(np.concatenate([d.fp.kgrams for d in docs]))
         ignore = index.common_kgrams(among=kgrams)
-        config = CorpusMatchConfig(params, lsh_engine=sys.argv[3])
+        engine = sys.argv[3]
+        if engine.startswith(("redis://", "rediss://")):  # shared tables, handed in as the CLI does
+            from checker.scale.redis import RedisLSHEngine, parse_redis_url
+
+            engine = RedisLSHEngine(parse_redis_url(engine))
+        config = CorpusMatchConfig(params, lsh_engine=engine)
         index.lsh(config.lsh_threshold, config.lsh_engine)
         t_open = time.perf_counter()
         pairs = match_corpus(docs, ignore, index, config, {"learner": evidence_from_submission(sub)})

@@ -1,4 +1,4 @@
-"""Benchmark of checker.scale.adapters: fingerprinting on Ray with 1 vs 2 workers, and the LSH on Redis.
+"""Benchmark of checker.scale (ray, redis): fingerprinting on Ray with 1 vs 2 workers, and the LSH on Redis.
 
 Measures, on this machine:
 1. fingerprinting throughput (files/s, MB/s) of the same files in-process (1 process), with the
@@ -8,7 +8,7 @@ Measures, on this machine:
 2. the MinHash signature stage that follows (file + function/class units), in-process;
 3. the shared LSH on a real redis-server (started here on a free port unless --redis is given):
    keys/s pushed, queries/s one at a time and batched (`query_many`), Redis memory per key, and
-   the same candidates as the in-memory BandedLSH of checker.corpus.index.
+   the same candidates as the in-memory BandedLSH of checker.corpus.lsh.
 
 Files: public PyTorch code (the installed `torch` package's own .py files, a corpus-like
 workload) and, when the shared dataset is present, the west2 learner .py files (read in place).
@@ -84,7 +84,7 @@ def rate(n: int, seconds: float) -> float:
 
 
 def bench_fingerprints(name: str, texts: list[str], params: FingerprintParams) -> dict:
-    from checker.scale.adapters import ray_cluster, ray_fingerprint_many
+    from checker.scale.ray import ray_cluster, ray_fingerprint_many
 
     mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     row: dict = {"workload": name, "files": len(texts), "mb": round(mb, 2), "runs": []}
@@ -134,8 +134,8 @@ def _free_port() -> int:
 def bench_redis(items, params: FingerprintParams, url: str | None, threshold: float) -> dict:
     import numpy as np
 
-    from checker.corpus.index import BandedLSH
-    from checker.scale.adapters import build_shared_lsh, drop_shared_lsh, open_shared_lsh, parse_redis_url
+    from checker.corpus.lsh import BandedLSH
+    from checker.scale.redis import build_shared_lsh, drop_shared_lsh, open_shared_lsh, parse_redis_url
 
     server = None
     work = None

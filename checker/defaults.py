@@ -380,7 +380,7 @@ EXAMPLE_TASK = EXAMPLES_DIR / "task.toml"
 # otherwise make a 13 MB overview.
 REPORT_OVERVIEW_MAX_PAIRS = 1000
 
-# --- public-code corpus (checker.corpus.index, checker.corpus.sources, checker.corpus.match, ---
+# --- public-code corpus (checker.corpus: index, build, sources, match, ---
 # --- checker.corpus.attribution; measurements in bench/bench_corpus.py and bench/corpus_results.md) ---
 from pathlib import Path as _CorpusPath  # noqa: E402
 
@@ -407,9 +407,10 @@ CORPUS_CONTENT_CACHE = 256
 # Jaccard threshold of the corpus LSH. Same reasoning as LSH_THRESHOLD (exact alignment follows);
 # the candidates are then ranked by their estimated Jaccard and capped (CORPUS_MAX_CANDIDATES).
 CORPUS_LSH_THRESHOLD = LSH_THRESHOLD
-# How the corpus LSH is held in memory: "datasketch" (a datasketch MinHashLSH filled from the
-# stored signature matrix at open), "banded" (the same banding, datasketch's (b, r), kept as sorted
-# numpy columns), or a redis:// URL (datasketch's Redis storage, shared by mentors: checker.scale.adapters).
+# How the corpus LSH is held in memory (checker.corpus.lsh.LSH_ENGINES): "datasketch" (a datasketch
+# MinHashLSH filled from the stored signature matrix at open) or "banded" (the same banding,
+# datasketch's (b, r), kept as sorted numpy columns). `scan --lsh URL` hands in datasketch's Redis
+# storage instead, shared by mentors (checker.scale.redis.RedisLSHEngine).
 # Measured on the default manifest's corpus (54,948 signatures, bench/corpus_results.md): MinHashLSH
 # opens in 8.5 s and 707 MB, banded in 0.43 s and 78 MB; one submission checked from a new process
 # 17.8 s vs 2.0 s. Both give the same candidates (tests/test_corpus_index.py). The default is
@@ -468,7 +469,7 @@ CORPUS_GENERIC_NAMES = frozenset({
     "vision", "transformer", "transformers", "data", "datasets", "train", "scripts", "notes",
 })
 
-# --- corpus: prose handed to the notes corpus (checker.corpus.index._NotesHandOff) ------------
+# --- corpus: prose handed to the notes corpus (checker.corpus.notes_handoff) ------------------
 # Docstrings shorter than this many words are parameter notes ("Args: x (Tensor): input"), not
 # text anyone copies into learning notes; longer ones (d2l's, labml's explanations) are handed.
 CORPUS_NOTES_MIN_DOCSTRING_WORDS = 20
@@ -483,7 +484,7 @@ CORPUS_NOTES_MAX_CHARS = 2_000_000
 # is more than any review meeting reads; 2,000 took 17 s of jinja2 rendering on 2 cores.
 REPORT_MAX_PAIR_PAGES = 500
 
-# --- beyond one machine: shared LSH on Redis, fingerprinting on Ray (checker.scale.adapters; docs/scale.md) --
+# --- beyond one machine: shared LSH on Redis, fingerprinting on Ray (checker.scale; docs/scale.md) --
 # Redis's own default port, so `redis://host` alone reaches a stock `redis-server`.
 SCALE_REDIS_PORT = 6379
 # Key prefix of the shared LSH (`?prefix=` overrides): one Redis can hold several programmes'

@@ -107,7 +107,7 @@ def test_out_beside_the_round_is_written(where):
 
 
 def test_known_library_errors_become_one_line_messages(tmp_path):
-    from checker.corpus.index import CorpusIndexError
+    from checker.corpus.storage import CorpusIndexError
     from checker.report.writers import ReportError
     from checker.task.taskfile import TaskFileError
 

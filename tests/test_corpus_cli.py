@@ -40,6 +40,30 @@ def test_add_list_and_remove_a_folder_source(tmp_path: Path):
     assert json.loads(runner.invoke(corpus, ["list", "--index", str(index), "--json"]).output)["sources"] == []
 
 
+def test_add_and_remove_hand_the_sources_prose_to_the_notes_corpus_of_the_index(tmp_path: Path):
+    runner = CliRunner()
+    index = tmp_path / "idx"
+    folder = _folder(tmp_path)
+    (folder / "README.md").write_text("How this small network is trained, step by step, with the "
+                                      "reasons for each choice of layer.\n", encoding="utf-8")
+    added = runner.invoke(corpus, ["add", f"dir:{folder}", "--index", str(index), "--jobs", "1"])
+    assert added.exit_code == 0 and "note:" not in added.output, added.output
+    assert _notes_sources(index) == [(f"dir:{folder}", 1)]
+    removed = runner.invoke(corpus, ["remove", f"dir:{folder}", "--index", str(index)])
+    assert removed.exit_code == 0, removed.output
+    assert _notes_sources(index) == []
+
+
+def _notes_sources(index: Path) -> list:
+    from checker.notes.corpus import NotesCorpus
+
+    notes = NotesCorpus.open(index / "notes", create=False)
+    try:
+        return notes.sources()
+    finally:
+        notes.close()
+
+
 def test_index_defaults_to_the_environment_variable(tmp_path: Path):
     folder = _folder(tmp_path)
     env = {"NOSHORTCUT_INDEX": str(tmp_path / "shared-index")}
@@ -81,7 +105,7 @@ def test_list_without_an_index_says_how_to_build_one(tmp_path: Path):
 
 def test_an_index_of_other_parameters_is_a_usage_error_saying_rebuild(tmp_path: Path, monkeypatch):
     folder = _folder(tmp_path)
-    from checker.corpus.index import add_sources
+    from checker.corpus.build import add_sources
     from checker.code.fingerprints import FingerprintParams
 
     add_sources(tmp_path / "idx", [f"dir:{folder}"], params=FingerprintParams(window=5), notes=False)

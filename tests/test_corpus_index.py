@@ -10,15 +10,17 @@ import subprocess
 import sys
 import textwrap
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from checker.corpus.index import (BandedLSH, CorpusIndex, CorpusIndexError, DatasketchLSH,
-                                  SourceAdded, SourceFailed, SourceRemoved, SourceRequest,
-                                  SourceUnchanged, add_sources, build_corpus, remove_sources)
+from checker.corpus.build import add_sources, build_corpus, remove_sources
+from checker.corpus.index import CorpusIndex
+from checker.corpus.lsh import BandedLSH, DatasketchLSH
+from checker.corpus.records import SourceAdded, SourceFailed, SourceRemoved, SourceUnchanged
+from checker.corpus.storage import CorpusIndexError
+from checker.corpus.writer import SourceRequest
 from checker.corpus.sources import parse_source
 from checker.code.fingerprints import FingerprintParams, ParamsMismatch
 
@@ -210,9 +212,31 @@ def test_banded_lsh_finds_the_same_candidates_as_datasketch_lsh():
     for q in queries:
         assert np.array_equal(banded.query(q), reference.query(q))
     assert banded.query(matrix[3]).size >= 1
+    assert [r.tolist() for r in banded.query_many(list(queries))] == \
+        [r.tolist() for r in reference.query_many(list(queries))]
 
 
-def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Path, monkeypatch):
+def test_the_lsh_engine_is_chosen_by_name_or_handed_in(tmp_path: Path):
+    lib = _library(tmp_path / "lib", 0, 3)
+    add_sources(tmp_path / "idx", [f"dir:{lib}"], jobs=1, notes=False)
+    made = []
+
+    def engine(index, keys, matrix, threshold):  # what `scan --lsh URL` hands in (Redis)
+        made.append((len(keys), threshold))
+        return BandedLSH(matrix, threshold, index.params.num_perm)
+
+    with CorpusIndex.open(tmp_path / "idx") as index:
+        banded, keys, matrix = index.lsh(0.1, "banded")
+        assert isinstance(banded, BandedLSH)
+        assert isinstance(index.lsh(0.1, "datasketch")[0], DatasketchLSH)
+        handed, _, _ = index.lsh(0.1, engine)
+        assert index.lsh(0.1, engine)[0] is handed and made == [(len(keys), 0.1)]  # built once
+        assert [handed.query(row).tolist() for row in matrix] == [banded.query(row).tolist() for row in matrix]
+        with pytest.raises(ValueError, match="unknown LSH engine 'redis://x'.*--lsh"):
+            index.lsh(0.1, "redis://x")
+
+
+def test_notes_files_and_docstrings_are_handed_to_the_notes_sink_handed_in(tmp_path: Path):
     calls: list = []
 
     class FakeNotesCorpus:
@@ -227,13 +251,15 @@ def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Pat
         def add_document(self, source, path, text, meta):
             calls.append(("doc", path, meta["kind"], text.splitlines()[0]))
 
+        def remove_source(self, source):
+            calls.append(("remove", source))
+
         def save(self):
             calls.append(("save",))
 
         def close(self):
             calls.append(("close",))
 
-    monkeypatch.setitem(sys.modules, "checker.notes.corpus", types.SimpleNamespace(NotesCorpus=FakeNotesCorpus))
     lib = tmp_path / "lib"
     lib.mkdir()
     long_doc = "A LeNet as in the book: two convolutions with sigmoid activations and average pooling, " \
@@ -242,25 +268,32 @@ def test_notes_files_and_docstrings_are_handed_to_the_notes_corpus(tmp_path: Pat
     (lib / "README.md").write_text("Read me first.\n")
     (lib / "synsets.txt").write_text("".join(f"n0{i:07d}\n" for i in range(500)))  # data, not prose
     [added] = add_sources(tmp_path / "idx", [SourceRequest(parse_source(f"dir:{lib}"), licence="MIT")],
-                          jobs=1).outcomes
+                          jobs=1, notes_sink=FakeNotesCorpus.open).outcomes
     assert isinstance(added, SourceAdded)
     assert calls == [("open", "notes"), ("source", f"dir:{lib}", ""), ("doc", "README.md", "notes", "Read me first."),
                      ("doc", "model.py", "docstrings", long_doc), ("save",), ("close",)]
     assert _count(tmp_path / "idx", "SELECT COUNT(*) FROM sources WHERE notes_state = 'done'") == 1
 
 
-def test_a_missing_notes_module_is_recorded_and_the_code_is_indexed(tmp_path: Path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "checker.notes.corpus", None)  # import fails
+def test_without_a_notes_sink_the_reason_is_recorded_and_the_code_is_indexed(tmp_path: Path):
     lib = _library(tmp_path / "lib", 0, 1)
     result = add_sources(tmp_path / "idx", [f"dir:{lib}"], jobs=1)
     assert isinstance(result.outcomes[0], SourceAdded)
-    assert result.notes and "checker.notes.corpus is not available" in result.notes[0]
+    assert result.notes and "no notes corpus was handed in" in result.notes[0]
+
+    def broken(directory):
+        raise OSError("read-only")
+
+    lib = _library(tmp_path / "lib2", 1, 1)
+    result = add_sources(tmp_path / "idx", [f"dir:{lib}"], jobs=1, notes_sink=broken)
+    assert isinstance(result.outcomes[0], SourceAdded)
+    assert result.notes == [f"could not open the notes corpus in {tmp_path / 'idx' / 'notes'}: read-only"]
 
 
 _CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from checker.corpus.index import build_corpus
+    from checker.corpus.build import build_corpus
 
     def progress(stage, done, total):
         print(stage, done, total, flush=True)

@@ -8,13 +8,12 @@ fixture's finaliser; its session files stay under /tmp/ray.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 
 import pytest
 
-from checker.corpus import index as corpus_index
-from checker.corpus.index import CorpusIndex, add_sources
+from checker.corpus.build import add_sources
+from checker.corpus.index import CorpusIndex
 from checker.code.fingerprints import FingerprintParams, fingerprint_many
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'noshortcut[scale]')")
@@ -41,7 +40,7 @@ def _bytes(fps) -> list[tuple[bytes, str]]:
 
 @pytest.fixture(scope="module")
 def ray_local():
-    from checker.scale.adapters import ray_cluster
+    from checker.scale.ray import ray_cluster
 
     with ray_cluster("local", num_cpus=2):
         yield
@@ -49,7 +48,7 @@ def ray_local():
 
 
 def test_ray_fingerprints_equal_the_in_process_ones_in_input_order(ray_local):
-    from checker.scale.adapters import ray_fingerprint_many
+    from checker.scale.ray import ray_fingerprint_many
 
     texts = [_file(i) for i in range(50)]
     texts += [texts[3], texts[0]]  # duplicates keep their places
@@ -60,19 +59,20 @@ def test_ray_fingerprints_equal_the_in_process_ones_in_input_order(ray_local):
     assert ray_fingerprint_many([], PARAMS) == []
 
 
-def test_fingerprint_many_with_the_ray_backend_delegates_to_the_cluster(ray_local):
+def test_fingerprint_many_with_the_ray_map_handed_in_delegates_to_the_cluster(ray_local):
+    from checker.scale.ray import RayFingerprintMap
+
     seen = []
     texts = [_file(i) for i in range(10)]
-    got = fingerprint_many(texts, PARAMS, backend="ray", address="local",
+    got = fingerprint_many(texts, PARAMS, map=RayFingerprintMap("local"),
                            progress=lambda done, total: seen.append((done, total)))
     assert _bytes(got) == _bytes(fingerprint_many(texts, PARAMS, jobs=1))
     assert seen[-1] == (10, 10)
-    with pytest.raises(ValueError, match="backend"):
-        fingerprint_many(texts, PARAMS, backend="threads")
 
 
-def test_a_corpus_built_on_ray_is_identical_to_the_in_process_build(ray_local, tmp_path,
-                                                                    monkeypatch):
+def test_a_corpus_built_on_ray_is_identical_to_the_in_process_build(ray_local, tmp_path):
+    from checker.scale.ray import RayFingerprintMap
+
     lib = tmp_path / "lib"
     for i in range(45):
         path = lib / f"pkg{i % 3}" / f"mod_{i}.py"
@@ -81,12 +81,15 @@ def test_a_corpus_built_on_ray_is_identical_to_the_in_process_build(ray_local, t
     (lib / "pkg0" / "copy.py").write_text(_file(5), encoding="utf-8")  # content shared by 2 paths
 
     add_sources(tmp_path / "local", [f"dir:{lib}"], jobs=1, notes=False)
-    # what docs/scale-hooks.patch does in corpus_index: its fingerprint_many call takes the backend
+    # the Ray map handed in, as `checker corpus add --ray local` does
     calls = []
-    ray_backend = functools.partial(fingerprint_many, backend="ray", address="local")
-    monkeypatch.setattr(corpus_index, "fingerprint_many",
-                        lambda *a, **k: calls.append(len(a[0])) or ray_backend(*a, **k))
-    add_sources(tmp_path / "on-ray", [f"dir:{lib}"], jobs=1, notes=False)
+    on_ray = RayFingerprintMap("local")
+
+    def counted(texts, params, progress=None):
+        calls.append(len(texts))
+        return on_ray(texts, params, progress=progress)
+
+    add_sources(tmp_path / "on-ray", [f"dir:{lib}"], jobs=1, notes=False, fingerprint_map=counted)
     assert sum(calls) == 45  # every distinct content went through Ray
     with CorpusIndex.open(tmp_path / "local") as a, CorpusIndex.open(tmp_path / "on-ray") as b:
         assert a.stats()["contents"] == 45

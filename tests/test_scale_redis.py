@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checker.corpus.index import CorpusIndex, add_sources
+from checker.corpus.build import add_sources
+from checker.corpus.index import CorpusIndex
 from checker.code.fingerprints import FingerprintParams, fingerprint_text, minhash_of
-from checker.scale.adapters import (
+from checker.scale.redis import (
     RedisCorpusLSH,
+    RedisLSHEngine,
     ScaleConfigError,
     SharedIndexMismatch,
     SharedIndexMissing,
@@ -226,6 +228,11 @@ def test_a_corpus_index_pushed_to_redis_gives_the_candidates_of_its_own_lsh(redi
         shared = RedisCorpusLSH(index, redis_server.url, keys, THRESHOLD)
         assert [shared.query(row).tolist() for row in matrix] == expected
         assert [rows.tolist() for rows in shared.query_many(list(matrix))] == expected
+        # handed in as the index's LSH engine, as `scan --lsh URL` does
+        engine = RedisLSHEngine(parse_redis_url(redis_server.url))
+        handed, _, _ = index.lsh(THRESHOLD, engine)
+        assert isinstance(handed, RedisCorpusLSH)
+        assert [rows.tolist() for rows in handed.query_many(list(matrix))] == expected
         again = sync_corpus_index(index, redis_server.url, THRESHOLD)
         assert isinstance(again, SyncUnchanged)
 
@@ -301,3 +308,16 @@ def test_lsh_sync_names_the_url_or_the_index_when_it_cannot_push(tmp_path):
     index = _tiny_index(tmp_path)
     closed = runner.invoke(lsh_sync, ["redis://127.0.0.1:1/0", "--index", str(index)])
     assert closed.exit_code == 2 and "redis://127.0.0.1:1/0" in closed.output
+
+
+def test_scan_hands_the_shared_tables_in_as_its_lsh_engine_and_refuses_a_bad_url(tmp_path):
+    from click.testing import CliRunner
+
+    from checker.cli.main import _shared_lsh, cli
+
+    engine = _shared_lsh("redis://:secret@cache.lan/1?prefix=west2")
+    assert isinstance(engine, RedisLSHEngine) and engine.location.prefix == "west2"
+    assert "secret" not in repr(engine)
+    (tmp_path / "round" / "ann").mkdir(parents=True)
+    bad = CliRunner().invoke(cli, ["scan", str(tmp_path / "round"), "--lsh", "http://x", "-q"])
+    assert bad.exit_code == 2 and "redis://" in bad.output

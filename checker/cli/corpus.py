@@ -1,6 +1,6 @@
 """`checker corpus add | list | remove | build`: the index of public implementations.
 
-Thin commands: options -> sources / manifest -> one library call (`checker.corpus.index`) ->
+Thin commands: options -> sources / manifest -> one library call (`checker.corpus.build`) ->
 one line per source. Exit codes: 0 done, 1 a source could not be added or removed (`build`: only
 with `--strict`; a source that fails is reported and the others are built), 2 bad input (a spec
 that cannot be parsed, a missing manifest, an index that cannot be opened or was built with other
@@ -9,6 +9,7 @@ parameters), 3 internal error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -65,7 +66,7 @@ def _progress(quiet: bool):
 
 
 def _echo_outcomes(result, quiet: bool) -> None:
-    from checker.corpus.index import SourceAdded, SourceFailed, SourceRemoved, SourceUnchanged
+    from checker.corpus.records import SourceAdded, SourceFailed, SourceRemoved, SourceUnchanged
 
     for o in result.outcomes:
         if isinstance(o, SourceFailed):
@@ -86,10 +87,29 @@ def _echo_outcomes(result, quiet: bool) -> None:
             click.echo(f"note: {note}")
 
 
+def _open_notes_corpus(directory: Path):
+    """The notes sink handed to the corpus builder: the notes corpus (checker.notes.corpus) in
+    INDEX/notes, opened (and imported) only when a source's prose is to be handed over."""
+    from checker.notes.corpus import NotesCorpus
+
+    return NotesCorpus.open(directory)
+
+
+def _ray(ray_address: str | None, jobs: int):
+    """`--ray ADDRESS`: (the Ray fingerprint map handed to the builder, one cluster kept up around
+    the whole build); without it (None, nothing): this machine's process pool."""
+    if not ray_address:
+        return None, contextlib.nullcontext()
+    from checker.scale.ray import RayFingerprintMap
+
+    fingerprint_map = RayFingerprintMap(ray_address, jobs)
+    return fingerprint_map, fingerprint_map.cluster()
+
+
 def _run(fn, index: Path, quiet: bool, **kwargs):
     """One library call, its exceptions turned into messages naming the index and the reason."""
-    from checker.corpus.index import CorpusIndexError
     from checker.corpus.sources import SourceError
+    from checker.corpus.storage import CorpusIndexError
     from checker.code.fingerprints import ParamsMismatch
 
     import inspect
@@ -133,16 +153,19 @@ def add(sources: tuple[str, ...], index: Path, licence: str, url: str, aliases: 
       checker corpus add git:https://github.com/karpathy/nanoGPT --alias nanoGPT
       checker corpus add dir:./cs231n-solutions --licence MIT --index fingerprints/
     """
-    from checker.corpus.index import SourceRequest, add_sources
+    from checker.corpus.build import add_sources
+    from checker.corpus.writer import SourceRequest
     from checker.corpus.sources import SourceError, parse_source
 
     try:
         requests = [SourceRequest(parse_source(s), licence, url, aliases, "add") for s in sources]
     except SourceError as exc:
         raise CheckerInputError(str(exc)) from None
-    result = _run(add_sources, index, quiet, index_path=index, requests=requests, jobs=jobs,
-                  notes=not no_notes, backend="ray" if ray_address else "processes",
-                  ray_address=ray_address)
+    fingerprint_map, cluster = _ray(ray_address, jobs)
+    with cluster:
+        result = _run(add_sources, index, quiet, index_path=index, requests=requests, jobs=jobs,
+                      notes=not no_notes, notes_sink=_open_notes_corpus,
+                      fingerprint_map=fingerprint_map)
     _echo_outcomes(result, quiet)
     if result.failed:
         raise CheckFailed(
@@ -162,10 +185,10 @@ def remove(sources: tuple[str, ...], index: Path, no_notes: bool, quiet: bool) -
     Example:
       checker corpus remove pypi:timm==1.0.31
     """
-    from checker.corpus.index import remove_sources
+    from checker.corpus.build import remove_sources
 
     result = _run(remove_sources, index, quiet, index_path=index, specs=list(sources),
-                  notes=not no_notes)
+                  notes=not no_notes, notes_sink=_open_notes_corpus)
     _echo_outcomes(result, quiet)
     if result.failed:
         raise CheckFailed(
@@ -183,7 +206,8 @@ def list_sources(index: Path, as_json: bool) -> None:
       checker corpus list
       checker corpus list --index /srv/noshortcut/fingerprints --json
     """
-    from checker.corpus.index import CorpusIndex, CorpusIndexError
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.storage import CorpusIndexError
 
     try:
         with CorpusIndex.open(index) as ix:
@@ -243,13 +267,15 @@ def build(manifest: Path, rebuild: bool, index: Path, jobs: int, ray_address: st
       checker corpus build --rebuild
       checker corpus build --rebuild --ray local --jobs 2
     """
-    from checker.corpus.index import build_corpus
+    from checker.corpus.build import build_corpus
 
     if not manifest.is_file():
         raise CheckerInputError(f"{manifest}: no such manifest (give one with --manifest)")
-    result = _run(build_corpus, index, quiet, index_path=index, manifest=manifest, rebuild=rebuild,
-                  jobs=jobs, notes=not no_notes, backend="ray" if ray_address else "processes",
-                  ray_address=ray_address)
+    fingerprint_map, cluster = _ray(ray_address, jobs)
+    with cluster:
+        result = _run(build_corpus, index, quiet, index_path=index, manifest=manifest,
+                      rebuild=rebuild, jobs=jobs, notes=not no_notes,
+                      notes_sink=_open_notes_corpus, fingerprint_map=fingerprint_map)
     _echo_outcomes(result, quiet)
     failed = result.failed
     if not quiet or failed:

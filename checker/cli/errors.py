@@ -29,7 +29,7 @@ DEBUG_ENV = "NOSHORTCUT_DEBUG"
 # Errors the library raises for bad input or an unusable environment; each message names the
 # file, index or URL and the reason.
 KNOWN_ERRORS = frozenset({
-    "checker.corpus.index.CorpusIndexError",
+    "checker.corpus.storage.CorpusIndexError",
     "checker.corpus.sources.SourceError",
     "checker.notes.embeddings.EmbeddingModelError",
     "checker.ingest.encoding.UndecodableError",
@@ -37,9 +37,9 @@ KNOWN_ERRORS = frozenset({
     "checker.notes.config.CorpusMismatchError",
     "checker.report.codec.ReportError",
     "checker.retrain.config.RetrainConfigError",
-    "checker.scale.adapters.ScaleConfigError",
-    "checker.scale.adapters.SharedIndexBusy",
-    "checker.scale.adapters.SharedIndexMissing",
+    "checker.scale.ScaleConfigError",
+    "checker.scale.redis.SharedIndexBusy",
+    "checker.scale.redis.SharedIndexMissing",
     "checker.task.taskfile.TaskFileError",
     "redis.exceptions.RedisError",
 })

@@ -126,6 +126,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
             f"{round_dir}: not a folder (expected one sub-folder or zip per learner)")
     if out_dir is not None:
         _check_out_dir(out_dir, round_dir, base_dir)
+    lsh_engine = _shared_lsh(lsh_url) if lsh_url else defaults.CORPUS_LSH_ENGINE
     config = ScanConfig(
         round_dir=round_dir, base_dir=base_dir,
         params=FingerprintParams(k=kgram, window=window),
@@ -135,15 +136,9 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         task_path=task_path, retrain=retrain, retrain_short=retrain_short,
         notes=notes, common=common,
         index_dir=index if index_was_given(click.get_current_context()) else _index_if_built(index),
-        ray_address=ray_address, corpus_lsh_engine=lsh_url or defaults.CORPUS_LSH_ENGINE,
+        fingerprint_map=_ray_fingerprint_map(ray_address, jobs),
+        corpus_lsh_engine=lsh_engine,
     )
-    if lsh_url:
-        from checker.scale.adapters import ScaleConfigError, parse_redis_url
-
-        try:
-            parse_redis_url(lsh_url)
-        except ScaleConfigError as exc:
-            raise CheckerInputError(str(exc)) from None
     if retrain and not task_path:
         raise CheckerInputError("--retrain needs --task TASK.toml with a [retrain] table")
     console = Console(stderr=False)
@@ -190,6 +185,27 @@ def _check_out_dir(out_dir: Path, round_dir: Path, base_dir: Path | None) -> Non
                 f"-o {out_dir}: {where} the {option} folder {folder} (the next scan would read the "
                 f"report's folders as {as_what}); write it elsewhere, e.g. "
                 f"-o {inside.parent / 'report'}")
+
+
+def _shared_lsh(url: str):
+    """`--lsh URL`: the corpus LSH served by the shared tables on Redis (checker.scale.redis),
+    handed to the scan as its LSH factory."""
+    from checker.scale.redis import RedisLSHEngine, ScaleConfigError, parse_redis_url
+
+    try:
+        return RedisLSHEngine(parse_redis_url(url))
+    except ScaleConfigError as exc:
+        raise CheckerInputError(str(exc)) from None
+
+
+def _ray_fingerprint_map(ray_address: str | None, jobs: int):
+    """`--ray ADDRESS`: fingerprinting on Ray (checker.scale.ray), handed to the scan; None: this
+    machine's process pool."""
+    if not ray_address:
+        return None
+    from checker.scale.ray import RayFingerprintMap
+
+    return RayFingerprintMap(ray_address, jobs)
 
 
 def _index_if_built(path: Path) -> Path | None:

@@ -1,6 +1,6 @@
 """`checker lsh-sync URL`: push the corpus index's signatures into shared LSH tables on Redis.
 
-Thin command: options -> `RedisLocation` -> one library call (`checker.scale.adapters.sync_corpus_index`)
+Thin command: options -> `RedisLocation` -> one library call (`checker.scale.redis.sync_corpus_index`)
 -> one line. Mentors then match against the shared tables with `--lsh URL` (docs/scale.md).
 """
 
@@ -32,8 +32,9 @@ def lsh_sync(url: str, index: Path, threshold: float, force: bool) -> None:
       checker lsh-sync redis://localhost:6379/0 --index fingerprints/
       checker lsh-sync "redis://cache.lan/1?prefix=west2" --threshold 0.1
     """
-    from checker.corpus.index import CorpusIndex, CorpusIndexError
-    from checker.scale.adapters import (
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.storage import CorpusIndexError
+    from checker.scale.redis import (
         ScaleConfigError,
         SharedIndexBusy,
         SyncUnchanged,

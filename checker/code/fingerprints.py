@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -93,6 +94,16 @@ class CodeFingerprint:
         return out
 
 
+class FingerprintMap(Protocol):
+    """Fingerprints computed elsewhere (a cluster), handed to `fingerprint_many` by the caller
+    (`checker.scale.ray.RayFingerprintMap`, built by the CLI's `--ray`): for every text,
+    `fingerprint_text(text, params).compact()`, in input order; `progress(done, total)` as
+    `fingerprint_many`'s. The library never imports such an engine; it is handed in."""
+
+    def __call__(self, texts: list[str], params: FingerprintParams,
+                 progress: Callable[[int, int], None] | None = None) -> list[CodeFingerprint]: ...
+
+
 def fingerprint_text(text: str, params: FingerprintParams,
                      lexical_reason: str = "") -> CodeFingerprint:
     """With `lexical_reason`, the text is read by the lexical fallback only, without libCST."""
@@ -109,8 +120,7 @@ def _fingerprint_star(args: tuple[str, FingerprintParams]) -> CodeFingerprint:
 
 
 def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
-                     progress=None, backend: str = "processes",
-                     address: str | None = None,
+                     progress=None, map: FingerprintMap | None = None,
                      on_workers_started: Callable[[], None] | None = None) -> list[CodeFingerprint]:
     """Fingerprint texts, in worker processes when there are enough to pay for them.
 
@@ -118,23 +128,16 @@ def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
     The fingerprints come back compact (`CodeFingerprint.compact`: no token texts).
     Identical texts (handout copies, files shared between learners) are fingerprinted once.
 
-    backend "processes" (default): this machine's cores. "ray": Ray tasks on the cluster at
-    `address` ("local" starts one on this machine with `jobs` CPUs, 0: all; see checker.scale.adapters),
-    same results in the same order.
+    `map`: fingerprint elsewhere instead of on this machine's cores (a `FingerprintMap` the
+    caller hands in, e.g. Ray tasks on a cluster: checker.scale.ray), same results in the same order.
 
     `on_workers_started` is called once the work is handed out (after the worker processes
     forked): the caller may start threads then without forking in the middle of them.
     """
-    if backend == "ray":
-        from checker.scale.adapters import ray_fingerprint_many  # lazy: ray is an optional extra
-
-        address = address or "local"
+    if map is not None:
         if on_workers_started:
             on_workers_started()
-        return ray_fingerprint_many(texts, params, address, progress=progress,
-                                    num_cpus=(jobs or None) if address == "local" else None)
-    if backend != "processes":
-        raise ValueError(f"unknown fingerprint backend {backend!r}: use 'processes' or 'ray'")
+        return map(texts, params, progress=progress)
     unique: dict[str, int] = {}
     slots = [unique.setdefault(t, len(unique)) for t in texts]
     if len(unique) < len(texts):
@@ -281,5 +284,6 @@ def minhash_permutations(params: FingerprintParams) -> tuple[np.ndarray, np.ndar
     return _permutations(params.num_perm, params.seed)
 
 
-__all__ = ["CodeFingerprint", "FingerprintParams", "ParamsMismatch", "Unit", "fingerprint_many",
-           "fingerprint_text", "minhash_of", "minhash_permutations", "minhash_values_many"]
+__all__ = ["CodeFingerprint", "FingerprintMap", "FingerprintParams", "ParamsMismatch", "Unit",
+           "fingerprint_many", "fingerprint_text", "minhash_of", "minhash_permutations",
+           "minhash_values_many"]

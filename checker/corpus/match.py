@@ -34,7 +34,9 @@ import numpy as np
 from checker import defaults
 from checker.core.align import Fragment, align_prepared, own_mask, prepare
 from checker.corpus.attribution import LearnerEvidence, attribute, gather_evidence, source_names
-from checker.corpus.index import CorpusDocument, CorpusIndex, StoredContent
+from checker.corpus.index import CorpusIndex
+from checker.corpus.lsh import LSHFactory
+from checker.corpus.records import CorpusDocument, StoredContent
 from checker.code.documents import CodeDoc
 from checker.code.fingerprints import FingerprintParams, minhash_values_many
 from checker.code.scoring import FilePair, score_file_pair
@@ -51,7 +53,9 @@ class CorpusMatchConfig:
     max_candidates: int = defaults.CORPUS_MAX_CANDIDATES
     max_pairs_per_file: int = defaults.CORPUS_MAX_PAIRS_PER_FILE
     min_longest_tokens: int = defaults.CORPUS_MIN_LONGEST_TOKENS
-    lsh_engine: str = defaults.CORPUS_LSH_ENGINE
+    # an engine of checker.corpus.lsh.LSH_ENGINES by name, or an LSHFactory handed in (shared
+    # tables on Redis: `scan --lsh URL`)
+    lsh_engine: str | LSHFactory = defaults.CORPUS_LSH_ENGINE
     discount_common: bool = True  # common k-grams and commonly matched code are no evidence
     common_fragment_projects: int = defaults.CORPUS_COMMON_FRAGMENT_PROJECTS
 
@@ -143,8 +147,8 @@ def candidate_contents(doc: CodeDoc, ignore: np.ndarray, index: CorpusIndex,
     lsh, keys, matrix = index.lsh(config.lsh_threshold, config.lsh_engine)
     best: dict[int, float] = {}
     hash_sets = [h for h in doc.fp.unit_hash_sets(params, ignore) if h.size]
-    for signature in minhash_values_many(hash_sets, params):
-        rows = lsh.query(signature)
+    signatures = minhash_values_many(hash_sets, params)
+    for signature, rows in zip(signatures, lsh.query_many(list(signatures))):
         if not rows.size:
             continue
         estimates = (matrix[rows] == signature).mean(axis=1)

@@ -19,14 +19,15 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from checker import defaults
 from checker.core.align import Fragment, Prepared, align_prepared, own_mask, prepare
 from checker.code.documents import CodeDoc
-from checker.code.fingerprints import (FingerprintParams, fingerprint_many,
-                                  minhash_permutations, minhash_values_many)
+from checker.code.fingerprints import (FingerprintMap, FingerprintParams, fingerprint_many,
+                                       minhash_permutations, minhash_values_many)
 from checker.ingest.round import Submission, load_base, load_round
 from checker.model import IngestWarning, SourceFile
 from checker.code.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
@@ -41,6 +42,9 @@ from checker.report.model import (
     RetrainSkipped,
     TaskInfo,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from checker.corpus.lsh import LSHFactory
 
 Progress = Callable[[str, int, int], None]
 
@@ -63,12 +67,14 @@ class ScanConfig:
     retrain_parallel: int = defaults.RETRAIN_PARALLEL
     notes: bool = True  # check learners' notes (against each other and the index's notes corpus)
     index_dir: Path | None = None  # the corpus index (code and notes); None: learners only
-    # fingerprinting on Ray ("local", "auto", host:port, ray://host:port); None: this machine's
-    # process pool. Same fingerprints either way (checker.scale.adapters, tests/test_scale_ray.py).
-    ray_address: str | None = None
-    # how the corpus LSH is held: "banded", "datasketch", or the redis:// URL of shared tables
-    # pushed by `checker lsh-sync` (read by CorpusMatchConfig.of)
-    corpus_lsh_engine: str = defaults.CORPUS_LSH_ENGINE
+    # fingerprinting elsewhere (a FingerprintMap handed in: `scan --ray` builds one on Ray,
+    # checker.scale.ray); None: this machine's process pool. Same fingerprints either way
+    # (tests/test_scale_ray.py). Not part of report.json's config.
+    fingerprint_map: FingerprintMap | None = None
+    # how the corpus LSH is held: "banded", "datasketch" (checker.corpus.lsh.LSH_ENGINES), or an
+    # LSHFactory handed in (`scan --lsh URL`: the shared tables on Redis that `checker lsh-sync`
+    # pushed, checker.scale.redis); read by CorpusMatchConfig.of. Not part of report.json's config.
+    corpus_lsh_engine: str | LSHFactory = defaults.CORPUS_LSH_ENGINE
     # ignore the shipped k-grams of code everyone writes (checker.code.common) between learners
     common: bool = True
     common_list: Path | None = None  # another list than the shipped one (tests, a mentor's own)
@@ -276,8 +282,7 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     candidates_module = _BackgroundImport("checker.core.candidates")
     fps = fingerprint_many(texts, params, config.jobs,
                            (lambda d, t: progress("fingerprint", d, t)) if progress else None,
-                           backend="ray" if config.ray_address else "processes",
-                           address=config.ray_address,
+                           map=config.fingerprint_map,
                            on_workers_started=candidates_module.start)
     docs = [CodeDoc(s, fp) for s, fp in zip(sources, fps)]
     base_fps = fps[len(sources):]
@@ -528,7 +533,8 @@ def open_index(config: ScanConfig):
     """The corpus index of `config.index_dir`, or None when there is none (learners only)."""
     if config.index_dir is None:
         return None
-    from checker.corpus.index import CorpusIndex, CorpusIndexError
+    from checker.corpus.index import CorpusIndex
+    from checker.corpus.storage import CorpusIndexError
 
     try:
         return CorpusIndex.open(config.index_dir, config.params)
