@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import types
 from pathlib import Path
 
 import pytest
@@ -204,15 +203,22 @@ def test_corpus_build_reads_a_nesting_bomb_lexically_and_keeps_the_docstrings_of
         tmp_path, monkeypatch):
     docs: list[str] = []
 
-    class Notes:  # the notes corpus, reduced to what the build hands it
-        @classmethod
-        def open(cls, directory):
-            return cls()
+    class Notes:  # the notes corpus, reduced to what the build hands it (a NotesSink)
+        def set_source(self, source, **meta):
+            pass
 
         def add_document(self, source, path, text, meta):
             docs.append(path)
 
-    monkeypatch.setitem(sys.modules, "checker.notes.corpus", types.SimpleNamespace(NotesCorpus=Notes))
+        def remove_source(self, source):
+            pass
+
+        def save(self):
+            pass
+
+        def close(self):
+            pass
+
     lib = tmp_path / "lib"
     lib.mkdir()
     (lib / "bomb.py").write_text(BRACKET_BOMB, encoding="utf-8")
@@ -221,7 +227,7 @@ def test_corpus_build_reads_a_nesting_bomb_lexically_and_keeps_the_docstrings_of
     doc = " ".join(["This module trains a small convolutional network on the digits."] * 3)
     (lib / "model.py").write_text(f'"""{doc}"""\n\ndef f(x):\n    return x * 2\n', encoding="utf-8")
     [added] = add_sources(tmp_path / "idx", [SourceRequest(parse_source(f"dir:{lib}"))],
-                          jobs=1).outcomes
+                          jobs=1, notes_sink=lambda directory: Notes()).outcomes
     assert isinstance(added, SourceAdded) and added.code_files == 3
     assert f"bomb.py: lexical fallback (nesting deeper than {MAX_NESTING} levels; read lexically)" \
         in added.warnings
