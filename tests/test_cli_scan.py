@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import csv
 import json
 import subprocess
@@ -48,6 +50,7 @@ def test_fail_on_high_exits_1_when_learners_copied(round_dir):
     assert CliRunner().invoke(cli, ["scan", str(root), "-q", "--fail-on", "high"]).exit_code == 1
 
 
+@pytest.mark.slow
 def test_python_dash_m_checker_runs_the_bundled_example(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "checker", "scan", "--example", "-o",
                            str(tmp_path), "-q"], capture_output=True, text=True, timeout=120)

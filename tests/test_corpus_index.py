@@ -319,6 +319,7 @@ def _consistent(index_path: Path) -> list[str]:
 
 
 @pytest.mark.timeout(240)
+@pytest.mark.slow
 def test_killed_build_leaves_the_previous_index_usable_and_a_rerun_is_identical(tmp_path: Path):
     """SIGKILL in the middle of a source's transaction, then at random moments: every state is a
     complete index; the re-run ends with exactly what an uninterrupted build gives."""

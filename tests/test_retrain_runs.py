@@ -284,6 +284,7 @@ def test_run_within_its_disk_budget_is_reproduced_with_its_temp_files_in_the_scr
     assert list(scratch_parent.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_whole_pickled_model_is_counted_in_the_sandbox_with_the_learners_classes(tmp_path):
     # The checker's one counter (checker/sandbox/checkpoint_count.py), copied into the sandbox
     # and started by path: there, and only there, a pickled model may load the learner's classes.

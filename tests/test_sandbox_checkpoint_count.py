@@ -103,6 +103,7 @@ def test_a_state_dict_is_read_without_torch_and_counted_as_torch_does(tmp_path: 
     assert checkpoint_count.count_shapes(shapes)[0] == sum(p.numel() for p in net.parameters())
 
 
+@pytest.mark.slow
 def test_a_whole_pickled_model_is_refused_in_process_and_counted_in_the_sandbox(tmp_path: Path):
     (tmp_path / "learner_net.py").write_text(
         "import torch.nn as nn\n"

@@ -16,6 +16,8 @@ from checker.corpus.build import add_sources
 from checker.corpus.index import CorpusIndex
 from checker.code.fingerprints import FingerprintParams, fingerprint_many
 
+pytestmark = pytest.mark.slow  # the fast lane is `pytest -m "not slow"`
+
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'noshortcut[scale]')")
 
 PARAMS = FingerprintParams()

@@ -8,8 +8,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from checker.pipeline.scan import ScanConfig, scan
 from conftest import dataset, materialise_jsonl
+
+pytestmark = pytest.mark.slow  # the fast lane is `pytest -m "not slow"`
 
 
 def _sim(report, a, b, file_a=None, file_b=None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import shutil
 from pathlib import Path
@@ -33,6 +35,7 @@ def test_a_bad_task_file_fails_before_scanning_with_exit_2(tmp_path, round_dir):
     assert "max_param" in result.output and "max_params" in result.output
 
 
+@pytest.mark.slow
 def test_scan_retrain_reruns_every_learner_and_flags_an_inflated_claim(tmp_path):
     example = REPO / "examples" / "retrain-mlp"
     root = tmp_path / "round"

@@ -37,7 +37,7 @@ REBUILD = "`checker corpus export-common`"
 # A probe of the normaliser: its k-gram hashes are stored with the list, and recomputed at load. A
 # change of the tokeniser or of the normalisation rules changes them, so a stale list is refused
 # rather than matching nothing (or the wrong code).
-PROBE = '''import torch
+PROBE = """import torch
 from torch import nn
 
 
@@ -53,7 +53,7 @@ def train(model, loader, optimizer, criterion, device="cpu"):
         optimizer.step()
         total += loss.item()
     return total / len(loader)
-'''
+"""
 
 
 def probe_digest(text: str, params: FingerprintParams) -> str:
@@ -76,8 +76,9 @@ class CommonKgrams:
 
 
 def _describe(params: dict, keys) -> str:
-    return ", ".join(f"{k}={params.get(k)!r}" if isinstance(params.get(k), str) else f"{k}={params.get(k)}"
-                     for k in keys)
+    return ", ".join(
+        f"{k}={params.get(k)!r}" if isinstance(params.get(k), str) else f"{k}={params.get(k)}" for k in keys
+    )
 
 
 def read_common_file(path: Path) -> tuple[np.ndarray, dict]:
@@ -103,9 +104,12 @@ def load_common_kgrams(params: FingerprintParams, path: Path | str | None = None
     try:
         stat = path.stat()
     except OSError as exc:
-        return CommonKgrams(np.empty(0, dtype=np.uint64), str(path),
-                            f"no common-code list at {path} ({exc.strerror or exc}): code everyone "
-                            f"writes is not ignored between learners; build one with {REBUILD}")
+        return CommonKgrams(
+            np.empty(0, dtype=np.uint64),
+            str(path),
+            f"no common-code list at {path} ({exc.strerror or exc}): code everyone "
+            f"writes is not ignored between learners; build one with {REBUILD}",
+        )
     return _load(params, str(path), stat.st_mtime_ns, stat.st_size)
 
 
@@ -115,25 +119,41 @@ def _load(params: FingerprintParams, path: str, _mtime: int, _size: int) -> Comm
     try:
         hashes, header = read_common_file(Path(path))
     except (OSError, ValueError, KeyError) as exc:
-        return CommonKgrams(empty, path, f"the common-code list {path} cannot be read ({exc}); "
-                                         f"rebuild it with {REBUILD}")
+        return CommonKgrams(
+            empty, path, f"the common-code list {path} cannot be read ({exc}); rebuild it with {REBUILD}"
+        )
     built = header.get("params", {})
     ours = params.to_dict()
     differ = [k for k in HASH_PARAMS if built.get(k) != ours[k]]
     if differ:
-        return CommonKgrams(empty, path, f"common-code list built for {_describe(built, differ)}, "
-                                         f"this scan uses {_describe(ours, differ)}: rebuild with "
-                                         f"{REBUILD} (code everyone writes is not ignored in this scan)",
-                            header)
+        return CommonKgrams(
+            empty,
+            path,
+            f"common-code list built for {_describe(built, differ)}, "
+            f"this scan uses {_describe(ours, differ)}: rebuild with "
+            f"{REBUILD} (code everyone writes is not ignored in this scan)",
+            header,
+        )
     probe = header.get("probe", {})
     if probe_digest(probe.get("text", PROBE), params) != probe.get("digest"):
-        return CommonKgrams(empty, path, "common-code list built by another version of the code "
-                                         "normaliser (its probe hashes differ): rebuild with "
-                                         f"{REBUILD} (code everyone writes is not ignored in this scan)",
-                            header)
+        return CommonKgrams(
+            empty,
+            path,
+            "common-code list built by another version of the code "
+            "normaliser (its probe hashes differ): rebuild with "
+            f"{REBUILD} (code everyone writes is not ignored in this scan)",
+            header,
+        )
     hashes.setflags(write=False)
     return CommonKgrams(hashes, path, "", header)
 
 
-__all__ = ["FORMAT", "HASH_PARAMS", "PROBE", "CommonKgrams", "load_common_kgrams", "probe_digest",
-           "read_common_file"]
+__all__ = [
+    "FORMAT",
+    "HASH_PARAMS",
+    "PROBE",
+    "CommonKgrams",
+    "load_common_kgrams",
+    "probe_digest",
+    "read_common_file",
+]

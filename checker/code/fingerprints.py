@@ -42,12 +42,12 @@ class FingerprintParams:
 
     def check_compatible(self, other: FingerprintParams, where: str) -> None:
         if self != other:
-            diff = {k: (v, getattr(other, k)) for k, v in asdict(self).items()
-                    if getattr(other, k) != v}
+            diff = {k: (v, getattr(other, k)) for k, v in asdict(self).items() if getattr(other, k) != v}
             raise ParamsMismatch(
                 f"{where} was built with other fingerprint parameters {diff} (this run, stored); "
                 "rebuild it with the current parameters (`checker corpus build --rebuild`) or run "
-                "with the parameters it was built with")
+                "with the parameters it was built with"
+            )
 
 
 @dataclass
@@ -65,8 +65,9 @@ class CodeFingerprint:
         """The same fingerprint without the token texts and columns, which nothing after hashing
         reads: a third of the pickled size workers send back, and the main process's unpickling
         (on the critical path of a scan) 2.4x faster (measured on 3,000 files)."""
-        return CodeFingerprint(dataclasses.replace(self.stream, tokens=[], start_cols=[],
-                                                   end_cols=[]), self.kgrams)
+        return CodeFingerprint(
+            dataclasses.replace(self.stream, tokens=[], start_cols=[], end_cols=[]), self.kgrams
+        )
 
     def winnowed(self, window: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
         """Winnowed hashes of k-grams [lo, hi) (a unit), as a unique array."""
@@ -74,8 +75,7 @@ class CodeFingerprint:
         _, hashes = winnow(part, window)
         return np.unique(hashes)
 
-    def unit_hash_sets(self, params: FingerprintParams,
-                       ignore: np.ndarray | None = None) -> list[np.ndarray]:
+    def unit_hash_sets(self, params: FingerprintParams, ignore: np.ndarray | None = None) -> list[np.ndarray]:
         """Winnowed hashes of the whole file and of each unit, in `unit_ranges` order, without
         those in `ignore` (sorted, e.g. from np.unique): what a MinHash signature is made of."""
         sets = [self.winnowed(params.window, lo, hi) for _, lo, hi in self.unit_ranges(params.k)]
@@ -100,12 +100,12 @@ class FingerprintMap(Protocol):
     `fingerprint_text(text, params).compact()`, in input order; `progress(done, total)` as
     `fingerprint_many`'s. The library never imports such an engine; it is handed in."""
 
-    def __call__(self, texts: list[str], params: FingerprintParams,
-                 progress: Callable[[int, int], None] | None = None) -> list[CodeFingerprint]: ...
+    def __call__(
+        self, texts: list[str], params: FingerprintParams, progress: Callable[[int, int], None] | None = None
+    ) -> list[CodeFingerprint]: ...
 
 
-def fingerprint_text(text: str, params: FingerprintParams,
-                     lexical_reason: str = "") -> CodeFingerprint:
+def fingerprint_text(text: str, params: FingerprintParams, lexical_reason: str = "") -> CodeFingerprint:
     """With `lexical_reason`, the text is read by the lexical fallback only, without libCST."""
     if lexical_reason:
         stream = lexical_normalise(text, lexical_reason, params.long_string_chars)
@@ -119,9 +119,14 @@ def _fingerprint_star(args: tuple[str, FingerprintParams]) -> CodeFingerprint:
     return fingerprint_text(*args).compact()
 
 
-def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
-                     progress=None, map: FingerprintMap | None = None,
-                     on_workers_started: Callable[[], None] | None = None) -> list[CodeFingerprint]:
+def fingerprint_many(
+    texts: list[str],
+    params: FingerprintParams,
+    jobs: int = 0,
+    progress=None,
+    map: FingerprintMap | None = None,
+    on_workers_started: Callable[[], None] | None = None,
+) -> list[CodeFingerprint]:
     """Fingerprint texts, in worker processes when there are enough to pay for them.
 
     jobs=0 means one worker per core. Workers only parse text: no learner code is imported.
@@ -146,18 +151,19 @@ def fingerprint_many(texts: list[str], params: FingerprintParams, jobs: int = 0,
     return _fingerprint_unique(texts, params, jobs, progress, on_workers_started)
 
 
-def _fingerprint_unique(texts: list[str], params: FingerprintParams, jobs: int, progress,
-                        on_workers_started=None) -> list[CodeFingerprint]:
+def _fingerprint_unique(
+    texts: list[str], params: FingerprintParams, jobs: int, progress, on_workers_started=None
+) -> list[CodeFingerprint]:
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1 or len(texts) < 40:
         if on_workers_started:
             on_workers_started()
-        out = []
+        in_order = []
         for i, t in enumerate(texts):
-            out.append(fingerprint_text(t, params).compact())
+            in_order.append(fingerprint_text(t, params).compact())
             if progress:
                 progress(i + 1, len(texts))
-        return out
+        return in_order
     # Largest files first, in small chunks: a big file met last would leave one core idle
     # while the other finishes it.
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
@@ -167,8 +173,7 @@ def _fingerprint_unique(texts: list[str], params: FingerprintParams, jobs: int, 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             chunk = max(1, min(8, len(texts) // (jobs * 8)))
             # map() submits every chunk before it returns, and the first submit forks the workers
-            results = pool.map(_fingerprint_star, ((texts[i], params) for i in order),
-                               chunksize=chunk)
+            results = pool.map(_fingerprint_star, ((texts[i], params) for i in order), chunksize=chunk)
             if on_workers_started:
                 on_workers_started()
                 on_workers_started = None
@@ -189,14 +194,18 @@ def _fingerprint_unique(texts: list[str], params: FingerprintParams, jobs: int, 
             done += 1
             if progress:
                 progress(done, len(texts))
-    return out
+    filled = [fp for fp in out if fp is not None]
+    if len(filled) != len(texts):  # every slot is filled by now: anything else is our bug
+        raise RuntimeError(f"fingerprints: {len(texts) - len(filled)} file(s) came back empty")
+    return filled
 
 
 WORKER_DIED = "libCST crashed the worker process that parsed it; read lexically"
 
 
-def _fingerprint_isolating(texts: list[str], items: list[int], params: FingerprintParams,
-                           jobs: int) -> Iterator[tuple[int, CodeFingerprint]]:
+def _fingerprint_isolating(
+    texts: list[str], items: list[int], params: FingerprintParams, jobs: int
+) -> Iterator[tuple[int, CodeFingerprint]]:
     """(index, fingerprint) of `items` in worker processes, one file per task and at most `jobs`
     in flight, so a worker's death costs only the files in flight. Those are run again one at a
     time; a file that kills its worker alone is fingerprinted here by the lexical fallback,
@@ -242,8 +251,13 @@ def minhash_of(hashes: np.ndarray, params: FingerprintParams):
     """datasketch MinHash of a set of 64-bit fingerprints (fixed seed, affine64 scheme)."""
     from datasketch import MinHash
 
-    m = MinHash(num_perm=params.num_perm, seed=params.seed, hashfunc=int, scheme="affine64",
-                permutations=_permutations(params.num_perm, params.seed))
+    m = MinHash(
+        num_perm=params.num_perm,
+        seed=params.seed,
+        hashfunc=int,
+        scheme="affine64",
+        permutations=_permutations(params.num_perm, params.seed),
+    )
     if hashes.size:
         m.update_batch(hashes)
     return m
@@ -284,6 +298,15 @@ def minhash_permutations(params: FingerprintParams) -> tuple[np.ndarray, np.ndar
     return _permutations(params.num_perm, params.seed)
 
 
-__all__ = ["CodeFingerprint", "FingerprintMap", "FingerprintParams", "ParamsMismatch", "Unit",
-           "fingerprint_many", "fingerprint_text", "minhash_of", "minhash_permutations",
-           "minhash_values_many"]
+__all__ = [
+    "CodeFingerprint",
+    "FingerprintMap",
+    "FingerprintParams",
+    "ParamsMismatch",
+    "Unit",
+    "fingerprint_many",
+    "fingerprint_text",
+    "minhash_of",
+    "minhash_permutations",
+    "minhash_values_many",
+]

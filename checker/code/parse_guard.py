@@ -79,20 +79,38 @@ def parse_module(text: str, tokens: list[tokenize.TokenInfo] | None = None):
 _OPEN, _CLOSE, _COMMA, _END, _OP, _INDENT, _DEDENT, _NAME, _STRING, _QUIET = range(10)
 _ACTIONS = [_OP] * 256
 for _types, _action in (
-        ((token.LPAR, token.LSQB, token.LBRACE), _OPEN),
-        ((token.RPAR, token.RSQB, token.RBRACE), _CLOSE),
-        ((token.COMMA,), _COMMA), ((token.SEMI, token.NEWLINE), _END),
-        ((token.INDENT,), _INDENT), ((token.DEDENT,), _DEDENT),
-        ((token.NAME,), _NAME), ((token.STRING,), _STRING),
-        ((token.NUMBER, token.NL, token.COMMENT, token.ENDMARKER, token.ENCODING, token.ERRORTOKEN,
-          *(getattr(token, t) for t in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
-            if hasattr(token, t))), _QUIET)):
+    ((token.LPAR, token.LSQB, token.LBRACE), _OPEN),
+    ((token.RPAR, token.RSQB, token.RBRACE), _CLOSE),
+    ((token.COMMA,), _COMMA),
+    ((token.SEMI, token.NEWLINE), _END),
+    ((token.INDENT,), _INDENT),
+    ((token.DEDENT,), _DEDENT),
+    ((token.NAME,), _NAME),
+    ((token.STRING,), _STRING),
+    (
+        (
+            token.NUMBER,
+            token.NL,
+            token.COMMENT,
+            token.ENDMARKER,
+            token.ENCODING,
+            token.ERRORTOKEN,
+            *(
+                getattr(token, t)
+                for t in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
+                if hasattr(token, t)
+            ),
+        ),
+        _QUIET,
+    ),
+):
     for _t in _types:
         _ACTIONS[_t] = _action
 # keywords that nest an expression (`not not x`, `a if b else c if ...`, `lambda: lambda: ...`,
 # comprehension `for`s, which libCST nests one inside the other)
-_CHAIN_KEYWORDS = frozenset(("and", "or", "not", "in", "is", "if", "else", "lambda", "await",
-                             "for", "async", "yield"))
+_CHAIN_KEYWORDS = frozenset(
+    ("and", "or", "not", "in", "is", "if", "else", "lambda", "await", "for", "async", "yield")
+)
 
 
 class _TooDeep(Exception):
@@ -147,7 +165,7 @@ def _tree_depth(text: str) -> int:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return MAX_CHAIN + 1
     deepest = 0
-    stack = [(tree, 0)]
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)

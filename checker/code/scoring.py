@@ -21,8 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from checker.core.align import Fragment
 from checker.code.tokens import TokenStream
+from checker.core.align import Fragment
 
 
 class FragmentSpan(NamedTuple):
@@ -42,8 +42,7 @@ class FragmentSpan(NamedTuple):
 
     @property
     def lines(self) -> int:
-        return max(self.left_end_line - self.left_start_line,
-                   self.right_end_line - self.right_start_line) + 1
+        return max(self.left_end_line - self.left_start_line, self.right_end_line - self.right_start_line) + 1
 
 
 @dataclass
@@ -67,30 +66,54 @@ class FilePair:
         # by hand, not dataclasses.asdict: asdict deep-copies recursively and was 6 of 27 s of a
         # 1,000-file scan with 34,000 pairs
         out = {
-            "left": self.left, "right": self.right, "left_file": self.left_file,
-            "right_file": self.right_file, "similarity": round(self.similarity, 4),
+            "left": self.left,
+            "right": self.right,
+            "left_file": self.left_file,
+            "right_file": self.right_file,
+            "similarity": round(self.similarity, 4),
             "left_coverage": round(self.left_coverage, 4),
             "right_coverage": round(self.right_coverage, 4),
             "longest_lines": self.longest_lines,
-            "fragments": [{"left_start_line": f.left_start_line, "left_end_line": f.left_end_line,
-                           "right_start_line": f.right_start_line,
-                           "right_end_line": f.right_end_line, "tokens": f.tokens,
-                           "own_tokens": f.own_tokens, "learners": f.learners}
-                          for f in self.fragments],
-            "source": self.source, "attributed": self.attributed, "attribution": self.attribution,
-            "right_meta": dict(self.right_meta), "expected": self.expected,
+            "fragments": [
+                {
+                    "left_start_line": f.left_start_line,
+                    "left_end_line": f.left_end_line,
+                    "right_start_line": f.right_start_line,
+                    "right_end_line": f.right_end_line,
+                    "tokens": f.tokens,
+                    "own_tokens": f.own_tokens,
+                    "learners": f.learners,
+                }
+                for f in self.fragments
+            ],
+            "source": self.source,
+            "attributed": self.attributed,
+            "attribution": self.attribution,
+            "right_meta": dict(self.right_meta),
+            "expected": self.expected,
         }
         return out
 
 
-def fragment_spans(fragments: list[Fragment], left: TokenStream, right: TokenStream,
-                   own_tokens: list[int] | None = None,
-                   learners: list[int] | None = None) -> list[FragmentSpan]:
-    spans = [FragmentSpan(left.start_lines[f.left_start], left.end_lines[f.left_end - 1],
-                          right.start_lines[f.right_start], right.end_lines[f.right_end - 1],
-                          f.tokens, own_tokens[i] if own_tokens else f.tokens,
-                          learners[i] if learners else 0)
-             for i, f in enumerate(fragments)]
+def fragment_spans(
+    fragments: list[Fragment],
+    left: TokenStream,
+    right: TokenStream,
+    own_tokens: list[int] | None = None,
+    learners: list[int] | None = None,
+) -> list[FragmentSpan]:
+    spans = [
+        FragmentSpan(
+            left.start_lines[f.left_start],
+            left.end_lines[f.left_end - 1],
+            right.start_lines[f.right_start],
+            right.end_lines[f.right_end - 1],
+            f.tokens,
+            own_tokens[i] if own_tokens else f.tokens,
+            learners[i] if learners else 0,
+        )
+        for i, f in enumerate(fragments)
+    ]
     spans.sort(key=lambda s: s.left_start_line)
     return spans
 
@@ -112,12 +135,19 @@ def _covered_own(per_range: list[int], own: np.ndarray | int | None, n_tokens: i
     return min(total, sum(per_range)), total
 
 
-def score_file_pair(left_id: str, right_id: str, left_file: str, right_file: str,
-                    fragments: list[Fragment], left: TokenStream, right: TokenStream,
-                    left_own: np.ndarray | int | None = None,
-                    right_own: np.ndarray | int | None = None,
-                    learners: list[int] | None = None,
-                    fragment_own: list[int] | None = None) -> FilePair:
+def score_file_pair(
+    left_id: str,
+    right_id: str,
+    left_file: str,
+    right_file: str,
+    fragments: list[Fragment],
+    left: TokenStream,
+    right: TokenStream,
+    left_own: np.ndarray | int | None = None,
+    right_own: np.ndarray | int | None = None,
+    learners: list[int] | None = None,
+    fragment_own: list[int] | None = None,
+) -> FilePair:
     """`left_own`/`right_own`: the tokens not covered by ignored (handout, common) code, as a
     mask or a count; the coverages are shares of those, so a copied file that contains handout
     parts still scores 1.0 and handout code never counts for or against anyone.
@@ -132,11 +162,13 @@ def score_file_pair(left_id: str, right_id: str, left_file: str, right_file: str
     # a side given as a count has no per-token truth: the other side's figure stands
     weigh_l = isinstance(left_own, np.ndarray) or not isinstance(right_own, np.ndarray)
     weigh_r = isinstance(right_own, np.ndarray) or not isinstance(left_own, np.ndarray)
-    own = fragment_own or [min(a if weigh_l else b, b if weigh_r else a)
-                           for a, b in zip(own_l, own_r)]
+    own = fragment_own or [min(a if weigh_l else b, b if weigh_r else a) for a, b in zip(own_l, own_r)]
     spans = fragment_spans(fragments, left, right, own, learners)
     return FilePair(
-        left_id, right_id, left_file, right_file,
+        left_id,
+        right_id,
+        left_file,
+        right_file,
         similarity=(cov_l + cov_r) / max(1, n_l + n_r),
         left_coverage=cov_l / max(1, n_l),
         right_coverage=cov_r / max(1, n_r),
@@ -156,10 +188,15 @@ class LearnerPair:
     files: int  # file pairs involved
 
     def to_dict(self) -> dict:
-        return {"left": self.left, "right": self.right, "similarity": round(self.similarity, 4),
-                "left_coverage": round(self.left_coverage, 4),
-                "right_coverage": round(self.right_coverage, 4),
-                "longest_lines": self.longest_lines, "files": self.files}
+        return {
+            "left": self.left,
+            "right": self.right,
+            "similarity": round(self.similarity, 4),
+            "left_coverage": round(self.left_coverage, 4),
+            "right_coverage": round(self.right_coverage, 4),
+            "longest_lines": self.longest_lines,
+            "files": self.files,
+        }
 
 
 class CoverageUnion:
@@ -173,7 +210,8 @@ class CoverageUnion:
 
     def add(self, file_key: str, partner: str, n_tokens: int, ranges: list[tuple[int, int]]) -> None:
         self._ranges.setdefault((file_key, partner), []).extend(
-            (max(0, a), min(b, n_tokens)) for a, b in ranges)
+            (max(0, a), min(b, n_tokens)) for a, b in ranges
+        )
 
     def covered(self, file_key: str, partner: str, own: np.ndarray | None = None) -> int:
         """Tokens of `file_key` covered by matches with `partner`; with `own` (a mask of the
@@ -187,10 +225,13 @@ class CoverageUnion:
         return total
 
 
-def aggregate_learner_pairs(file_pairs: list[FilePair], union: CoverageUnion,
-                            tokens_of_learner: dict[str, int],
-                            files_of_learner: dict[str, list[str]],
-                            own_of_file: dict[str, np.ndarray] | None = None) -> list[LearnerPair]:
+def aggregate_learner_pairs(
+    file_pairs: list[FilePair],
+    union: CoverageUnion,
+    tokens_of_learner: dict[str, int],
+    files_of_learner: dict[str, list[str]],
+    own_of_file: dict[str, np.ndarray] | None = None,
+) -> list[LearnerPair]:
     """Learner pairs from their file pairs. `tokens_of_learner`: own tokens of each learner;
     `own_of_file`: each file's own-token mask, so covered tokens are counted as own tokens too
     and the coverages stay shares in [0, 1]."""
@@ -206,7 +247,16 @@ def aggregate_learner_pairs(file_pairs: list[FilePair], union: CoverageUnion,
         cov_a = sum(union.covered(f, b, own_of_file.get(f)) for f in files_of_learner.get(a, []))
         cov_b = sum(union.covered(f, a, own_of_file.get(f)) for f in files_of_learner.get(b, []))
         n_a, n_b = tokens_of_learner.get(a, 0), tokens_of_learner.get(b, 0)
-        out.append(LearnerPair(a, b, (cov_a + cov_b) / max(1, n_a + n_b), cov_a / max(1, n_a),
-                               cov_b / max(1, n_b), max(p.longest_lines for p in pairs), len(pairs)))
+        out.append(
+            LearnerPair(
+                a,
+                b,
+                (cov_a + cov_b) / max(1, n_a + n_b),
+                cov_a / max(1, n_a),
+                cov_b / max(1, n_b),
+                max(p.longest_lines for p in pairs),
+                len(pairs),
+            )
+        )
     out.sort(key=lambda p: -p.similarity)
     return out

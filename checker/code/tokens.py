@@ -105,9 +105,9 @@ class GatherStatementBindings:
     def params(self, params: cst.Parameters) -> None:
         for p in (*params.posonly_params, *params.params, *params.kwonly_params):
             self.bound.add(p.name.value)
-        for p in (params.star_arg, params.star_kwarg):
-            if isinstance(p, cst.Param):
-                self.bound.add(p.name.value)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self.bound.add(star.name.value)
 
     def body(self, stmts, in_class: bool = False) -> None:
         for st in stmts:
@@ -214,8 +214,7 @@ def _expression_binders(raw: list[tokenize.TokenInfo]) -> set[str]:
                 depth -= 1
                 while collecting and collecting[-1][1] > depth:
                     collecting.pop()
-            elif s == ":" and collecting and collecting[-1][0] == "lambda" \
-                    and collecting[-1][1] == depth:
+            elif s == ":" and collecting and collecting[-1][0] == "lambda" and collecting[-1][1] == depth:
                 collecting.pop()
             elif s == ":=" and prev:
                 bound.add(prev)
@@ -224,8 +223,7 @@ def _expression_binders(raw: list[tokenize.TokenInfo]) -> set[str]:
                 collecting.append(("for", depth))
             elif s == "lambda":
                 collecting.append(("lambda", depth))
-            elif s == "in" and collecting and collecting[-1][0] == "for" \
-                    and collecting[-1][1] == depth:
+            elif s == "in" and collecting and collecting[-1][0] == "for" and collecting[-1][1] == depth:
                 collecting.pop()
             elif collecting and s not in _KEYWORDS:
                 bound.add(s)
@@ -267,8 +265,14 @@ class _StreamBuilder:
         self.el[-1] = end[0]
         self.ec[-1] = end[1]
 
-    def name(self, value: str, start: tuple[int, int], end: tuple[int, int], after_dot: bool,
-             prev_is_import_path: bool) -> bool:
+    def name(
+        self,
+        value: str,
+        start: tuple[int, int],
+        end: tuple[int, int],
+        after_dot: bool,
+        prev_is_import_path: bool,
+    ) -> bool:
         """Emit a NAME; returns True when the emitted token is a qualified import path."""
         if value in _KEYWORDS:
             self.emit(value, start, end)
@@ -308,15 +312,16 @@ def string_token(literal: str, long_string_chars: int) -> str:
     abstract. f-string fields are blanked: they hold the (renamable) variable names.
     """
     m = _STRING_PREFIX.match(literal)
-    body = literal[m.end():len(literal) - len(m.group(1))] if m else literal
+    body = literal[m.end() : len(literal) - len(m.group(1))] if m else literal
     body = " ".join(_INTERPOLATION.sub("{}", body).split())
     if len(body) < long_string_chars:
         return "STR"
     return "STR:" + body
 
 
-def _walk_tokens(raw: list[tokenize.TokenInfo], builder: _StreamBuilder,
-                 long_string_chars: int = 24) -> list[tuple[str, int, int]]:
+def _walk_tokens(
+    raw: list[tokenize.TokenInfo], builder: _StreamBuilder, long_string_chars: int = 24
+) -> list[tuple[str, int, int]]:
     """Walk raw tokens into the builder; returns def/class markers ("def name", index, depth).
 
     Import statements are dropped: their order and form carry no evidence, and the imported
@@ -360,8 +365,7 @@ def _walk_tokens(raw: list[tokenize.TokenInfo], builder: _StreamBuilder,
                     j += 1
                 if j >= n or raw[j].type in (tokenize.NEWLINE, tokenize.ENDMARKER):
                     continue
-            if builder.tokens and builder.tokens[-1].startswith("STR") \
-                    and prev_raw_type == tokenize.STRING:
+            if builder.tokens and builder.tokens[-1].startswith("STR") and prev_raw_type == tokenize.STRING:
                 builder.extend_last("", tok.end)  # implicit concatenation is one literal
             else:
                 builder.emit(string_token(tok.string, long_string_chars), tok.start, tok.end)
@@ -377,8 +381,7 @@ def _walk_tokens(raw: list[tokenize.TokenInfo], builder: _StreamBuilder,
                 continue
             if tok.string in ("def", "class") and idx + 1 < n and raw[idx + 1].type == tokenize.NAME:
                 markers.append((f"{tok.string} {raw[idx + 1].string}", len(builder.tokens), depth))
-            prev_import_path = builder.name(tok.string, tok.start, tok.end, after_dot,
-                                            prev_import_path)
+            prev_import_path = builder.name(tok.string, tok.start, tok.end, after_dot, prev_import_path)
             at_stmt_start = after_dot = False
             continue
         # OP, ERRORTOKEN, FSTRING_* (3.12+) and anything else: keep the text
@@ -393,8 +396,9 @@ def _walk_tokens(raw: list[tokenize.TokenInfo], builder: _StreamBuilder,
     return markers
 
 
-def _units_from_markers(markers: list[tuple[str, int, int]], stream: TokenStream,
-                        min_tokens: int) -> list[Unit]:
+def _units_from_markers(
+    markers: list[tuple[str, int, int]], stream: TokenStream, min_tokens: int
+) -> list[Unit]:
     """A def/class at depth d runs until the first DEDENT back to depth d."""
     units: list[Unit] = []
     open_defs: list[tuple[str, int, int]] = []  # (kind, token index, depth)
@@ -403,8 +407,7 @@ def _units_from_markers(markers: list[tuple[str, int, int]], stream: TokenStream
     def close(start: int, end: int, name: str) -> None:
         end = min(end, total)
         if end - start >= min_tokens:
-            units.append(Unit(name, start, end, stream.start_lines[start],
-                              stream.end_lines[end - 1]))
+            units.append(Unit(name, start, end, stream.start_lines[start], stream.end_lines[end - 1]))
 
     for kind, index, depth in markers:
         if kind:
@@ -436,8 +439,14 @@ _LEX = re.compile(
     """,
     re.VERBOSE,
 )
-_LEX_TYPES = {"comment": tokenize.COMMENT, "string": tokenize.STRING, "number": tokenize.NUMBER,
-              "name": tokenize.NAME, "newline": tokenize.NEWLINE, "op": tokenize.OP}
+_LEX_TYPES = {
+    "comment": tokenize.COMMENT,
+    "string": tokenize.STRING,
+    "number": tokenize.NUMBER,
+    "name": tokenize.NAME,
+    "newline": tokenize.NEWLINE,
+    "op": tokenize.OP,
+}
 
 
 def _regex_tokens(text: str) -> list[tokenize.TokenInfo]:
@@ -468,8 +477,11 @@ def _guess_bindings(raw: list[tokenize.TokenInfo]) -> tuple[set[str], set[str], 
     Mirrors GatherStatementBindings as far as tokens allow: def/class names, parameters, assignment,
     for, as, global targets, attributes assigned (`self.X =`), and import aliases.
     """
-    toks = [t for t in raw if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT,
-                                             tokenize.DEDENT, tokenize.ENDMARKER)]
+    toks = [
+        t
+        for t in raw
+        if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+    ]
     bound: set[str] = set()
     attrs: set[str] = set()
     imports: dict[str, str] = {}
@@ -477,14 +489,15 @@ def _guess_bindings(raw: list[tokenize.TokenInfo]) -> tuple[set[str], set[str], 
     stmt_start = 0
     for i, t in enumerate(toks):
         if t.type == tokenize.NEWLINE or i == n - 1:
-            stmt = toks[stmt_start:i + 1] if i == n - 1 else toks[stmt_start:i]
+            stmt = toks[stmt_start : i + 1] if i == n - 1 else toks[stmt_start:i]
             stmt_start = i + 1
             _bind_statement(stmt, bound, attrs, imports)
     return bound - set(imports), attrs, imports
 
 
-def _bind_statement(stmt: list[tokenize.TokenInfo], bound: set[str], attrs: set[str],
-                    imports: dict[str, str]) -> None:
+def _bind_statement(
+    stmt: list[tokenize.TokenInfo], bound: set[str], attrs: set[str], imports: dict[str, str]
+) -> None:
     words = [t.string for t in stmt]
     while words and words[0] in ("@",):  # decorators are statements of their own
         return
@@ -503,7 +516,7 @@ def _bind_statement(stmt: list[tokenize.TokenInfo], bound: set[str], attrs: set[
     if words[0] == "from" and "import" in words:
         k = words.index("import")
         module = "".join(words[1:k])
-        names = [w for w in words[k + 1:] if w not in "(),"]
+        names = [w for w in words[k + 1 :] if w not in "(),"]
         j = 0
         while j < len(names):
             name, local = names[j], names[j]
@@ -531,16 +544,28 @@ def _bind_statement(stmt: list[tokenize.TokenInfo], bound: set[str], attrs: set[
             bound.add(w)
             if prev == "def" and stmt[idx - 1].start[1] > 0:
                 attrs.add(w)  # an indented def is (most likely) a method
-        elif depth >= 1 and words[0] in ("def", "async") and prev in ("(", ",", "*", "**") \
-                and nxt in (",", ")", ":", "="):
+        elif (
+            depth >= 1
+            and words[0] in ("def", "async")
+            and prev in ("(", ",", "*", "**")
+            and nxt in (",", ")", ":", "=")
+        ):
             bound.add(w)  # a parameter
-        elif prev == "lambda" or (prev == "," and "lambda" in words[:idx] and ":" not in words[words.index("lambda"):idx]):
+        elif prev == "lambda" or (
+            prev == "," and "lambda" in words[:idx] and ":" not in words[words.index("lambda") : idx]
+        ):
             bound.add(w)
-        elif prev == "for" or (prev == "," and "for" in words[:idx] and "in" not in words[words.index("for"):idx]):
+        elif prev == "for" or (
+            prev == "," and "for" in words[:idx] and "in" not in words[words.index("for") : idx]
+        ):
             bound.add(w)
-        elif depth == 0 and nxt in ("=", ",", ":", "+=", "-=", "*=", "/=", "|=", "&=", "//=", "**=", "%=") \
-                and any(x in ("=", "+=", "-=", "*=", "/=", "|=", "&=", "//=", "**=", "%=")
-                        for x in words[idx + 1:]):
+        elif (
+            depth == 0
+            and nxt in ("=", ",", ":", "+=", "-=", "*=", "/=", "|=", "&=", "//=", "**=", "%=")
+            and any(
+                x in ("=", "+=", "-=", "*=", "/=", "|=", "&=", "//=", "**=", "%=") for x in words[idx + 1 :]
+            )
+        ):
             if prev == ".":
                 attrs.add(w)
             elif nxt != ":" or words[0] not in ("if", "while", "elif", "else", "try", "with", "for"):
@@ -599,8 +624,7 @@ def normalise(text: str, min_unit_tokens: int = 40, long_string_chars: int = 24)
         return _lexical_stream(text, f"{exc}; read lexically", long_string_chars)
     except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _lexical_stream(text, f"libCST could not parse it ({first[:160]})",
-                               long_string_chars)
+        return _lexical_stream(text, f"libCST could not parse it ({first[:160]})", long_string_chars)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -64,8 +64,7 @@ def prepare(kgrams: np.ndarray, ignore: np.ndarray | None = None) -> Prepared:
     return Prepared(kgrams, order, kgrams[order], usable)
 
 
-def _match_points(left: Prepared, right: Prepared,
-                  max_occurrences: int) -> tuple[np.ndarray, np.ndarray]:
+def _match_points(left: Prepared, right: Prepared, max_occurrences: int) -> tuple[np.ndarray, np.ndarray]:
     """Every (i, j) with left k-gram i == right k-gram j, both usable (capped per hash)."""
     # binary searches with sorted needles walk the haystack in order: 4x faster than unsorted
     needles = left.sorted
@@ -111,16 +110,21 @@ def _longest_free_run(free: np.ndarray) -> tuple[int, int]:
     return int(starts[best]), int(ends[best] - starts[best])
 
 
-def align(left: np.ndarray, right: np.ndarray, k: int, min_tokens: int,
-          ignore: np.ndarray | None = None,
-          max_occurrences: int = MAX_OCCURRENCES) -> list[Fragment]:
+def align(
+    left: np.ndarray,
+    right: np.ndarray,
+    k: int,
+    min_tokens: int,
+    ignore: np.ndarray | None = None,
+    max_occurrences: int = MAX_OCCURRENCES,
+) -> list[Fragment]:
     """Non-overlapping common fragments of two k-gram arrays, longest first."""
-    return align_prepared(prepare(left, ignore), prepare(right, ignore), k, min_tokens,
-                          max_occurrences)
+    return align_prepared(prepare(left, ignore), prepare(right, ignore), k, min_tokens, max_occurrences)
 
 
-def align_prepared(left: Prepared, right: Prepared, k: int, min_tokens: int,
-                   max_occurrences: int = MAX_OCCURRENCES) -> list[Fragment]:
+def align_prepared(
+    left: Prepared, right: Prepared, k: int, min_tokens: int, max_occurrences: int = MAX_OCCURRENCES
+) -> list[Fragment]:
     """`align` on prepared documents (see `prepare`)."""
     if min_tokens < k:
         raise ValueError(f"min_tokens ({min_tokens}) must be >= k ({k}): a match is at least k tokens")
@@ -140,8 +144,8 @@ def align_prepared(left: Prepared, right: Prepared, k: int, min_tokens: int,
         ntok = length + k - 1
         if ntok < min_tokens:
             break  # sorted by length: nothing shorter can qualify
-        taken_l = cov_l[i0:i0 + ntok]
-        taken_r = cov_r[j0:j0 + ntok]
+        taken_l = cov_l[i0 : i0 + ntok]
+        taken_r = cov_r[j0 : j0 + ntok]
         if 1 not in taken_l and 1 not in taken_r:
             off, run = 0, ntok  # the common case: nothing of it tiled yet
         elif 0 not in taken_l or 0 not in taken_r:
@@ -152,8 +156,8 @@ def align_prepared(left: Prepared, right: Prepared, k: int, min_tokens: int,
         if run < min_tokens:
             continue
         a, b = i0 + off, j0 + off
-        cov_l[a:a + run] = b"\x01" * run
-        cov_r[b:b + run] = b"\x01" * run
+        cov_l[a : a + run] = b"\x01" * run
+        cov_r[b : b + run] = b"\x01" * run
         fragments.append(Fragment(a, a + run, b, b + run))
     return fragments
 

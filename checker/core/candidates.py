@@ -27,8 +27,14 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     return reference.b, reference.r
 
 
-def candidate_pairs(docs: np.ndarray, values: np.ndarray, owners: np.ndarray, threshold: float,
-                    seed: int, permutations: tuple[np.ndarray, np.ndarray]) -> set[tuple[int, int]]:
+def candidate_pairs(
+    docs: np.ndarray,
+    values: np.ndarray,
+    owners: np.ndarray,
+    threshold: float,
+    seed: int,
+    permutations: tuple[np.ndarray, np.ndarray],
+) -> set[tuple[int, int]]:
     """Pairs (doc_a, doc_b), doc_a < doc_b, of documents of different owners sharing a bucket.
 
     Signature i belongs to document `docs[i]` and has the MinHash values `values[i]` (affine64,
@@ -38,9 +44,15 @@ def candidate_pairs(docs: np.ndarray, values: np.ndarray, owners: np.ndarray, th
     return band_group_pairs(docs, values, owners, seed, permutations, r, (0, b))
 
 
-def band_group_pairs(docs: np.ndarray, values: np.ndarray, owners: np.ndarray, seed: int,
-                     permutations: tuple[np.ndarray, np.ndarray], r: int,
-                     bands: tuple[int, int]) -> set[tuple[int, int]]:
+def band_group_pairs(
+    docs: np.ndarray,
+    values: np.ndarray,
+    owners: np.ndarray,
+    seed: int,
+    permutations: tuple[np.ndarray, np.ndarray],
+    r: int,
+    bands: tuple[int, int],
+) -> set[tuple[int, int]]:
     """The pairs that bands [lo, hi) of the LSH give: a MinHashLSH over that slice of values,
     read bucket by bucket (no band hashed twice, a group of documents met in several bands
     expanded into pairs once)."""
@@ -50,8 +62,7 @@ def band_group_pairs(docs: np.ndarray, values: np.ndarray, owners: np.ndarray, s
     sliced = (permutations[0][cols], permutations[1][cols])
     with lsh.insertion_session() as session:
         for i, row in enumerate(values[:, cols]):
-            mh = MinHash(seed=seed, hashfunc=int, scheme="affine64", hashvalues=row,
-                         permutations=sliced)
+            mh = MinHash(seed=seed, hashfunc=int, scheme="affine64", hashvalues=row, permutations=sliced)
             session.insert(i, mh, check_duplication=False)
     pairs: set[tuple[int, int]] = set()
     expanded: set[tuple[int, ...]] = set()
@@ -66,7 +77,7 @@ def band_group_pairs(docs: np.ndarray, values: np.ndarray, owners: np.ndarray, s
             expanded.add(group)
             for n, a in enumerate(group):
                 owner = owners[a]
-                for other in group[n + 1:]:
+                for other in group[n + 1 :]:
                     if owners[other] != owner:
                         pairs.add((a, other))
     return pairs

@@ -93,8 +93,11 @@ def normalise_token(raw: str) -> str:
 
 # Full-width ASCII letters and digits -> half-width; Chinese punctuation is left alone, so text
 # in ordinary simplified Chinese is unchanged (and its cached embeddings stay valid).
-_FULL_WIDTH_ALNUM = {c: c - 0xFEE0 for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
-                     for c in range(r[0], r[1] + 1)}
+_FULL_WIDTH_ALNUM = {
+    c: c - 0xFEE0
+    for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for c in range(r[0], r[1] + 1)
+}
 
 
 def normalise_for_embedding(text: str) -> str:
@@ -118,9 +121,7 @@ def tokenize(text: str, chinese: str = "chars") -> list[Token]:
         raise ValueError(f"chinese must be 'chars' or 'words', got {chinese!r}")
     if chinese == "words":
         return _tokenize_jieba(text)
-    return [
-        Token(normalise_token(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)
-    ]
+    return [Token(normalise_token(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
 @lru_cache(maxsize=1)
@@ -145,10 +146,7 @@ def _tokenize_jieba(text: str) -> list[Token]:
 
 
 def _latin_tokens(text: str, start: int, end: int) -> list[Token]:
-    return [
-        Token(normalise_token(m.group()), m.start(), m.end())
-        for m in _TOKEN.finditer(text, start, end)
-    ]
+    return [Token(normalise_token(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text, start, end)]
 
 
 def cjk_share(text: str) -> float:

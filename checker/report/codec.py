@@ -83,8 +83,9 @@ class _Bad(Exception):
 
 
 def _shape(expected: str, value: Any) -> _Bad:
-    return _Bad(f"report.json has {{where}} in another shape: expected {expected}, "
-                f"got {type(value).__name__}")
+    return _Bad(
+        f"report.json has {{where}} in another shape: expected {expected}, got {type(value).__name__}"
+    )
 
 
 def _is_namedtuple(tp: Any) -> bool:
@@ -114,6 +115,7 @@ def _check(expected: str, test: Callable[[Any], bool]) -> Decode:
         if not test(value):
             raise _shape(expected, value)
         return value
+
     return decode
 
 
@@ -211,6 +213,7 @@ def _decoder(tp: Any) -> Decode:
                     first = first or exc
             assert first is not None
             raise first
+
         return decode_union
     origin = typing.get_origin(tp)
     if origin is list:
@@ -223,9 +226,9 @@ def _decoder(tp: Any) -> Decode:
             try:
                 return [x if type(x) in fast else dec(x) for x in value]
             except _Bad as exc:
-                index = next(i for i, x in enumerate(value) if type(x) not in fast
-                             and _fails(dec, x))
+                index = next(i for i, x in enumerate(value) if type(x) not in fast and _fails(dec, x))
                 raise _at(f"[{index}]", exc) from None
+
         return decode_list
     if origin is dict:
         _, item = typing.get_args(tp)
@@ -242,6 +245,7 @@ def _decoder(tp: Any) -> Decode:
                 except _Bad as exc:
                     raise _at(f".{k}", exc) from None
             return out
+
         return decode_dict
     if _is_namedtuple(tp):
         return _tuple_decoder(tp)
@@ -271,6 +275,7 @@ def _tuple_decoder(tp: Any) -> Decode:
                 if all(type(x) in fast for x, fast in zip(values, fasts)):
                     return make(values)
         return _decode_object(plan, value)
+
     return decode
 
 
@@ -285,9 +290,14 @@ def _fails(dec: Decode, value: Any) -> bool:
 def _unknown_or_missing(value: dict, names: list[str], optional: set[str]) -> _Bad:
     for key in value:
         if key not in names:
-            return _at(f".{key}", _Bad("report.json has a field this checker does not know: "
-                                       "{where} (written by another version? re-run the scan "
-                                       "with this version)"))
+            return _at(
+                f".{key}",
+                _Bad(
+                    "report.json has a field this checker does not know: "
+                    "{where} (written by another version? re-run the scan "
+                    "with this version)"
+                ),
+            )
     missing = next(name for name in names if name not in value and name not in optional)
     return _at(f".{missing}", _Bad("report.json lacks a field this checker needs: {where}"))
 
@@ -321,17 +331,36 @@ def fields_of(cls: Any) -> tuple[_Field, ...]:
     hints = typing.get_type_hints(cls)
     if _is_namedtuple(cls):
         defaults = cls._field_defaults  # trailing fields added later: reports before them read
-        return tuple(_Field(name, hints[name], _encoder(hints[name]), _decoder(hints[name]),
-                            _fast_types(hints[name]), name in defaults, False, _NO_VALUE, "")
-                     for name in cls._fields)
+        return tuple(
+            _Field(
+                name,
+                hints[name],
+                _encoder(hints[name]),
+                _decoder(hints[name]),
+                _fast_types(hints[name]),
+                name in defaults,
+                False,
+                _NO_VALUE,
+                "",
+            )
+            for name in cls._fields
+        )
     out = []
     for f in dataclasses.fields(cls):
-        has_default = (f.default_factory is not dataclasses.MISSING
-                       or f.default is not dataclasses.MISSING)
-        out.append(_Field(
-            f.name, hints[f.name], _encoder(hints[f.name]), _decoder(hints[f.name]),
-            _fast_types(hints[f.name]), has_default, bool(f.metadata.get(_OMIT_IF_NONE)),
-            f.metadata.get(_NONE_AS, _NO_VALUE), str(f.metadata.get(_DOC, ""))))
+        has_default = f.default_factory is not dataclasses.MISSING or f.default is not dataclasses.MISSING
+        out.append(
+            _Field(
+                f.name,
+                hints[f.name],
+                _encoder(hints[f.name]),
+                _decoder(hints[f.name]),
+                _fast_types(hints[f.name]),
+                has_default,
+                bool(f.metadata.get(_OMIT_IF_NONE)),
+                f.metadata.get(_NONE_AS, _NO_VALUE),
+                str(f.metadata.get(_DOC, "")),
+            )
+        )
     return tuple(out)
 
 
@@ -339,8 +368,14 @@ def fields_of(cls: Any) -> tuple[_Field, ...]:
 def _plan(cls: Any) -> _Plan:
     fields = fields_of(cls)
     optional = {f.name for f in fields if f.has_default}
-    return _Plan(cls, fields, [f.name for f in fields], optional,
-                 tuple(f.name for f in fields if not f.has_default), _is_namedtuple(cls))
+    return _Plan(
+        cls,
+        fields,
+        [f.name for f in fields],
+        optional,
+        tuple(f.name for f in fields if not f.has_default),
+        _is_namedtuple(cls),
+    )
 
 
 def _decode_object(plan: _Plan, data: Any) -> Any:
@@ -360,8 +395,9 @@ def _decode_object(plan: _Plan, data: Any) -> Any:
                 kwargs[f.name] = f.decode(value)
             except _Bad as exc:
                 raise _at(f".{f.name}", exc) from None
-    if len(kwargs) != len(data) or (len(kwargs) < len(plan.fields)
-                                    and any(name not in kwargs for name in plan.required)):
+    if len(kwargs) != len(data) or (
+        len(kwargs) < len(plan.fields) and any(name not in kwargs for name in plan.required)
+    ):
         raise _unknown_or_missing(data, plan.names, plan.optional)
     if plan.as_tuple:
         return plan.cls(*kwargs.values())
@@ -386,8 +422,10 @@ def to_dict(obj: Any) -> dict[str, Any]:
 
 @functools.cache
 def _writer(cls: Any) -> tuple[tuple[str, Encode | None, bool, Any], ...]:
-    return tuple((f.name, None if f.encode is _identity else f.encode, f.omit_if_none, f.none_as)
-                 for f in fields_of(cls))
+    return tuple(
+        (f.name, None if f.encode is _identity else f.encode, f.omit_if_none, f.none_as)
+        for f in fields_of(cls)
+    )
 
 
 def from_dict(cls: Any, data: Any, path: str = "") -> Any:
@@ -400,6 +438,7 @@ def from_dict(cls: Any, data: Any, path: str = "") -> Any:
 
 
 # --- JSON Schema -----------------------------------------------------------------------------
+
 
 def json_schema(root: type, title: str, schema_id: str = "") -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of `root` and every section type it reaches, one entry
@@ -415,8 +454,7 @@ def json_schema(root: type, title: str, schema_id: str = "") -> dict[str, Any]:
             return {}
         args = _union_args(tp)
         if args is not None:
-            return {"anyOf": [schema_of(a) if a is not type(None) else {"type": "null"}
-                              for a in args]}
+            return {"anyOf": [schema_of(a) if a is not type(None) else {"type": "null"} for a in args]}
         origin = typing.get_origin(tp)
         if origin is list:
             return {"type": "array", "items": schema_of(typing.get_args(tp)[0])}

@@ -55,6 +55,7 @@ class Section:
 
 # --- meta, config, stats -----------------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class ToolInfo(Section):
     """The checker that wrote the report."""
@@ -69,22 +70,23 @@ class ScanSettings(Section):
 
     round_dir: str
     base_dir: str | None = field(metadata=doc("the handout folder whose code was subtracted"))
-    fingerprint: dict[str, int] = field(metadata=doc(
-        "checker.code.fingerprints.FingerprintParams: k, window, num_perm, seed, ..."))
+    fingerprint: dict[str, int] = field(
+        metadata=doc("checker.code.fingerprints.FingerprintParams: k, window, num_perm, seed, ...")
+    )
     lsh_threshold: float
     frequent_share: float
     frequent_min_learners: int
     frequent_max_learners: int
     min_fragment_tokens: int
-    min_similarity: float = field(metadata=doc(
-        "pairs below this similarity are not in the report"))
+    min_similarity: float = field(metadata=doc("pairs below this similarity are not in the report"))
     task: str | None = field(metadata=doc("the task file (rules, retrain)"))
     retrain: bool
     retrain_short: bool
     notes: bool
     index: str | None = field(metadata=doc("the corpus index folder"))
-    common: bool = field(default=True, metadata=doc(
-        "the shipped common-code list was used (--common/--no-common)"))
+    common: bool = field(
+        default=True, metadata=doc("the shipped common-code list was used (--common/--no-common)")
+    )
 
 
 @dataclass(slots=True)
@@ -96,16 +98,20 @@ class Stats(Section):
     candidate_pairs: int
     matched_pairs: int
     ignored_kgrams: int
-    common_kgrams_shipped: int = field(metadata=doc(
-        "k-grams of this round found in the shipped common-code list, ignored between learners"))
-    common_kgrams_list: int = field(metadata=doc(
-        "the shipped list's size; 0 when --no-common, missing or built for other parameters"))
+    common_kgrams_shipped: int = field(
+        metadata=doc("k-grams of this round found in the shipped common-code list, ignored between learners")
+    )
+    common_kgrams_list: int = field(
+        metadata=doc("the shipped list's size; 0 when --no-common, missing or built for other parameters")
+    )
     seconds: dict[str, float] = field(metadata=doc("wall time of each stage, in seconds"))
-    expected_source_pairs: int | None = field(default=None, metadata=optional_key(
-        "with a task's [sources].expected: corpus pairs marked expected"))
+    expected_source_pairs: int | None = field(
+        default=None, metadata=optional_key("with a task's [sources].expected: corpus pairs marked expected")
+    )
 
 
 # --- learners, files, pairs ----------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class LearnerEntry(Section):
@@ -128,13 +134,15 @@ class FileEntry(Section):
     encoding: str = ""
     parser: str = ""
     tokens: int = 0
-    own_tokens: int = field(default=-1, metadata=doc(
-        "tokens no handout or common k-gram covers; -1: written before it was counted"))
+    own_tokens: int = field(
+        default=-1,
+        metadata=doc("tokens no handout or common k-gram covers; -1: written before it was counted"),
+    )
     lines: int = 0
-    cell_lines: list[int] = field(default_factory=list, metadata=doc(
-        "1-based first line of each notebook code cell in `text`"))
-    text: str | None = field(default=None, metadata=optional_key(
-        "present for files that appear in `pairs`"))
+    cell_lines: list[int] = field(
+        default_factory=list, metadata=doc("1-based first line of each notebook code cell in `text`")
+    )
+    text: str | None = field(default=None, metadata=optional_key("present for files that appear in `pairs`"))
 
 
 class PairFragment(NamedTuple):
@@ -158,35 +166,45 @@ class FilePairEntry(Section):
     """A file pair (`checker.code.scoring.FilePair.to_dict()`), most similar first in `pairs`."""
 
     left: str
-    right: str = field(metadata=doc(
-        "learner id; for a corpus match the corpus source id (pypi:d2l==1.0.3)"))
+    right: str = field(metadata=doc("learner id; for a corpus match the corpus source id (pypi:d2l==1.0.3)"))
     left_file: str
     right_file: str
-    similarity: float = field(metadata=doc(
-        "(covered left + covered right) / (left tokens + right tokens)"))
-    left_coverage: float = field(metadata=doc(
-        "share of the left side's own tokens in matched fragments"))
+    similarity: float = field(metadata=doc("(covered left + covered right) / (left tokens + right tokens)"))
+    left_coverage: float = field(metadata=doc("share of the left side's own tokens in matched fragments"))
     right_coverage: float
     longest_lines: int = field(metadata=doc("the longest fragment in source lines"))
     fragments: list[PairFragment] = field(default_factory=list)
     source: str = field(default="learner", metadata=doc("learner | corpus"))
     attributed: bool = field(default=False, metadata=doc("the learner names the source"))
     attribution: str = field(default="", metadata=doc("the learner's words that name the source"))
-    right_meta: dict[str, Any] = field(default_factory=dict, metadata=doc(
-        "corpus matches: version, licence, url, path, functions?"))
-    expected: bool = field(default=False, metadata=doc(
-        "a corpus match to a source the task file names in [sources] expected"))
+    right_meta: dict[str, Any] = field(
+        default_factory=dict, metadata=doc("corpus matches: version, licence, url, path, functions?")
+    )
+    expected: bool = field(
+        default=False, metadata=doc("a corpus match to a source the task file names in [sources] expected")
+    )
 
     @classmethod
     def of(cls, pair: Any) -> FilePairEntry:
         """The entry of a `checker.code.scoring.FilePair`, rounded as its `to_dict()` rounds
         (tests/test_report_model.py keeps the two equal); built directly, without the dict: a
         big round has 100,000+ pairs."""
-        return cls(pair.left, pair.right, pair.left_file, pair.right_file,
-                   round(pair.similarity, 4), round(pair.left_coverage, 4),
-                   round(pair.right_coverage, 4), pair.longest_lines,
-                   [PairFragment._make(f) for f in pair.fragments], pair.source,
-                   pair.attributed, pair.attribution, dict(pair.right_meta), pair.expected)
+        return cls(
+            pair.left,
+            pair.right,
+            pair.left_file,
+            pair.right_file,
+            round(pair.similarity, 4),
+            round(pair.left_coverage, 4),
+            round(pair.right_coverage, 4),
+            pair.longest_lines,
+            [PairFragment._make(f) for f in pair.fragments],
+            pair.source,
+            pair.attributed,
+            pair.attribution,
+            dict(pair.right_meta),
+            pair.expected,
+        )
 
 
 @dataclass(slots=True)
@@ -204,12 +222,19 @@ class LearnerPairEntry(Section):
     @classmethod
     def of(cls, pair: Any) -> LearnerPairEntry:
         """The entry of a `checker.code.scoring.LearnerPair`, rounded as its `to_dict()`."""
-        return cls(pair.left, pair.right, round(pair.similarity, 4),
-                   round(pair.left_coverage, 4), round(pair.right_coverage, 4),
-                   pair.longest_lines, pair.files)
+        return cls(
+            pair.left,
+            pair.right,
+            round(pair.similarity, 4),
+            round(pair.left_coverage, 4),
+            round(pair.right_coverage, 4),
+            pair.longest_lines,
+            pair.files,
+        )
 
 
 # --- rules, warnings, verdicts -----------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class Finding(Section):
@@ -243,8 +268,9 @@ class Evidence(Section):
 
     kind: str = field(metadata=doc("code | corpus | notes | rules | retrain | info"))
     level: str = field(metadata=doc("high | medium | low | none (shown, raises nothing)"))
-    weight: float = field(metadata=doc(
-        "ranks a learner's items: own tokens in long runs for code, words for notes"))
+    weight: float = field(
+        metadata=doc("ranks a learner's items: own tokens in long runs for code, words for notes")
+    )
     text: str
     partner: str = field(default="", metadata=doc("the other learner, or the public source"))
     file: str = field(default="", metadata=doc("the learner's file"))
@@ -258,14 +284,18 @@ class Verdict(Section):
 
     learner: str
     risk: str = field(metadata=doc("high | medium | low | none"))
-    score: float = field(default=0.0, metadata=doc(
-        "share of the learner's file behind their strongest raising item; 0 when none"))
+    score: float = field(
+        default=0.0,
+        metadata=doc("share of the learner's file behind their strongest raising item; 0 when none"),
+    )
     reasons: list[str] = field(default_factory=list)
-    evidence: list[Evidence] = field(default_factory=list, metadata=doc(
-        "the items behind the reasons, strongest first"))
+    evidence: list[Evidence] = field(
+        default_factory=list, metadata=doc("the items behind the reasons, strongest first")
+    )
 
 
 # --- notes (checker.notes.findings.NotesReport.to_dict()) ------------------------------------------
+
 
 @dataclass(slots=True)
 class NotesSpan(Section):
@@ -330,8 +360,9 @@ class NotesParagraph(Section):
     corpus_match: NotesMatch | None = None
     learner_match: NotesMatch | None = None
     suggestion: str = field(default="", metadata=doc("what the learner could do"))
-    handout_match: NotesMatch | None = field(default=None, metadata=doc(
-        "status handout: the handout paragraph it matches"))
+    handout_match: NotesMatch | None = field(
+        default=None, metadata=doc("status handout: the handout paragraph it matches")
+    )
     not_prose: str = field(default="", metadata=doc("status not_prose: table | code | formula"))
     needs_attention: bool = False
 
@@ -345,8 +376,10 @@ class NotesFinding(Section):
     message: str
     value: float = 0.0
     limit: float = 0.0
-    severity: str = field(default="warning", metadata=doc(
-        "warning: a norm the task file set; info: the checker's default, information only"))
+    severity: str = field(
+        default="warning",
+        metadata=doc("warning: a norm the task file set; info: the checker's default, information only"),
+    )
     norm_from_task: bool = True
 
 
@@ -358,8 +391,10 @@ class NotesLearner(Section):
     files: list[str]
     words: int = field(metadata=doc("words of prose, handout paragraphs and non-prose left out"))
     own_words: int
-    handout_files: list[str] = field(default_factory=list, metadata=doc(
-        "files that are mostly the handout's prose: not counted in own words"))
+    handout_files: list[str] = field(
+        default_factory=list,
+        metadata=doc("files that are mostly the handout's prose: not counted in own words"),
+    )
     handout_words: int = 0
     not_prose_words: int = field(default=0, metadata=doc("code, formulas and tables left out"))
     own_share: float = 0.0
@@ -383,10 +418,13 @@ class NotesShared(Section):
     span_b: NotesSpan
     kind: str
     score: float
-    common_source: str = field(default="", metadata=doc(
-        "shared_sources: the public source both paragraphs were copied from"))
-    source: NotesSource | None = field(default=None, metadata=doc(
-        "shared_sources: that document and the paragraph the first learner's matches"))
+    common_source: str = field(
+        default="", metadata=doc("shared_sources: the public source both paragraphs were copied from")
+    )
+    source: NotesSource | None = field(
+        default=None,
+        metadata=doc("shared_sources: that document and the paragraph the first learner's matches"),
+    )
 
 
 @dataclass(slots=True)
@@ -399,26 +437,35 @@ class NotesSection(Section):
     config: dict[str, Any] = field(metadata=doc("checker.notes.config.NotesConfig"))
     needs_attention: bool
     learners: list[NotesLearner] = field(default_factory=list)
-    shared: list[NotesShared] = field(default_factory=list, metadata=doc(
-        "paragraphs two learners share: learner-to-learner evidence"))
-    shared_sources: list[NotesShared] = field(default_factory=list, metadata=doc(
-        "paragraphs two learners share because both copied one public source: not evidence "
-        "between them"))
-    norms: dict[str, Any] = field(default_factory=dict, metadata=doc(
-        "{min_words, min_words_from_task, min_own_share, min_own_share_from_task}"))
-    handout_documents: list[str] = field(default_factory=list, metadata=doc(
-        "the --base notes files read as the handout"))
+    shared: list[NotesShared] = field(
+        default_factory=list, metadata=doc("paragraphs two learners share: learner-to-learner evidence")
+    )
+    shared_sources: list[NotesShared] = field(
+        default_factory=list,
+        metadata=doc(
+            "paragraphs two learners share because both copied one public source: not evidence between them"
+        ),
+    )
+    norms: dict[str, Any] = field(
+        default_factory=dict,
+        metadata=doc("{min_words, min_words_from_task, min_own_share, min_own_share_from_task}"),
+    )
+    handout_documents: list[str] = field(
+        default_factory=list, metadata=doc("the --base notes files read as the handout")
+    )
     warnings: list[WarningEntry] = field(default_factory=list)
 
 
 # --- retrain (checker.retrain.runs.RetrainResult.to_dict()) ----------------------------------
 
+
 @dataclass(slots=True)
 class RetrainRun(Section):
     """One submission's re-run, compared with its claim (`RetrainResult.to_dict()`)."""
 
-    status: str = field(metadata=doc(
-        "reproduced | not_reproduced | over_budget | failed | timed_out | skipped"))
+    status: str = field(
+        metadata=doc("reproduced | not_reproduced | over_budget | failed | timed_out | skipped")
+    )
     reason: str = field(metadata=doc("the sentence for the review meeting"))
     submission: str
     metric: str
@@ -427,8 +474,9 @@ class RetrainRun(Section):
     reached: float | None = None
     target: float | None = None
     tolerance: float | None = None
-    gap: float | None = field(default=None, metadata=doc(
-        "reached - claimed (or - target when nothing is claimed)"))
+    gap: float | None = field(
+        default=None, metadata=doc("reached - claimed (or - target when nothing is claimed)")
+    )
     params: int | None = None
     claimed_params: int | None = None
     max_params: int | None = None
@@ -454,6 +502,7 @@ RetrainEntry = RetrainRun | RetrainSkipped
 
 
 # --- corpus, task ------------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class CorpusSourceInfo(Section):
@@ -485,6 +534,7 @@ class TaskInfo(Section):
 
 # --- the report --------------------------------------------------------------------------------
 
+
 @dataclass(slots=True, kw_only=True)
 class Report(Section):
     """report.json. Optional sections: `tool`, `elapsed_s`, `config` and `stats` (always written
@@ -502,13 +552,14 @@ class Report(Section):
     pairs: list[FilePairEntry] = field(metadata=doc("file pairs, most similar first"))
     learner_pairs: list[LearnerPairEntry] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    notes: NotesSection | None = field(default=None, metadata=none_as(
-        {}, "the notes analysis; {} when it did not run"))
-    retrain: dict[str, RetrainEntry] = field(default_factory=dict, metadata=doc(
-        "learner -> re-run result; {} when not run"))
+    notes: NotesSection | None = field(
+        default=None, metadata=none_as({}, "the notes analysis; {} when it did not run")
+    )
+    retrain: dict[str, RetrainEntry] = field(
+        default_factory=dict, metadata=doc("learner -> re-run result; {} when not run")
+    )
     warnings: list[WarningEntry] = field(default_factory=list)
-    verdicts: list[Verdict] = field(default_factory=list, metadata=doc(
-        "ranked by risk then score"))
+    verdicts: list[Verdict] = field(default_factory=list, metadata=doc("ranked by risk then score"))
     corpus: CorpusInfo | None = field(default=None, metadata=optional_key())
     task: TaskInfo | None = field(default=None, metadata=optional_key())
 
@@ -532,9 +583,33 @@ def replace(obj: _S, **changes: Any) -> _S:
 
 
 __all__ = [
-    "CorpusInfo", "CorpusSourceInfo", "FileEntry", "FilePairEntry", "Finding", "LearnerEntry",
-    "LearnerPairEntry", "NotesFinding", "NotesLearner", "NotesMatch", "NotesParagraph",
-    "NotesSection", "NotesSentence", "NotesShared", "NotesSource", "NotesSpan", "PairFragment",
-    "Report", "RetrainEntry", "RetrainRun", "RetrainSkipped", "ScanSettings", "Section", "Stats",
-    "TaskInfo", "ToolInfo", "Verdict", "WarningEntry", "as_report",
+    "CorpusInfo",
+    "CorpusSourceInfo",
+    "FileEntry",
+    "FilePairEntry",
+    "Finding",
+    "LearnerEntry",
+    "LearnerPairEntry",
+    "NotesFinding",
+    "NotesLearner",
+    "NotesMatch",
+    "NotesParagraph",
+    "NotesSection",
+    "NotesSentence",
+    "NotesShared",
+    "NotesSource",
+    "NotesSpan",
+    "PairFragment",
+    "Report",
+    "RetrainEntry",
+    "RetrainRun",
+    "RetrainSkipped",
+    "ScanSettings",
+    "Section",
+    "Stats",
+    "TaskInfo",
+    "ToolInfo",
+    "Verdict",
+    "WarningEntry",
+    "as_report",
 ]

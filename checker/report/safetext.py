@@ -73,5 +73,13 @@ def csv_row(values: Iterable) -> list:
     return [csv_cell(v) for v in values]
 
 
-__all__ = ["BIDI_CONTROLS", "CSV_FORMULA_PREFIXES", "control_escape", "control_name", "csv_cell",
-           "csv_row", "unsafe_pattern", "visible_controls"]
+__all__ = [
+    "BIDI_CONTROLS",
+    "CSV_FORMULA_PREFIXES",
+    "control_escape",
+    "control_name",
+    "csv_cell",
+    "csv_row",
+    "unsafe_pattern",
+    "visible_controls",
+]

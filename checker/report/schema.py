@@ -28,8 +28,9 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "report-schema.json
 
 def report_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of report.json at the current schema version."""
-    schema = json_schema(Report, f"noshortcut report.json, schema version "
-                                 f"{defaults.REPORT_SCHEMA_VERSION}", SCHEMA_ID)
+    schema = json_schema(
+        Report, f"noshortcut report.json, schema version {defaults.REPORT_SCHEMA_VERSION}", SCHEMA_ID
+    )
     schema["properties"]["schema_version"]["const"] = defaults.REPORT_SCHEMA_VERSION
     return schema
 
@@ -40,19 +41,27 @@ def schema_text() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m checker.report.schema",
-                                     description="Write (or check) report.json's JSON Schema.")
-    parser.add_argument("path", nargs="?", type=Path, default=SCHEMA_PATH,
-                        help=f"the schema file [default: {SCHEMA_PATH}]")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when the file differs from the generated schema")
+    parser = argparse.ArgumentParser(
+        prog="python -m checker.report.schema", description="Write (or check) report.json's JSON Schema."
+    )
+    parser.add_argument(
+        "path", nargs="?", type=Path, default=SCHEMA_PATH, help=f"the schema file [default: {SCHEMA_PATH}]"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when the file differs from the generated schema",
+    )
     args = parser.parse_args(argv)
     text = schema_text()
     if args.check:
         current = args.path.read_text(encoding="utf-8") if args.path.exists() else ""
         if current != text:
-            print(f"{args.path}: differs from the schema generated from checker.report.model; "
-                  f"run `python -m checker.report.schema`", file=sys.stderr)
+            print(
+                f"{args.path}: differs from the schema generated from checker.report.model; "
+                f"run `python -m checker.report.schema`",
+                file=sys.stderr,
+            )
             return 1
         print(f"{args.path}: up to date")
         return 0

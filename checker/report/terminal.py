@@ -28,27 +28,39 @@ def render_terminal(report: Report | dict, console: Console, top: int = 20) -> N
     report = as_report(report)
     stats = report.stats
     version = report.tool.version if report.tool else ""
-    console.print(f"[bold]noshortcut[/] {version}: {stats.learners if stats else 0} "
-                  f"learners, {stats.files if stats else 0} code files, "
-                  f"{stats.candidate_pairs if stats else 0} candidate pairs, "
-                  f"{len(report.pairs)} reported file pairs, "
-                  f"{report.elapsed_s if report.elapsed_s is not None else 0} s")
+    console.print(
+        f"[bold]noshortcut[/] {version}: {stats.learners if stats else 0} "
+        f"learners, {stats.files if stats else 0} code files, "
+        f"{stats.candidate_pairs if stats else 0} candidate pairs, "
+        f"{len(report.pairs)} reported file pairs, "
+        f"{report.elapsed_s if report.elapsed_s is not None else 0} s"
+    )
     if report.learner_pairs:
         table = Table(title="Learner pairs (highest similarity first)")
         for col in ("left", "right", "similarity", "left cov", "right cov", "longest lines", "files"):
             table.add_column(col, justify="right" if col not in ("left", "right") else "left")
         for lp in report.learner_pairs[:top]:
-            table.add_row(_text(lp.left), _text(lp.right), f"{lp.similarity:.2f}",
-                          f"{lp.left_coverage:.2f}", f"{lp.right_coverage:.2f}",
-                          str(lp.longest_lines), str(lp.files))
+            table.add_row(
+                _text(lp.left),
+                _text(lp.right),
+                f"{lp.similarity:.2f}",
+                f"{lp.left_coverage:.2f}",
+                f"{lp.right_coverage:.2f}",
+                str(lp.longest_lines),
+                str(lp.files),
+            )
         console.print(table)
     if report.pairs:
         table = Table(title="File pairs")
         for col in ("left", "right", "similarity", "longest lines"):
             table.add_column(col, justify="right" if col in ("similarity", "longest lines") else "left")
         for p in report.pairs[:top]:
-            table.add_row(_text(f"{p.left}/{p.left_file}"), _text(f"{p.right}/{p.right_file}"),
-                          f"{p.similarity:.2f}", str(p.longest_lines))
+            table.add_row(
+                _text(f"{p.left}/{p.left_file}"),
+                _text(f"{p.right}/{p.right_file}"),
+                f"{p.similarity:.2f}",
+                str(p.longest_lines),
+            )
         console.print(table)
     flagged = [v for v in report.verdicts if v.risk != "none"]
     if flagged:
@@ -58,13 +70,19 @@ def render_terminal(report: Report | dict, console: Console, top: int = 20) -> N
         table.add_column("why")
         for v in flagged[:top]:
             style = _RISK_STYLE.get(v.risk, "")
-            table.add_row(_text(v.learner), _text(v.risk, style),
-                          _text("\n".join(v.reasons[:4]), multiline=True))
+            table.add_row(
+                _text(v.learner), _text(v.risk, style), _text("\n".join(v.reasons[:4]), multiline=True)
+            )
         console.print(table)
     for f in report.findings[:top]:
-        console.print(Text.assemble(_text(f"{f.learner}/{f.path}"),
-                                    f":{f.line}:{f.col} {f.code} ",
-                                    _text(f.message, multiline=True)))
+        console.print(
+            Text.assemble(
+                _text(f"{f.learner}/{f.path}"),
+                f":{f.line}:{f.col} {f.code} ",
+                _text(f.message, multiline=True),
+            )
+        )
     if report.warnings:
-        console.print(f"[dim]{len(report.warnings)} warning(s) (skipped or degraded files); "
-                      f"see report.json[/]")
+        console.print(
+            f"[dim]{len(report.warnings)} warning(s) (skipped or degraded files); see report.json[/]"
+        )

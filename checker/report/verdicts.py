@@ -108,19 +108,31 @@ def _code_evidence(learner: str, pair: FilePairEntry, policy: VerdictPolicy) -> 
     mine = "left" if pair.left == learner else "right"
     theirs = "right" if mine == "left" else "left"
     other = pair.right if mine == "left" else pair.left
-    my_file, their_file = ((pair.left_file, pair.right_file) if mine == "left"
-                           else (pair.right_file, pair.left_file))
-    share, their_share = ((pair.left_coverage, pair.right_coverage) if mine == "left"
-                          else (pair.right_coverage, pair.left_coverage))
+    my_file, their_file = (
+        (pair.left_file, pair.right_file) if mine == "left" else (pair.right_file, pair.left_file)
+    )
+    share, their_share = (
+        (pair.left_coverage, pair.right_coverage)
+        if mine == "left"
+        else (pair.right_coverage, pair.left_coverage)
+    )
     runs = _runs(pair, policy)
     weight = _run_weight(runs)
     level = _level(weight, policy)
     whole = share >= policy.identical_coverage and their_share >= policy.identical_coverage
     if level == "none":
         if whole:
-            return Evidence("info", "none", 0, f"{my_file} is identical to {other}'s "
-                            f"{their_file} but too short to tell copying from coincidence",
-                            other, my_file, their_file, share)
+            return Evidence(
+                "info",
+                "none",
+                0,
+                f"{my_file} is identical to {other}'s "
+                f"{their_file} but too short to tell copying from coincidence",
+                other,
+                my_file,
+                their_file,
+                share,
+            )
         return None
     if whole:
         level = "high"  # the whole file, not a passage of it: the strongest form of the same code
@@ -130,13 +142,17 @@ def _code_evidence(learner: str, pair: FilePairEntry, policy: VerdictPolicy) -> 
     shared_by = max(f.learners for f in runs)
     also = f"; {shared_by - 2} other learner(s) have it too" if shared_by > 2 else ""
     if whole:
-        text = (f"{my_file} is the same code as {other}'s {their_file} ({n_lines} lines of own "
-                f"code, {_pct(share)} of the file){also}")
+        text = (
+            f"{my_file} is the same code as {other}'s {their_file} ({n_lines} lines of own "
+            f"code, {_pct(share)} of the file){also}"
+        )
     else:
         longest = max(b - a + 1 for a, b in my_lines)
         how = "" if len(runs) == 1 else f" in {len(runs)} runs (longest {longest} lines)"
-        text = (f"{my_file}{_span(my_lines)}: {n_lines} lines of own code{how} also in "
-                f"{other}'s {their_file}{_span(their_lines)}; {_pct(share)} of {my_file}{also}")
+        text = (
+            f"{my_file}{_span(my_lines)}: {n_lines} lines of own code{how} also in "
+            f"{other}'s {their_file}{_span(their_lines)}; {_pct(share)} of {my_file}{also}"
+        )
     return Evidence("code", level, weight, text, other, my_file, their_file, share)
 
 
@@ -147,25 +163,48 @@ def _corpus_evidence(pair: FilePairEntry, policy: VerdictPolicy) -> Evidence | N
     where = pair.right + (f" {pair.right_file}" if pair.right_file else "")
     lines = [_lines_of(f, "left") for f in runs]
     if pair.expected:
-        return Evidence("info", "none", weight, f"{pair.left_file}{_span(lines)}: "
-                        f"{_pct(share)} from {where}, a source the task tells learners to use",
-                        pair.right, pair.left_file, pair.right_file, share)
+        return Evidence(
+            "info",
+            "none",
+            weight,
+            f"{pair.left_file}{_span(lines)}: "
+            f"{_pct(share)} from {where}, a source the task tells learners to use",
+            pair.right,
+            pair.left_file,
+            pair.right_file,
+            share,
+        )
     level = _level(weight, policy)
     if level == "none":
         return None
     if pair.attributed:
-        return Evidence("corpus", "low", weight, f"{pair.left_file}{_span(lines)}: "
-                        f"{_pct(share)} comes from {where}, attributed by the learner "
-                        f"({pair.attribution})", pair.right, pair.left_file, pair.right_file,
-                        share)
-    return Evidence("corpus", level, weight, f"{pair.left_file}{_span(lines)}: "
-                    f"{_run_lines(runs, 'left')} lines of own code match public code {where} "
-                    f"without attribution, {_pct(share)} of the file", pair.right,
-                    pair.left_file, pair.right_file, share)
+        return Evidence(
+            "corpus",
+            "low",
+            weight,
+            f"{pair.left_file}{_span(lines)}: "
+            f"{_pct(share)} comes from {where}, attributed by the learner "
+            f"({pair.attribution})",
+            pair.right,
+            pair.left_file,
+            pair.right_file,
+            share,
+        )
+    return Evidence(
+        "corpus",
+        level,
+        weight,
+        f"{pair.left_file}{_span(lines)}: "
+        f"{_run_lines(runs, 'left')} lines of own code match public code {where} "
+        f"without attribution, {_pct(share)} of the file",
+        pair.right,
+        pair.left_file,
+        pair.right_file,
+        share,
+    )
 
 
-def _notes_evidence(learner: str, notes: NotesSection | None,
-                    policy: VerdictPolicy) -> list[Evidence]:
+def _notes_evidence(learner: str, notes: NotesSection | None, policy: VerdictPolicy) -> list[Evidence]:
     """Items from the notes section (None: the notes were not checked)."""
     out: list[Evidence] = []
     if notes is None:
@@ -176,26 +215,42 @@ def _notes_evidence(learner: str, notes: NotesSection | None,
         by_file: dict[tuple[str, str, str], list] = {}
         for p in copied:
             match = p.corpus_match or p.learner_match
-            where = (f"{match.source.source} {match.source.path}".strip() if match else "")
+            where = f"{match.source.source} {match.source.path}".strip() if match else ""
             key = (p.path, where or "another text", match.kind if match else "copied")
             by_file.setdefault(key, []).append(p)
         for (path, where, kind), paragraphs in sorted(by_file.items(), key=lambda kv: -len(kv[1])):
             words = sum(p.words for p in paragraphs)
             level = "medium" if words >= policy.notes_medium_words else "low"
-            out.append(Evidence("notes", level, words, f"notes: {len(paragraphs)} paragraph(s) "
-                                f"({words} words) of {path} copied without citation ({kind} "
-                                f"from {where})", where, path))
+            out.append(
+                Evidence(
+                    "notes",
+                    level,
+                    words,
+                    f"notes: {len(paragraphs)} paragraph(s) "
+                    f"({words} words) of {path} copied without citation ({kind} "
+                    f"from {where})",
+                    where,
+                    path,
+                )
+            )
         cited = [p for p in entry.paragraphs if p.status == "cited"]
         if cited:
-            out.append(Evidence("notes", "low", 0, f"notes: {len(cited)} paragraph(s) taken from "
-                                f"cited sources"))
+            out.append(
+                Evidence("notes", "low", 0, f"notes: {len(cited)} paragraph(s) taken from cited sources")
+            )
         for finding in entry.findings:
             # a norm the task set (min_words, min_own_share) raises; one it did not is information
             level = "medium" if finding.norm_from_task and finding.severity != "info" else "none"
             out.append(Evidence("notes", level, 0, f"notes: {finding.message}"))
     else:
-        out.append(Evidence("notes", "low", 0, "notes: none handed in (no .md, .txt, .pdf, "
-                            ".docx, .html or notebook markdown)"))
+        out.append(
+            Evidence(
+                "notes",
+                "low",
+                0,
+                "notes: none handed in (no .md, .txt, .pdf, .docx, .html or notebook markdown)",
+            )
+        )
     # learner-to-learner passages only: passages two learners share because both copied one
     # public source (notes.shared_sources) are each learner's own copied paragraph, above
     grouped: dict[tuple[str, str, str], list[int]] = {}
@@ -212,9 +267,17 @@ def _notes_evidence(learner: str, notes: NotesSection | None,
         # a sentence or two of standard phrasing (a definition, a cheat-sheet line) two learners
         # both wrote is shown, not raised
         level = "medium" if words >= policy.notes_shared_medium_words else "low"
-        out.append(Evidence("notes", level, words, f"notes: {len(set(indices))} paragraph(s) "
-                            f"({words} words) of {path} also in {other}'s notes ({kind})",
-                            other, path))
+        out.append(
+            Evidence(
+                "notes",
+                level,
+                words,
+                f"notes: {len(set(indices))} paragraph(s) "
+                f"({words} words) of {path} also in {other}'s notes ({kind})",
+                other,
+                path,
+            )
+        )
     return out
 
 
@@ -225,18 +288,31 @@ def _rules_evidence(findings: list[Finding]) -> list[Evidence]:
     # the example read out is one that points at a line, where there is one
     errors.sort(key=lambda f: (f.line == 0, f.code))
     first = errors[0]
-    where = (f"{first.path}:{first.line}" if first.line
-             else ("the submission" if first.path in (".", "") else first.path))
+    where = (
+        f"{first.path}:{first.line}"
+        if first.line
+        else ("the submission" if first.path in (".", "") else first.path)
+    )
     codes = sorted({f.code for f in errors})
-    return [Evidence("rules", "medium", 0, f"{len(errors)} rule violation(s): {', '.join(codes)}"
-                     f" — e.g. {where}: {first.message}")]
+    return [
+        Evidence(
+            "rules",
+            "medium",
+            0,
+            f"{len(errors)} rule violation(s): {', '.join(codes)} — e.g. {where}: {first.message}",
+        )
+    ]
 
 
-def learner_verdicts(learners: list[str], learner_pairs: list[LearnerPairEntry],
-                     file_pairs: list[FilePairEntry], findings: list[Finding] | None = None,
-                     notes: NotesSection | None = None,
-                     retrain: dict[str, RetrainEntry] | None = None,
-                     policy: VerdictPolicy = DEFAULT_POLICY) -> list[Verdict]:
+def learner_verdicts(
+    learners: list[str],
+    learner_pairs: list[LearnerPairEntry],
+    file_pairs: list[FilePairEntry],
+    findings: list[Finding] | None = None,
+    notes: NotesSection | None = None,
+    retrain: dict[str, RetrainEntry] | None = None,
+    policy: VerdictPolicy = DEFAULT_POLICY,
+) -> list[Verdict]:
     """One verdict per learner (risk, score, reasons, evidence), ranked by risk then score.
     `score`: the share of the learner's file (or notes) behind their strongest raising item.
     `learner_pairs` are not evidence (averages over folders): the HTML draws them, nothing here
@@ -268,8 +344,9 @@ def learner_verdicts(learners: list[str], learner_pairs: list[LearnerPairEntry],
         items += _notes_evidence(learner, notes, policy)
         rt = (retrain or {}).get(learner)
         if rt and rt.status in ("not_reproduced", "over_budget", "failed", "timed_out"):
-            items.append(Evidence("retrain", "medium", 0, f"retrain "
-                                  f"{rt.status.replace('_', ' ')}: {rt.reason}"))
+            items.append(
+                Evidence("retrain", "medium", 0, f"retrain {rt.status.replace('_', ' ')}: {rt.reason}")
+            )
         out.append(_verdict(learner, items, policy))
     out.sort(key=lambda v: (-RISK_ORDER[v.risk], -v.score, v.learner))
     return out

@@ -35,43 +35,79 @@ from checker.report.model import (
 from checker.report.safetext import csv_row
 from checker.report.verdicts import learner_verdicts
 
-PAIRS_CSV_COLUMNS = ["left", "right", "left_file", "right_file", "similarity", "left_coverage",
-                     "right_coverage", "longest_lines", "source", "attributed", "fragments"]
+PAIRS_CSV_COLUMNS = [
+    "left",
+    "right",
+    "left_file",
+    "right_file",
+    "similarity",
+    "left_coverage",
+    "right_coverage",
+    "longest_lines",
+    "source",
+    "attributed",
+    "fragments",
+]
 
 
-__all__ = ["PAIRS_CSV_COLUMNS", "ReportError", "build_report", "load_report", "pairs_csv",
-           "refresh_verdicts", "write_report"]
+__all__ = [
+    "PAIRS_CSV_COLUMNS",
+    "ReportError",
+    "build_report",
+    "load_report",
+    "pairs_csv",
+    "refresh_verdicts",
+    "write_report",
+]
 
 
 def build_report(config, result, warnings, started: float) -> Report:
     """The report of a scan's code matching (`config`: a ScanConfig, `result`: its
     CodeMatchResult); the pipeline then fills findings, notes, retrain, corpus and task and
     calls `refresh_verdicts`."""
-    pairs = [FilePairEntry.of(p) for p in result.file_pairs
-             if p.similarity >= config.min_similarity]
-    learner_pairs = [LearnerPairEntry.of(p) for p in result.learner_pairs
-                     if p.similarity >= config.min_similarity]
+    pairs = [FilePairEntry.of(p) for p in result.file_pairs if p.similarity >= config.min_similarity]
+    learner_pairs = [
+        LearnerPairEntry.of(p) for p in result.learner_pairs if p.similarity >= config.min_similarity
+    ]
     shown = {(p.left, p.left_file) for p in pairs} | {(p.right, p.right_file) for p in pairs}
-    files = [FileEntry(
-        owner=d.source.owner, path=d.source.path, kind=d.source.kind,
-        encoding=d.source.encoding, parser=d.fp.stream.parser, tokens=d.fp.n_tokens,
-        own_tokens=d.own_tokens, lines=d.source.text.count("\n") + 1, cell_lines=d.source.cell_lines,
-        text=d.source.text if (d.source.owner, d.source.path) in shown else None)
-        for d in result.docs]
+    files = [
+        FileEntry(
+            owner=d.source.owner,
+            path=d.source.path,
+            kind=d.source.kind,
+            encoding=d.source.encoding,
+            parser=d.fp.stream.parser,
+            tokens=d.fp.n_tokens,
+            own_tokens=d.own_tokens,
+            lines=d.source.text.count("\n") + 1,
+            cell_lines=d.source.cell_lines,
+            text=d.source.text if (d.source.owner, d.source.path) in shown else None,
+        )
+        for d in result.docs
+    ]
     tokens_of: dict[str, int] = {}
     for d in result.docs:
         tokens_of[d.source.owner] = tokens_of.get(d.source.owner, 0) + d.fp.n_tokens
-    learners = [LearnerEntry(id=s.learner, code_files=[f.path for f in s.code],
-                             notes_files=s.notes, other_files=s.other,
-                             code_tokens=tokens_of.get(s.learner, 0))
-                for s in result.submissions]
+    learners = [
+        LearnerEntry(
+            id=s.learner,
+            code_files=[f.path for f in s.code],
+            notes_files=s.notes,
+            other_files=s.other,
+            code_tokens=tokens_of.get(s.learner, 0),
+        )
+        for s in result.submissions
+    ]
     report = Report(
         tool=ToolInfo("noshortcut", __version__),
         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         elapsed_s=round(time.time() - started, 3),
         config=ScanSettings.from_dict(config.to_dict(), "config"),
         stats=Stats.from_dict(result.stats, "stats"),
-        learners=learners, files=files, pairs=pairs, learner_pairs=learner_pairs,
+        learners=learners,
+        files=files,
+        pairs=pairs,
+        learner_pairs=learner_pairs,
         warnings=[WarningEntry.from_dict(w.to_dict(), "warnings[]") for w in warnings],
     )
     refresh_verdicts(report)
@@ -80,8 +116,14 @@ def build_report(config, result, warnings, started: float) -> Report:
 
 def refresh_verdicts(report: Report) -> None:
     """(Re)compute verdicts from the report's sections; call after adding a section."""
-    report.verdicts = learner_verdicts(report.learner_ids(), report.learner_pairs, report.pairs,
-                                       report.findings, report.notes, report.retrain)
+    report.verdicts = learner_verdicts(
+        report.learner_ids(),
+        report.learner_pairs,
+        report.pairs,
+        report.findings,
+        report.notes,
+        report.retrain,
+    )
 
 
 def _atomic_write(path: Path, text: str | bytes) -> None:
@@ -102,12 +144,27 @@ def pairs_csv(report: Report) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(PAIRS_CSV_COLUMNS)
     for p in report.pairs:
-        frags = ";".join(f"{f.left_start_line}-{f.left_end_line}:"
-                         f"{f.right_start_line}-{f.right_end_line}" for f in p.fragments)
-        writer.writerow(csv_row([p.left, p.right, p.left_file, p.right_file,
-                                 f"{p.similarity:.4f}", f"{p.left_coverage:.4f}",
-                                 f"{p.right_coverage:.4f}", p.longest_lines,
-                                 p.source, int(bool(p.attributed)), frags]))
+        frags = ";".join(
+            f"{f.left_start_line}-{f.left_end_line}:{f.right_start_line}-{f.right_end_line}"
+            for f in p.fragments
+        )
+        writer.writerow(
+            csv_row(
+                [
+                    p.left,
+                    p.right,
+                    p.left_file,
+                    p.right_file,
+                    f"{p.similarity:.4f}",
+                    f"{p.left_coverage:.4f}",
+                    f"{p.right_coverage:.4f}",
+                    p.longest_lines,
+                    p.source,
+                    int(bool(p.attributed)),
+                    frags,
+                ]
+            )
+        )
     return buf.getvalue()
 
 
@@ -121,8 +178,9 @@ def write_report(report: Report | dict, out_dir: Path) -> list[Path]:
     # compact: a big round's report.json has 100,000+ pairs; indentation would double its size.
     # orjson writes the same JSON (UTF-8, no ASCII escapes, keys in order) 5x faster than the
     # json module: 0.12 s instead of 0.59 s for the 46 MB of a 3,000-file round.
-    _atomic_write(path, orjson.dumps(report.to_dict(), option=orjson.OPT_NON_STR_KEYS
-                                     | orjson.OPT_SERIALIZE_NUMPY))
+    _atomic_write(
+        path, orjson.dumps(report.to_dict(), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    )
     written.append(path)
     path = out_dir / "pairs.csv"
     _atomic_write(path, pairs_csv(report))
@@ -144,8 +202,10 @@ def load_report(path: Path) -> Report:
         raise ReportError(f"{path}: not a readable report ({exc})") from None
     version = report.get("schema_version") if isinstance(report, dict) else None
     if version != defaults.REPORT_SCHEMA_VERSION:
-        raise ReportError(f"{path}: schema version {version!r}, this checker reads "
-                          f"{defaults.REPORT_SCHEMA_VERSION}; re-run the scan with this version")
+        raise ReportError(
+            f"{path}: schema version {version!r}, this checker reads "
+            f"{defaults.REPORT_SCHEMA_VERSION}; re-run the scan with this version"
+        )
     try:
         return Report.from_dict(report)
     except ReportError as exc:

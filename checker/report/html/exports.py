@@ -15,10 +15,18 @@ from checker.report.model import Report, as_report
 from checker.report.safetext import csv_row
 from checker.report.writers import pairs_csv
 
-FINDINGS_CSV_COLUMNS = ["learner", "path", "line", "col", "cell", "code", "severity", "title",
-                        "message"]
-LEARNERS_CSV_COLUMNS = ["learner", "risk", "score", "code_files", "notes_files", "rule_errors",
-                        "notes_own_words_share", "retrain_status", "reasons"]
+FINDINGS_CSV_COLUMNS = ["learner", "path", "line", "col", "cell", "code", "severity", "title", "message"]
+LEARNERS_CSV_COLUMNS = [
+    "learner",
+    "risk",
+    "score",
+    "code_files",
+    "notes_files",
+    "rule_errors",
+    "notes_own_words_share",
+    "retrain_status",
+    "reasons",
+]
 
 
 def findings_csv(report: Report) -> str:
@@ -45,10 +53,21 @@ def learners_csv(report: Report) -> str:
         lr = learners.get(lid)
         nl = notes.get(lid)
         rt = report.retrain.get(lid)
-        writer.writerow(csv_row([lid, v.risk, v.score,
-                                 len(lr.code_files) if lr else 0, len(lr.notes_files) if lr else 0,
-                                 errors.get(lid, 0), nl.own_share if nl else "",
-                                 rt.status if rt else "", " | ".join(v.reasons)]))
+        writer.writerow(
+            csv_row(
+                [
+                    lid,
+                    v.risk,
+                    v.score,
+                    len(lr.code_files) if lr else 0,
+                    len(lr.notes_files) if lr else 0,
+                    errors.get(lid, 0),
+                    nl.own_share if nl else "",
+                    rt.status if rt else "",
+                    " | ".join(v.reasons),
+                ]
+            )
+        )
     return buf.getvalue()
 
 
@@ -57,8 +76,11 @@ def csv_exports(report: Report | dict) -> dict[str, str]:
     writer goes through `checker.report.safetext.csv_row`: a text cell starting with = + - @ tab or CR
     gets a leading `'` so that a spreadsheet shows it instead of running it."""
     report = as_report(report)
-    return {"pairs.csv": pairs_csv(report), "findings.csv": findings_csv(report),
-            "learners.csv": learners_csv(report)}
+    return {
+        "pairs.csv": pairs_csv(report),
+        "findings.csv": findings_csv(report),
+        "learners.csv": learners_csv(report),
+    }
 
 
 def downloads(report: Report, max_bytes: int) -> list[DownloadLink]:
@@ -67,9 +89,17 @@ def downloads(report: Report, max_bytes: int) -> list[DownloadLink]:
     for name, text in csv_exports(report).items():
         size = len(text.encode("utf-8"))
         if size > max_bytes:
-            out.append(DownloadLink(name, "", f"{size:,} bytes: too large to embed; "
-                                    f"run `checker report REPORT_JSON --csv`"))
+            out.append(
+                DownloadLink(
+                    name, "", f"{size:,} bytes: too large to embed; run `checker report REPORT_JSON --csv`"
+                )
+            )
         else:
-            out.append(DownloadLink(name, "data:text/csv;charset=utf-8," + urllib.parse.quote(text),
-                                    f"{text.count(chr(10)) - 1} rows"))
+            out.append(
+                DownloadLink(
+                    name,
+                    "data:text/csv;charset=utf-8," + urllib.parse.quote(text),
+                    f"{text.count(chr(10)) - 1} rows",
+                )
+            )
     return out

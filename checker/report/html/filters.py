@@ -26,9 +26,10 @@ def _controls_markup(value, multiline: bool):
     parts, last = [], 0
     for match in pattern.finditer(text):
         char = match.group()
-        parts.append(escape(text[last:match.start()]))
-        parts.append(Markup('<span class="ctl" title="{}">{}</span>').format(
-            control_name(char), control_escape(char)))
+        parts.append(escape(text[last : match.start()]))
+        parts.append(
+            Markup('<span class="ctl" title="{}">{}</span>').format(control_name(char), control_escape(char))
+        )
         last = match.end()
     parts.append(escape(text[last:]))
     return Markup("").join(parts)

@@ -23,10 +23,15 @@ from checker.report.html.format import pct
 from checker.report.model import LearnerPairEntry
 
 
-def similarity_histogram(values: list[float], title: str, note: str,
-                         bins: int = defaults.REPORT_HISTOGRAM_BINS,
-                         threshold: float = defaults.SUSPICIOUS_SIMILARITY,
-                         width: int = 460, height: int = 170) -> Histogram:
+def similarity_histogram(
+    values: list[float],
+    title: str,
+    note: str,
+    bins: int = defaults.REPORT_HISTOGRAM_BINS,
+    threshold: float = defaults.SUSPICIOUS_SIMILARITY,
+    width: int = 460,
+    height: int = 170,
+) -> Histogram:
     """Counts of `values` (0..1) in `bins` equal bins, with SVG geometry for the bars."""
     counts = [0] * bins
     for v in values:
@@ -40,15 +45,41 @@ def similarity_histogram(values: list[float], title: str, note: str,
         h = plot_h * c / peak if peak else 0.0
         lo, hi = round(100 * i / bins), round(100 * (i + 1) / bins)
         x, y = round(left + i * bar_w + 1, 1), round(top + plot_h - h, 1)
-        out_bins.append(HistogramBin(f"{lo}–{hi}%", c, x, y, round(bar_w - 2, 1), round(h, 1),
-                                     round(x + bar_w / 2 - 1, 1), round(y - 3, 1),
-                                     (i + 1) / bins > threshold + 1e-9))
-    ticks = [(round(left + i * bar_w, 1), f"{round(100 * i / bins)}")
-             for i in range(0, bins + 1, max(1, bins // 5))]
+        out_bins.append(
+            HistogramBin(
+                f"{lo}–{hi}%",
+                c,
+                x,
+                y,
+                round(bar_w - 2, 1),
+                round(h, 1),
+                round(x + bar_w / 2 - 1, 1),
+                round(y - 3, 1),
+                (i + 1) / bins > threshold + 1e-9,
+            )
+        )
+    ticks = [
+        (round(left + i * bar_w, 1), f"{round(100 * i / bins)}")
+        for i in range(0, bins + 1, max(1, bins // 5))
+    ]
     threshold_x = round(left + threshold * plot_w, 1)
-    return Histogram(title, len(values), note, width, height, float(top + plot_h), left - 4,
-                     width - right, float(top + plot_h + 14), peak, out_bins, ticks, threshold_x,
-                     threshold_x + 3, f"suspicious ≥ {pct(threshold)}")
+    return Histogram(
+        title,
+        len(values),
+        note,
+        width,
+        height,
+        float(top + plot_h),
+        left - 4,
+        width - right,
+        float(top + plot_h + 14),
+        peak,
+        out_bins,
+        ticks,
+        threshold_x,
+        threshold_x + 3,
+        f"suspicious ≥ {pct(threshold)}",
+    )
 
 
 def connected_components(nodes: list[str], edges: list[tuple[str, str]]) -> list[list[str]]:
@@ -71,8 +102,11 @@ def connected_components(nodes: list[str], edges: list[tuple[str, str]]) -> list
     return sorted((sorted(g) for g in groups.values()), key=lambda g: (-len(g), g[0]))
 
 
-def circle_order(nodes: list[str], edges: list[tuple[str, str, float]],
-                 max_spectral: int = defaults.REPORT_GRAPH_SPECTRAL_MAX_NODES) -> list[str]:
+def circle_order(
+    nodes: list[str],
+    edges: list[tuple[str, str, float]],
+    max_spectral: int = defaults.REPORT_GRAPH_SPECTRAL_MAX_NODES,
+) -> list[str]:
     """The nodes of one cluster in the order they are placed around its circle.
 
     Spectral ordering (Fiedler 1973; Barnard, Pothen & Simon 1995): sorting by the eigenvector
@@ -97,11 +131,14 @@ def circle_order(nodes: list[str], edges: list[tuple[str, str, float]],
     return [nodes[i] for i in sorted(range(n), key=lambda i: (round(float(fiedler[i]), 9), nodes[i]))]
 
 
-def cluster_graph(learner_pairs: Sequence[LearnerPairEntry],
-                  notes_pairs: Sequence[tuple[str, str, float]], refs: dict[str, LearnerRef],
-                  threshold: float = defaults.SUSPICIOUS_SIMILARITY,
-                  min_similarity: float = defaults.REPORT_GRAPH_MIN_SIMILARITY,
-                  width: int = 1200) -> Graph:
+def cluster_graph(
+    learner_pairs: Sequence[LearnerPairEntry],
+    notes_pairs: Sequence[tuple[str, str, float]],
+    refs: dict[str, LearnerRef],
+    threshold: float = defaults.SUSPICIOUS_SIMILARITY,
+    min_similarity: float = defaults.REPORT_GRAPH_MIN_SIMILARITY,
+    width: int = 1200,
+) -> Graph:
     """Learners who share code (or notes) as clusters, each drawn as a circle of learners.
 
     An edge is a learner pair the verdicts count: similarity >= `min_similarity`, or one side's
@@ -114,8 +151,9 @@ def cluster_graph(learner_pairs: Sequence[LearnerPairEntry],
         cover = max(lp.left_coverage, lp.right_coverage)
         if lp.similarity >= min_similarity or cover >= threshold:
             a, b = sorted((lp.left, lp.right))
-            weight.setdefault((a, b), {})["code"] = max(lp.similarity,
-                                                        weight.get((a, b), {}).get("code", 0.0))
+            weight.setdefault((a, b), {})["code"] = max(
+                lp.similarity, weight.get((a, b), {}).get("code", 0.0)
+            )
     for one, other, sim in notes_pairs:
         if one and other and sim >= min_similarity:
             a, b = sorted((one, other))
@@ -155,12 +193,18 @@ def cluster_graph(learner_pairs: Sequence[LearnerPairEntry],
             pos[name] = (round(cx + dx, 1), round(cy + dy, 1))
             left_half = math.cos(theta) < -1e-9
             degrees = math.degrees(theta)
-            nodes.append(GraphNode(
-                ref(name), pos[name][0], pos[name][1],
-                round(cx + (radius + 11) * math.cos(theta), 1),
-                round(cy + (radius + 11) * math.sin(theta), 1),
-                round(degrees + 180 if left_half else degrees, 1), "end" if left_half else "start",
-                f"{ref(name).name}: {ref(name).risk} risk"))
+            nodes.append(
+                GraphNode(
+                    ref(name),
+                    pos[name][0],
+                    pos[name][1],
+                    round(cx + (radius + 11) * math.cos(theta), 1),
+                    round(cy + (radius + 11) * math.sin(theta), 1),
+                    round(degrees + 180 if left_half else degrees, 1),
+                    "end" if left_half else "start",
+                    f"{ref(name).name}: {ref(name).risk} risk",
+                )
+            )
         x += box_w + margin
         shelf_h = max(shelf_h, box_h + margin)
         used_w = max(used_w, x + margin)
@@ -170,16 +214,27 @@ def cluster_graph(learner_pairs: Sequence[LearnerPairEntry],
         if a not in pos:
             continue
         for kind, sim in sorted(kinds.items()):
-            edges.append(GraphEdge(pos[a][0], pos[a][1], pos[b][0], pos[b][1],
-                                   round(1 + 4 * sim, 1), kind,
-                                   f"{ref(a).name} ↔ {ref(b).name}: {kind} similarity {pct(sim)}"))
+            edges.append(
+                GraphEdge(
+                    pos[a][0],
+                    pos[a][1],
+                    pos[b][0],
+                    pos[b][1],
+                    round(1 + 4 * sim, 1),
+                    kind,
+                    f"{ref(a).name} ↔ {ref(b).name}: {kind} similarity {pct(sim)}",
+                )
+            )
     clusters = []
     for number, comp in enumerate(components, 1):
         sims = [s for (a, b), w in weight.items() if a in comp for s in w.values()]
         kind_names = sorted({k for (a, b), w in weight.items() if a in comp for k in w})
-        clusters.append(Cluster(number, len(comp), [ref(n) for n in comp], pct(max(sims)),
-                                " and ".join(kind_names)))
-    rule = (f"an edge joins two learners whose code (or notes) similarity is at least "
-            f"{pct(min_similarity)}, or when {pct(threshold)} of one side's code is shared")
+        clusters.append(
+            Cluster(number, len(comp), [ref(n) for n in comp], pct(max(sims)), " and ".join(kind_names))
+        )
+    rule = (
+        f"an edge joins two learners whose code (or notes) similarity is at least "
+        f"{pct(min_similarity)}, or when {pct(threshold)} of one side's code is shared"
+    )
     # the SVG is as wide as its content (a giant cluster may exceed `width`; CSS scales it down)
     return Graph(int(used_w) if components else width, height, nodes, edges, clusters, rule)

@@ -1,7 +1,7 @@
 """Rendering: the jinja2 environment and templates, every page of a report, and the files written.
 
-    Report ─► anonymise_report() (optional) ─► build_context() ─► templates ─► index.html,
-    learners/L01.html ..., pairs/pair-0001.html ... (or one index.html, `single_file=True`)
+Report ─► anonymise_report() (optional) ─► build_context() ─► templates ─► index.html,
+learners/L01.html ..., pairs/pair-0001.html ... (or one index.html, `single_file=True`)
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ def _environment():
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.filters.update(name=name_filter, text=text_filter, plain=plain_filter)
     return env
@@ -60,8 +62,19 @@ def _assets() -> tuple[object, object]:
 
 def _page(kind: str, title: str, root: str, ctx: ReportContext) -> Page:
     css, js = _assets()
-    return Page(title, kind, root, "#overview" if ctx.single_file else "index.html", css, js, CSP,
-                ctx.tool_version, ctx.created, ctx.anonymised, ctx.single_file)
+    return Page(
+        title,
+        kind,
+        root,
+        "#overview" if ctx.single_file else "index.html",
+        css,
+        js,
+        CSP,
+        ctx.tool_version,
+        ctx.created,
+        ctx.anonymised,
+        ctx.single_file,
+    )
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -83,8 +96,11 @@ def render_pages(ctx: ReportContext) -> dict[str, str]:
     if ctx.single_file:
         page = _page("single", "noshortcut report", "", ctx)
         return {"index.html": env.get_template("single.html").render(page=page, ctx=ctx)}
-    pages = {"index.html": env.get_template("overview.html").render(
-        page=_page("overview", "noshortcut report: overview", "", ctx), ov=ctx.overview)}
+    pages = {
+        "index.html": env.get_template("overview.html").render(
+            page=_page("overview", "noshortcut report: overview", "", ctx), ov=ctx.overview
+        )
+    }
     learner_tpl = env.get_template("learner.html")
     for view in ctx.learners:
         page = _page("learner", f"{view.learner.name}: noshortcut report", "../", ctx)
@@ -97,8 +113,9 @@ def render_pages(ctx: ReportContext) -> dict[str, str]:
     return pages
 
 
-def render_html(report: Report | dict, out_dir: Path, *, single_file: bool = False,
-                anonymise: bool = False) -> list[Path]:
+def render_html(
+    report: Report | dict, out_dir: Path, *, single_file: bool = False, anonymise: bool = False
+) -> list[Path]:
     """Render the HTML report of `report` into `out_dir`; returns the files written.
 
     Multi-page (default): index.html, learners/L01.html..., pairs/pair-0001.html...; pages of an

@@ -29,9 +29,16 @@ def split_lines(text: str) -> list[str]:
     return [ln.rstrip("\r") for ln in lines]
 
 
-def code_segments(lines: list[str], spans: list[tuple[int, int, int]], pair_key: str, side: str,
-                  partner: str, partner_spans: dict[int, tuple[int, int]],
-                  tokens: dict[int, int], cell_lines: list[int]) -> list[Segment]:
+def code_segments(
+    lines: list[str],
+    spans: list[tuple[int, int, int]],
+    pair_key: str,
+    side: str,
+    partner: str,
+    partner_spans: dict[int, tuple[int, int]],
+    tokens: dict[int, int],
+    cell_lines: list[int],
+) -> list[Segment]:
     """The lines of one side cut into runs inside one fragment or outside all of them.
 
     `spans`: (fragment number, first line, last line), 1-based inclusive. A line inside two
@@ -59,13 +66,23 @@ def code_segments(lines: list[str], spans: list[tuple[int, int, int]], pair_key:
             anchors = []
             for number in starts.get(ln, []):
                 pa, pb = partner_spans[number]
-                anchors.append(FragmentAnchor(
-                    f"{pair_key}-{side}{number}", number,
-                    f"c{(number - 1) % FRAGMENT_COLOURS}", f"{pair_key}-{number}",
-                    f"#{pair_key}-{other}{number}",
-                    f"fragment {number} · {tokens[number]} tokens · {partner} lines {line_range(pa, pb)}"))
-            current = Segment(frag, f"frag c{(frag - 1) % FRAGMENT_COLOURS}" if frag else "plain",
-                              f"{pair_key}-{frag}" if frag else "", anchors, [])
+                anchors.append(
+                    FragmentAnchor(
+                        f"{pair_key}-{side}{number}",
+                        number,
+                        f"c{(number - 1) % FRAGMENT_COLOURS}",
+                        f"{pair_key}-{number}",
+                        f"#{pair_key}-{other}{number}",
+                        f"fragment {number} · {tokens[number]} tokens · {partner} lines {line_range(pa, pb)}",
+                    )
+                )
+            current = Segment(
+                frag,
+                f"frag c{(frag - 1) % FRAGMENT_COLOURS}" if frag else "plain",
+                f"{pair_key}-{frag}" if frag else "",
+                anchors,
+                [],
+            )
             segments.append(current)
         current.lines.append(Line(ln, lines[ln - 1], cells.get(ln, 0)))
     return segments
@@ -80,10 +97,16 @@ def _corpus_source(pair: FilePairEntry) -> CorpusSource:
         version=str(meta.get("version", "") or "unknown"),
         licence=str(meta.get("licence") or meta.get("license") or "unknown"),
         url=link_url(meta.get("url")),
-        other=[(str(k), ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
-               for k, v in sorted(meta.items()) if k not in known]
-        + ([("url (not a web address)", str(meta["url"]))]
-           if meta.get("url") and not link_url(meta.get("url")) else []),
+        other=[
+            (str(k), ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
+            for k, v in sorted(meta.items())
+            if k not in known
+        ]
+        + (
+            [("url (not a web address)", str(meta["url"]))]
+            if meta.get("url") and not link_url(meta.get("url"))
+            else []
+        ),
     )
 
 
@@ -96,18 +119,30 @@ def _file_details(entry: FileEntry | None) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def pair_view(row: PairRow, p: FilePairEntry, files: dict[tuple[str, str], FileEntry],
-               lines_of: Callable[[str, str], list[str] | None]) -> PairView:
+def pair_view(
+    row: PairRow,
+    p: FilePairEntry,
+    files: dict[tuple[str, str], FileEntry],
+    lines_of: Callable[[str, str], list[str] | None],
+) -> PairView:
     frags = sorted(p.fragments, key=lambda f: (f.left_start_line, f.right_start_line))
     left_spans = [(i, f.left_start_line, f.left_end_line) for i, f in enumerate(frags, 1)]
     right_spans = [(i, f.right_start_line, f.right_end_line) for i, f in enumerate(frags, 1)]
     tokens = {i: f.tokens for i, f in enumerate(frags, 1)}
     key = row.key
-    fragment_rows = [FragmentRow(
-        i, f"c{(i - 1) % FRAGMENT_COLOURS}", f"{key}-{i}",
-        line_range(f.left_start_line, f.left_end_line),
-        line_range(f.right_start_line, f.right_end_line), tokens[i],
-        f"#{key}-L{i}", f"#{key}-R{i}") for i, f in enumerate(frags, 1)]
+    fragment_rows = [
+        FragmentRow(
+            i,
+            f"c{(i - 1) % FRAGMENT_COLOURS}",
+            f"{key}-{i}",
+            line_range(f.left_start_line, f.left_end_line),
+            line_range(f.right_start_line, f.right_end_line),
+            tokens[i],
+            f"#{key}-L{i}",
+            f"#{key}-R{i}",
+        )
+        for i, f in enumerate(frags, 1)
+    ]
     corpus = _corpus_source(p) if row.source == "corpus" else None
 
     def side(which: str) -> CodeSide:
@@ -120,21 +155,32 @@ def pair_view(row: PairRow, p: FilePairEntry, files: dict[tuple[str, str], FileE
         entry = files.get((owner, path))
         lines = lines_of(owner, path)
         if lines is not None:
-            segments = code_segments(lines, mine, key, which, partner, partner_of, tokens,
-                                     list(entry.cell_lines) if entry else [])
+            segments = code_segments(
+                lines, mine, key, which, partner, partner_of, tokens, list(entry.cell_lines) if entry else []
+            )
             return CodeSide(side_name, ref, path, _file_details(entry), True, "", segments, [])
         if corpus is not None and which == "R":
-            reason = (f"The text of this corpus document is in the corpus index, not in "
-                      f"report.json: see {corpus.source} {corpus.path}"
-                      + (f" ({corpus.url})" if corpus.url else "") + ". The matched lines:")
+            reason = (
+                f"The text of this corpus document is in the corpus index, not in "
+                f"report.json: see {corpus.source} {corpus.path}"
+                + (f" ({corpus.url})" if corpus.url else "")
+                + ". The matched lines:"
+            )
         else:
             reason = "The text of this file is not in report.json. The matched lines:"
         # the fragments' line ranges stand in for the text, and are the targets of the links
-        anchors = [FragmentAnchor(
-            f"{key}-{which}{i}", i, f"c{(i - 1) % FRAGMENT_COLOURS}", f"{key}-{i}",
-            f"#{key}-{other_side}{i}",
-            f"fragment {i}: lines {line_range(a, b)} · {tokens[i]} tokens · {partner} lines "
-            f"{line_range(*partner_of[i])}") for i, a, b in mine]
+        anchors = [
+            FragmentAnchor(
+                f"{key}-{which}{i}",
+                i,
+                f"c{(i - 1) % FRAGMENT_COLOURS}",
+                f"{key}-{i}",
+                f"#{key}-{other_side}{i}",
+                f"fragment {i}: lines {line_range(a, b)} · {tokens[i]} tokens · {partner} lines "
+                f"{line_range(*partner_of[i])}",
+            )
+            for i, a, b in mine
+        ]
         return CodeSide(side_name, ref, path, _file_details(entry), False, reason, [], anchors)
 
     return PairView(row, fragment_rows, side("L"), side("R"), corpus)

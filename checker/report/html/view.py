@@ -54,8 +54,12 @@ from checker.report.verdicts import RISK_ORDER, learner_verdicts
 _Row = TypeVar("_Row")
 
 RETRAIN_STATUS_WORDS = {
-    "reproduced": "reproduced", "not_reproduced": "not reproduced", "over_budget": "over budget",
-    "failed": "failed", "timed_out": "timed out", "skipped": "skipped",
+    "reproduced": "reproduced",
+    "not_reproduced": "not reproduced",
+    "over_budget": "over budget",
+    "failed": "failed",
+    "timed_out": "timed out",
+    "skipped": "skipped",
 }
 NOT_RUN = "not run"
 
@@ -83,10 +87,15 @@ class _Links:
         return "#overview" if self.single_file else "index.html"
 
 
-def build_context(report: Report | dict, *, single_file: bool = False, anonymised: bool = False,
-                  csv_embed_max_bytes: int = defaults.REPORT_CSV_EMBED_MAX_BYTES,
-                  max_rows: int = defaults.REPORT_OVERVIEW_MAX_PAIRS,
-                  max_pair_pages: int = defaults.REPORT_MAX_PAIR_PAGES) -> ReportContext:
+def build_context(
+    report: Report | dict,
+    *,
+    single_file: bool = False,
+    anonymised: bool = False,
+    csv_embed_max_bytes: int = defaults.REPORT_CSV_EMBED_MAX_BYTES,
+    max_rows: int = defaults.REPORT_OVERVIEW_MAX_PAIRS,
+    max_pair_pages: int = defaults.REPORT_MAX_PAIR_PAGES,
+) -> ReportContext:
     """The view-model of a report (already anonymised when `anonymised`).
 
     Absent optional sections (findings, notes, retrain, warnings) are shown as "not run" or
@@ -97,9 +106,13 @@ def build_context(report: Report | dict, *, single_file: bool = False, anonymise
     threshold = defaults.SUSPICIOUS_SIMILARITY
     ids = report.learner_ids()
     links = _Links(single_file, learner_codes(ids))
-    verdicts = report.verdicts or (learner_verdicts(
-        ids, report.learner_pairs, report.pairs, report.findings, report.notes, report.retrain)
-        if ids else [])
+    verdicts = report.verdicts or (
+        learner_verdicts(
+            ids, report.learner_pairs, report.pairs, report.findings, report.notes, report.retrain
+        )
+        if ids
+        else []
+    )
     verdict_of = {v.learner: v for v in verdicts}
 
     def risk_of(lid: str) -> str:
@@ -129,33 +142,60 @@ def build_context(report: Report | dict, *, single_file: bool = False, anonymise
 
     for number, p in enumerate(report.pairs, 1):
         row = PairRow(
-            number=number, key=f"p{number}", section_id=f"pair-{number:04d}",
+            number=number,
+            key=f"p{number}",
+            section_id=f"pair-{number:04d}",
             # a huge round: the least similar pairs get no page of their own (pairs.csv and
             # report.json keep them); the row says so instead of linking
-            href=links.pair(number) if number <= max_pair_pages else "", left=ref(p.left),
+            href=links.pair(number) if number <= max_pair_pages else "",
+            left=ref(p.left),
             left_file=p.left_file,
             right=ref(p.right) if p.source != "corpus" else LearnerRef(p.right, "", "none"),
-            right_file=p.right_file, source=p.source,
-            similarity_pct=pct(p.similarity), left_coverage_pct=pct(p.left_coverage),
-            right_coverage_pct=pct(p.right_coverage), longest_lines=p.longest_lines,
-            fragment_count=len(p.fragments), attributed=p.attributed,
-            attribution=p.attribution, hot=p.similarity >= threshold)
+            right_file=p.right_file,
+            source=p.source,
+            similarity_pct=pct(p.similarity),
+            left_coverage_pct=pct(p.left_coverage),
+            right_coverage_pct=pct(p.right_coverage),
+            longest_lines=p.longest_lines,
+            fragment_count=len(p.fragments),
+            attributed=p.attributed,
+            attribution=p.attribution,
+            hot=p.similarity >= threshold,
+        )
         pair_rows.append(row)
         if number <= max_pair_pages:
             pair_views.append(pair_view(row, p, files, lines_of))
 
-    learner_pair_rows = [LearnerPairRow(
-        ref(lp.left), ref(lp.right), pct(lp.similarity), pct(lp.left_coverage),
-        pct(lp.right_coverage), lp.longest_lines, lp.files, lp.similarity >= threshold)
-        for lp in report.learner_pairs]
+    learner_pair_rows = [
+        LearnerPairRow(
+            ref(lp.left),
+            ref(lp.right),
+            pct(lp.similarity),
+            pct(lp.left_coverage),
+            pct(lp.right_coverage),
+            lp.longest_lines,
+            lp.files,
+            lp.similarity >= threshold,
+        )
+        for lp in report.learner_pairs
+    ]
 
     # --- optional sections
     findings = report.findings
     # a task file ran the rules (report.task) even when they found nothing
     findings_state = "ran" if findings or report.task else NOT_RUN
-    finding_rows = [_finding_row(f, ref) for f in sorted(
-        findings, key=lambda f: ({"error": 0, "warning": 1, "info": 2}.get(f.severity, 3),
-                                 f.learner, f.path, f.line))]
+    finding_rows = [
+        _finding_row(f, ref)
+        for f in sorted(
+            findings,
+            key=lambda f: (
+                {"error": 0, "warning": 1, "info": 2}.get(f.severity, 3),
+                f.learner,
+                f.path,
+                f.line,
+            ),
+        )
+    ]
     notes = report.notes
     notes_learners = {entry.learner: entry for entry in notes.learners} if notes else {}
     notes_pair_rows, notes_edges = _shared_notes(notes, ref) if notes else ([], [])
@@ -182,12 +222,19 @@ def build_context(report: Report | dict, *, single_file: bool = False, anonymise
         nl = notes_learners.get(lid)
         rt = retrain.get(lid)
         verdict_rows[lid] = VerdictRow(
-            rank, refs[lid], refs[lid].risk, pct(score_of(lid)), list(v.reasons) if v else [],
-            len(learner_entry[lid].code_files), len(learner_entry[lid].notes_files),
+            rank,
+            refs[lid],
+            refs[lid].risk,
+            pct(score_of(lid)),
+            list(v.reasons) if v else [],
+            len(learner_entry[lid].code_files),
+            len(learner_entry[lid].notes_files),
             errors_of.get(lid, 0),
             pct(nl.own_share) if nl else ("no entry" if notes_state == "ran" else NOT_RUN),
-            RETRAIN_STATUS_WORDS.get(rt.status, rt.status) if rt
-            else ("no entry" if retrain_state == "ran" else NOT_RUN))
+            RETRAIN_STATUS_WORDS.get(rt.status, rt.status)
+            if rt
+            else ("no entry" if retrain_state == "ran" else NOT_RUN),
+        )
 
     # --- learner views (rows indexed by learner once: a round of thousands stays linear)
     def by_learner(rows, *sides: str) -> dict[str, list]:
@@ -205,20 +252,29 @@ def build_context(report: Report | dict, *, single_file: bool = False, anonymise
     learner_views = []
     for lid in ids:
         lr = learner_entry[lid]
-        learner_views.append(LearnerView(
-            key=links.learner_key(lid), pairs_table_id=f"{links.learner_key(lid)}-pairs",
-            learner=refs[lid], verdict=verdict_rows[lid],
-            files=[_file_row(files[(lid, path)]) if (lid, path) in files
-                   else FileRow(path, "code", "–", "–", 0, 0, 0) for path in lr.code_files],
-            notes_files=list(lr.notes_files), other_files=list(lr.other_files),
-            pairs=pairs_of.get(lid, []), learner_pairs=learner_pairs_of.get(lid, []),
-            findings_state=findings_state,
-            findings=findings_of.get(lid, []),
-            notes=_notes_view(notes_learners.get(lid), notes_state, ref,
-                              notes_pairs_of.get(lid, [])),
-            retrain=_retrain_view(retrain.get(lid), retrain_state),
-            warnings=warnings_of.get(lid, []),
-        ))
+        learner_views.append(
+            LearnerView(
+                key=links.learner_key(lid),
+                pairs_table_id=f"{links.learner_key(lid)}-pairs",
+                learner=refs[lid],
+                verdict=verdict_rows[lid],
+                files=[
+                    _file_row(files[(lid, path)])
+                    if (lid, path) in files
+                    else FileRow(path, "code", "–", "–", 0, 0, 0)
+                    for path in lr.code_files
+                ],
+                notes_files=list(lr.notes_files),
+                other_files=list(lr.other_files),
+                pairs=pairs_of.get(lid, []),
+                learner_pairs=learner_pairs_of.get(lid, []),
+                findings_state=findings_state,
+                findings=findings_of.get(lid, []),
+                notes=_notes_view(notes_learners.get(lid), notes_state, ref, notes_pairs_of.get(lid, [])),
+                retrain=_retrain_view(retrain.get(lid), retrain_state),
+                warnings=warnings_of.get(lid, []),
+            )
+        )
 
     # --- overview
     stats, config = report.stats, report.config
@@ -245,41 +301,67 @@ def build_context(report: Report | dict, *, single_file: bool = False, anonymise
     if seconds:
         facts.append(("stage times", ", ".join(f"{k} {v} s" for k, v in seconds.items())))
     sections = [
-        SectionState("code matching", "ran", f"{len(pair_rows)} file pairs, "
-                     f"{len(learner_pair_rows)} learner pairs"),
-        SectionState("rule checks", findings_state,
-                     f"{len(findings)} findings" if findings else "no findings in report.json"),
-        SectionState("notes", notes_state,
-                     f"{len(notes_learners)} learners' notes, {len(notes_pair_rows)} shared-notes pairs"
-                     if notes_state == "ran" else "no notes section in report.json"),
-        SectionState("retrain", retrain_state,
-                     f"{len(retrain)} learners re-run" if retrain else "no retrain section in report.json"),
+        SectionState(
+            "code matching", "ran", f"{len(pair_rows)} file pairs, {len(learner_pair_rows)} learner pairs"
+        ),
+        SectionState(
+            "rule checks",
+            findings_state,
+            f"{len(findings)} findings" if findings else "no findings in report.json",
+        ),
+        SectionState(
+            "notes",
+            notes_state,
+            f"{len(notes_learners)} learners' notes, {len(notes_pair_rows)} shared-notes pairs"
+            if notes_state == "ran"
+            else "no notes section in report.json",
+        ),
+        SectionState(
+            "retrain",
+            retrain_state,
+            f"{len(retrain)} learners re-run" if retrain else "no retrain section in report.json",
+        ),
     ]
     overview = Overview(
-        headline=(f"{len(ids)} learners · {counts['high']} high risk · {counts['medium']} medium · "
-                  f"{counts['low']} low · {len(pair_rows)} file pairs"),
-        facts=facts, sections=sections,
+        headline=(
+            f"{len(ids)} learners · {counts['high']} high risk · {counts['medium']} medium · "
+            f"{counts['low']} low · {len(pair_rows)} file pairs"
+        ),
+        facts=facts,
+        sections=sections,
         verdicts=[verdict_rows[lid] for lid in ordered],
         risk_counts=list(counts.items()),
-        file_histogram=similarity_histogram([p.similarity for p in report.pairs],
-                                            "file pairs by similarity", below),
-        learner_histogram=similarity_histogram([lp.similarity for lp in report.learner_pairs],
-                                               "learner pairs by similarity", below),
+        file_histogram=similarity_histogram(
+            [p.similarity for p in report.pairs], "file pairs by similarity", below
+        ),
+        learner_histogram=similarity_histogram(
+            [lp.similarity for lp in report.learner_pairs], "learner pairs by similarity", below
+        ),
         graph=cluster_graph(report.learner_pairs, notes_edges, refs, threshold),
         learner_pairs=_most_similar(learner_pair_rows, report.learner_pairs, max_rows),
         learner_pairs_left_out=max(0, len(learner_pair_rows) - max_rows),
         pairs=_most_similar(pair_rows, report.pairs, max_rows),
         pairs_left_out=max(0, len(pair_rows) - max_rows),
         notes_pairs=notes_pair_rows,
-        findings_state=findings_state, findings=finding_rows, warnings=warning_rows,
+        findings_state=findings_state,
+        findings=finding_rows,
+        warnings=warning_rows,
         downloads=downloads(report, csv_embed_max_bytes),
     )
-    return ReportContext(overview, learner_views, pair_views, anonymised, single_file,
-                         report.tool.version if report.tool else "", report.created)
+    return ReportContext(
+        overview,
+        learner_views,
+        pair_views,
+        anonymised,
+        single_file,
+        report.tool.version if report.tool else "",
+        report.created,
+    )
 
 
-def _most_similar(rows: list[_Row], entries: Sequence[FilePairEntry | LearnerPairEntry],
-                  limit: int) -> list[_Row]:
+def _most_similar(
+    rows: list[_Row], entries: Sequence[FilePairEntry | LearnerPairEntry], limit: int
+) -> list[_Row]:
     """The `limit` rows whose entries are most similar, most similar first (stable)."""
     order = sorted(range(len(rows)), key=lambda i: (-entries[i].similarity, i))
     return [rows[i] for i in order[:limit]]
@@ -307,44 +389,62 @@ def _passage_row(par: NotesParagraph, ref: Callable[[str], LearnerRef]) -> Passa
     source = src.source if src else ""
     from_learner = par.corpus_match is None and par.learner_match is not None
     return PassageRow(
-        file=par.path, lines=line_range(start, end or start) if start else "",
-        kind=match.kind if match else "", status=par.status, text=par.text,
+        file=par.path,
+        lines=line_range(start, end or start) if start else "",
+        kind=match.kind if match else "",
+        status=par.status,
+        text=par.text,
         source=ref(source) if from_learner else LearnerRef(source, "", "none"),
         source_path=src.path if src else "",
         source_span=f"lines {line_range(s_start, s_end)}" if s_start else "",
         source_url=link_url(src.url if src else ""),
         source_excerpt=src.excerpt if src else "",
         similarity_pct=pct(match.score) if match else "–",
-        cited=match.cited if match else False, citation=match.citation if match else "",
-        suggestion=par.suggestion)
+        cited=match.cited if match else False,
+        citation=match.citation if match else "",
+        suggestion=par.suggestion,
+    )
 
 
-def _notes_view(entry: NotesLearner | None, state: str, ref: Callable[[str], LearnerRef],
-                shared: list[NotesPairRow]) -> NotesView:
+def _notes_view(
+    entry: NotesLearner | None, state: str, ref: Callable[[str], LearnerRef], shared: list[NotesPairRow]
+) -> NotesView:
     """One learner's notes: own-words share, findings as reasons, the paragraphs that come from
     somewhere (those judged `own`, `not_judged`, `handout` or `not_prose` are not listed) and the shared passages."""
     if state != "ran":
         return NotesView(NOT_RUN, NOT_RUN, "", False, [], [], [])
     if entry is None:
         return NotesView("no entry", "–", "", False, [], [], shared)
-    passages = [_passage_row(par, ref) for par in entry.paragraphs
-                if par.status not in ("own", "not_judged", "handout", "not_prose")]
-    return NotesView("ran", pct(entry.own_share), num(entry.words), entry.needs_attention,
-                     [f.message for f in entry.findings], passages, shared)
+    passages = [
+        _passage_row(par, ref)
+        for par in entry.paragraphs
+        if par.status not in ("own", "not_judged", "handout", "not_prose")
+    ]
+    return NotesView(
+        "ran",
+        pct(entry.own_share),
+        num(entry.words),
+        entry.needs_attention,
+        [f.message for f in entry.findings],
+        passages,
+        shared,
+    )
 
 
 def _where(path: str, span: NotesSpan) -> str:
-    """"notes.md:3–5" for one side of a shared passage."""
+    """ "notes.md:3–5" for one side of a shared passage."""
     a, b = span.start_line, span.end_line
     return f"{path}:{line_range(a, b or a)}" if a else path
 
 
-def _shared_notes(notes: NotesSection, ref: Callable[[str], LearnerRef]
-                  ) -> tuple[list[NotesPairRow], list[tuple[str, str, float]]]:
+def _shared_notes(
+    notes: NotesSection, ref: Callable[[str], LearnerRef]
+) -> tuple[list[NotesPairRow], list[tuple[str, str, float]]]:
     """The shared passages grouped per learner pair (rows, and (left, right, similarity) edges
     for the cluster graph); each passage's text is taken from the two learners' paragraphs."""
-    paragraph_text = {(entry.learner, par.path, par.index): par.text
-                      for entry in notes.learners for par in entry.paragraphs}
+    paragraph_text = {
+        (entry.learner, par.path, par.index): par.text for entry in notes.learners for par in entry.paragraphs
+    }
     grouped: dict[tuple[str, str], tuple[list[float], set[str], list[NotesPassagePair]]] = {}
     for sp in notes.shared:
         if not sp.learner_a or not sp.learner_b:
@@ -353,15 +453,22 @@ def _shared_notes(notes: NotesSection, ref: Callable[[str], LearnerRef]
         scores.append(sp.score)
         if sp.common_source:
             common.add(sp.common_source)
-        passages.append(NotesPassagePair(
-            sp.kind, pct(sp.score),
-            _where(sp.path_a, sp.span_a), paragraph_text.get((sp.learner_a, sp.path_a, sp.index_a), ""),
-            _where(sp.path_b, sp.span_b), paragraph_text.get((sp.learner_b, sp.path_b, sp.index_b), "")))
+        passages.append(
+            NotesPassagePair(
+                sp.kind,
+                pct(sp.score),
+                _where(sp.path_a, sp.span_a),
+                paragraph_text.get((sp.learner_a, sp.path_a, sp.index_a), ""),
+                _where(sp.path_b, sp.span_b),
+                paragraph_text.get((sp.learner_b, sp.path_b, sp.index_b), ""),
+            )
+        )
     rows, edges = [], []
     for (a, b), (scores, common, passages) in grouped.items():
         similarity = max([0.0, *scores])
         summary = f"{len(passages)} shared paragraph(s)" + (
-            f"; both match {', '.join(sorted(common))}: possibly copied from there" if common else "")
+            f"; both match {', '.join(sorted(common))}: possibly copied from there" if common else ""
+        )
         rows.append(NotesPairRow(ref(a), ref(b), pct(similarity), summary, passages))
         edges.append((a, b, similarity))
     return rows, edges
@@ -375,9 +482,21 @@ def _retrain_view(entry: RetrainEntry | None, state: str) -> RetrainView:
         return RetrainView(label, "", label, "", [], "", "", "", "", "", False, [], "")
     status = entry.status
     if isinstance(entry, RetrainSkipped):
-        return RetrainView("ran", status, RETRAIN_STATUS_WORDS.get(status, status or "–"),
-                           entry.reason, [], "–", "–", "–", "–", "", status == "over_budget", [],
-                           "")
+        return RetrainView(
+            "ran",
+            status,
+            RETRAIN_STATUS_WORDS.get(status, status or "–"),
+            entry.reason,
+            [],
+            "–",
+            "–",
+            "–",
+            "–",
+            "",
+            status == "over_budget",
+            [],
+            "",
+        )
     metrics = []
     if entry.claimed is not None or entry.reached is not None or entry.metric:
         metrics = [MetricRow(entry.metric or "metric", num(entry.claimed), num(entry.reached))]
@@ -385,19 +504,36 @@ def _retrain_view(entry: RetrainEntry | None, state: str) -> RetrainView:
     budget, over = "", False
     if params is not None and max_params is not None and max_params > 0:
         over = params > max_params
-        budget = (f"{num(params)} of {num(max_params)} allowed ({pct(params / max_params)} of "
-                  f"the budget)" + (" — over budget" if over else ""))
+        budget = f"{num(params)} of {num(max_params)} allowed ({pct(params / max_params)} of the budget)" + (
+            " — over budget" if over else ""
+        )
     facts = []
-    for value, label in ((entry.target, "target"), (entry.tolerance, "tolerance"),
-                         (entry.claim_source, "claim read from"), (entry.command, "command"),
-                         (entry.duration_s, "run time (s)"),
-                         (entry.peak_memory_mb, "peak memory (MB)"),
-                         (entry.short, "shortened run"), (entry.log_path, "full log")):
+    for value, label in (
+        (entry.target, "target"),
+        (entry.tolerance, "tolerance"),
+        (entry.claim_source, "claim read from"),
+        (entry.command, "command"),
+        (entry.duration_s, "run time (s)"),
+        (entry.peak_memory_mb, "peak memory (MB)"),
+        (entry.short, "shortened run"),
+        (entry.log_path, "full log"),
+    ):
         if value not in (None, "", False):
             facts.append((label, num(value)))
     for warning in entry.warnings:
         facts.append(("warning", warning))
-    return RetrainView("ran", status, RETRAIN_STATUS_WORDS.get(status, status or "–"),
-                       entry.reason, metrics, num(entry.gap) if entry.gap is not None else "–",
-                       num(params), num(entry.claimed_params), num(max_params), budget,
-                       over or status == "over_budget", facts, entry.log_tail)
+    return RetrainView(
+        "ran",
+        status,
+        RETRAIN_STATUS_WORDS.get(status, status or "–"),
+        entry.reason,
+        metrics,
+        num(entry.gap) if entry.gap is not None else "–",
+        num(params),
+        num(entry.claimed_params),
+        num(max_params),
+        budget,
+        over or status == "over_budget",
+        facts,
+        entry.log_tail,
+    )
