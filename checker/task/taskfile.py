@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -366,46 +366,35 @@ def _dotted(v: _Validator, value: Any, key: str) -> str:
     return text
 
 
-def _file_patterns(v: _Validator, value: Any, key: str) -> tuple[FilePattern, ...]:
+def _alternatives_or_tables(v: _Validator, value: Any, key: str, expected: str, names: str,
+                            text: str, make: Callable[..., Any]) -> tuple[Any, ...]:
+    """A list whose items are alternatives ("LSTM|GRU", or a list of them) or tables holding
+    them under `names` with an optional free text under `text`; each item becomes
+    `make(any_of=..., [text]=...)`."""
     if not isinstance(value, list):
-        raise v.fail(key, f"expected a list of globs or tables, got {describe(value)}")
-    out: list[FilePattern] = []
+        raise v.fail(key, f"expected {expected}, got {describe(value)}")
+    out = []
     for i, item in enumerate(value):
         where = f"{key}[{i}]"
         if isinstance(item, dict):
-            v.known_keys(item, ("glob", "description"), where)
-            if "glob" not in item:
-                raise v.fail(where, "missing 'glob'")
-            out.append(
-                FilePattern(
-                    any_of=v.alternatives(item["glob"], f"{where}.glob"),
-                    description=v.string(item.get("description", ""), f"{where}.description"),
-                )
-            )
+            v.known_keys(item, (names, text), where)
+            if names not in item:
+                raise v.fail(where, f"missing '{names}'")
+            out.append(make(any_of=v.alternatives(item[names], f"{where}.{names}"),
+                            **{text: v.string(item.get(text, ""), f"{where}.{text}")}))
         else:
-            out.append(FilePattern(any_of=v.alternatives(item, where)))
+            out.append(make(any_of=v.alternatives(item, where)))
     return tuple(out)
+
+
+def _file_patterns(v: _Validator, value: Any, key: str) -> tuple[FilePattern, ...]:
+    return _alternatives_or_tables(v, value, key, "a list of globs or tables", "glob",
+                                   "description", FilePattern)
 
 
 def _required_layers(v: _Validator, value: Any, key: str) -> tuple[RequiredLayer, ...]:
-    if not isinstance(value, list):
-        raise v.fail(key, f"expected a list such as [\"LSTM|GRU\"], got {describe(value)}")
-    out: list[RequiredLayer] = []
-    for i, item in enumerate(value):
-        where = f"{key}[{i}]"
-        if isinstance(item, dict):
-            v.known_keys(item, ("any_of", "reason"), where)
-            if "any_of" not in item:
-                raise v.fail(where, "missing 'any_of'")
-            out.append(
-                RequiredLayer(
-                    any_of=v.alternatives(item["any_of"], f"{where}.any_of"),
-                    reason=v.string(item.get("reason", ""), f"{where}.reason"),
-                )
-            )
-        else:
-            out.append(RequiredLayer(any_of=v.alternatives(item, where)))
-    return tuple(out)
+    return _alternatives_or_tables(v, value, key, 'a list such as ["LSTM|GRU"]', "any_of",
+                                   "reason", RequiredLayer)
 
 
 def _severity(v: _Validator, value: Any, key: str) -> dict[str, str]:
