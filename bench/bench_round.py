@@ -133,7 +133,7 @@ _KINDS = (  # reason kinds, from the wording of checker/report/verdicts.py (old 
     ("public code", re.compile(r"match(es)? public code|comes from .*attributed")),
     ("rule", re.compile(r"rule violation")),
     ("retrain", re.compile(r"^retrain ")),
-    ("information", re.compile(r"too short to tell|tells learners to use")),
+    ("information", re.compile(r"too short to tell|too little code of its own|tells learners to use")),
 )
 
 

@@ -61,7 +61,7 @@ def test_identical_tiny_files_are_too_short_to_tell_and_raise_nothing():
     pair = _pair("ann", "ben", [_fragment(1, 5, 30)], "hello.py", "hello.py", coverage=1.0)
     ann = _by_learner(learner_verdicts(["ann", "ben"], [], [pair]))["ann"]
     assert ann["risk"] == "none"
-    assert any("too short to tell" in r for r in ann["reasons"])
+    assert any("too little code of its own" in r for r in ann["reasons"])
 
 
 def test_a_whole_file_copied_is_high_even_when_it_is_small():

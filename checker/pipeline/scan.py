@@ -164,6 +164,15 @@ def frequent_kgrams(counted: tuple[np.ndarray, np.ndarray], learners: int, share
     return values[(counts > limit) & (counts >= min_learners)]
 
 
+def run_weights(fragments, left: CodeDoc, right: CodeDoc) -> list[int] | None:
+    """Per fragment, its tokens that are neither handout nor round-common code (the smaller side),
+    when the shipped common list is in use (`CodeDoc.authored`); None: the own tokens stand."""
+    if left.authored is None or right.authored is None:
+        return None
+    return [min(int(left.authored[f.left_start:f.left_end].sum()),
+                int(right.authored[f.right_start:f.right_end].sum())) for f in fragments]
+
+
 def fragment_learners(kgrams: np.ndarray, fragments, k: int,
                       counted: tuple[np.ndarray, np.ndarray]) -> list[int]:
     """Per fragment (tokens [left_start, left_end) of the document with `kgrams`): how many
@@ -323,8 +332,14 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     # and a fragment needs `min_fragment_tokens` tokens outside them to count. Cutting instead
     # shortened the longest fragment of a real copy (pre_task/2024/task2: 89 -> 34 lines).
     ignore = np.union1d(hard_ignore, shipped) if shipped.size else hard_ignore
+    # Own tokens (what coverage counts): no handout, round-common or shipped common k-gram
+    # covers them. A fragment's weight as evidence counts the shipped ones too: each is a shape
+    # everyone writes, but a long run of them matched in sequence is not (a copied model class
+    # is made of such shapes); on their own they only keep idiom-only fragments out.
     for d in docs:
-        d.mark_own(ignore, params.k)
+        d.mark_own(ignore, params.k, config.min_fragment_tokens)
+        if shipped.size:
+            d.mark_authored(hard_ignore, params.k)
 
     signature_docs, hash_sets = [], []  # the document of each signature, and its hashes
     for i, d in enumerate(docs):
@@ -365,7 +380,8 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
             frags = [type(f)(f.right_start, f.right_end, f.left_start, f.left_end) for f in frags]
         fp = score_file_pair(da.source.owner, db.source.owner, da.source.path, db.source.path,
                              frags, da.fp.stream, db.fp.stream, da.own, db.own,
-                             learners=fragment_learners(da.fp.kgrams, frags, params.k, counted))
+                             learners=fragment_learners(da.fp.kgrams, frags, params.k, counted),
+                             fragment_own=run_weights(frags, da, db))
         union.add(da.source.key, db.source.owner, da.fp.n_tokens,
                   [(f.left_start, f.left_end) for f in frags])
         union.add(db.source.key, da.source.owner, db.fp.n_tokens,

@@ -126,8 +126,8 @@ def _code_evidence(learner: str, pair: FilePairEntry, policy: VerdictPolicy) -> 
                 "info",
                 "none",
                 0,
-                f"{my_file} is identical to {other}'s "
-                f"{their_file} but too short to tell copying from coincidence",
+                f"{my_file} is identical to {other}'s {their_file} but holds too little code "
+                f"of its own (beyond handout and common code) to tell copying from coincidence",
                 other,
                 my_file,
                 their_file,
