@@ -164,15 +164,6 @@ def frequent_kgrams(counted: tuple[np.ndarray, np.ndarray], learners: int, share
     return values[(counts > limit) & (counts >= min_learners)]
 
 
-def run_weights(fragments, left: CodeDoc, right: CodeDoc) -> list[int] | None:
-    """Per fragment, its tokens that are neither handout nor round-common code (the smaller side),
-    when the shipped common list is in use (`CodeDoc.authored`); None: the own tokens stand."""
-    if left.authored is None or right.authored is None:
-        return None
-    return [min(int(left.authored[f.left_start:f.left_end].sum()),
-                int(right.authored[f.right_start:f.right_end].sum())) for f in fragments]
-
-
 def fragment_learners(kgrams: np.ndarray, fragments, k: int,
                       counted: tuple[np.ndarray, np.ndarray]) -> list[int]:
     """Per fragment (tokens [left_start, left_end) of the document with `kgrams`): how many
@@ -326,20 +317,16 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
         shipped_size = int(common.hashes.size)
         if shipped_size and round_kgrams.size:
             shipped = np.intersect1d(common.hashes, round_kgrams, assume_unique=True)
-    # The shipped common k-grams (code everyone writes) are discounted like the corpus matching
-    # discounts common public code: no candidates and no own tokens, but they do not cut an
-    # alignment apart (a copied function keeps its length through the generic lines inside it),
-    # and a fragment needs `min_fragment_tokens` tokens outside them to count. Cutting instead
-    # shortened the longest fragment of a real copy (pre_task/2024/task2: 89 -> 34 lines).
-    ignore = np.union1d(hard_ignore, shipped) if shipped.size else hard_ignore
-    # Own tokens (what coverage counts): no handout, round-common or shipped common k-gram
-    # covers them. A fragment's weight as evidence counts the shipped ones too: each is a shape
-    # everyone writes, but a long run of them matched in sequence is not (a copied model class
-    # is made of such shapes); on their own they only keep idiom-only fragments out.
+    # The shipped common k-grams (code everyone writes) are shapes, not code of the round: a
+    # short fragment made mostly of them is an idiom and is dropped (`specific_fragments`), but
+    # they stay in the candidates, in the own tokens and in the alignment, because a long run of
+    # them matched in sequence is a copy (a textbook attention block is made of such shapes,
+    # and removing them outright lost verbatim copies of it: bench AUC L1 1.000 -> 0.916).
+    # Cutting alignments at them shortened the longest fragment of a real copy too
+    # (pre_task/2024/task2: 89 -> 34 lines).
+    ignore = hard_ignore
     for d in docs:
-        d.mark_own(ignore, params.k, config.min_fragment_tokens)
-        if shipped.size:
-            d.mark_authored(hard_ignore, params.k)
+        d.mark_own(ignore, params.k, config.min_fragment_tokens, shipped, IDIOM_MAX_TOKENS)
 
     signature_docs, hash_sets = [], []  # the document of each signature, and its hashes
     for i, d in enumerate(docs):
@@ -371,7 +358,8 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
                                    config.jobs, progress):
         da, db = docs[a], docs[b]
         if frags and shipped.size:
-            frags = specific_fragments(frags, specific[a], specific[b], config.min_fragment_tokens)
+            frags = specific_fragments(frags, specific[a], specific[b],
+                                       config.min_fragment_tokens, IDIOM_MAX_TOKENS)
         if not frags:
             continue
         # learner ids in a stable order: left < right
@@ -380,8 +368,7 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
             frags = [type(f)(f.right_start, f.right_end, f.left_start, f.left_end) for f in frags]
         fp = score_file_pair(da.source.owner, db.source.owner, da.source.path, db.source.path,
                              frags, da.fp.stream, db.fp.stream, da.own, db.own,
-                             learners=fragment_learners(da.fp.kgrams, frags, params.k, counted),
-                             fragment_own=run_weights(frags, da, db))
+                             learners=fragment_learners(da.fp.kgrams, frags, params.k, counted))
         union.add(da.source.key, db.source.owner, da.fp.n_tokens,
                   [(f.left_start, f.left_end) for f in frags])
         union.add(db.source.key, da.source.owner, db.fp.n_tokens,
@@ -420,14 +407,20 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats)
 
 
+# A fragment this long is kept whatever it is made of: the shortest run the verdicts weigh as
+# evidence (VerdictPolicy.min_run_tokens); shorter ones made of shipped common shapes are idioms.
+IDIOM_MAX_TOKENS = 40
+
+
 def specific_fragments(frags: list[Fragment], left: np.ndarray, right: np.ndarray,
-                       min_tokens: int) -> list[Fragment]:
+                       min_tokens: int, keep_from: int) -> list[Fragment]:
     """The fragments with at least `min_tokens` specific tokens on both sides (`left`, `right`:
-    per token, True when no common k-gram covers it): a run of code everyone writes is no
-    evidence, a copy that runs through such lines keeps them."""
+    per token, True when no common k-gram covers it), and every fragment of `keep_from` tokens
+    or more: a short run of code everyone writes is no evidence, a long one in sequence is."""
     return [f for f in frags
-            if int(left[f.left_start:f.left_end].sum()) >= min_tokens
-            and int(right[f.right_start:f.right_end].sum()) >= min_tokens]
+            if f.left_end - f.left_start >= keep_from
+            or (int(left[f.left_start:f.left_end].sum()) >= min_tokens
+                and int(right[f.right_start:f.right_end].sum()) >= min_tokens)]
 
 
 def _rules_for(task, sub: Submission) -> list[dict]:
