@@ -99,7 +99,9 @@ class Stats(Section):
     matched_pairs: int
     ignored_kgrams: int
     common_kgrams_shipped: int = field(
-        metadata=doc("k-grams of this round found in the shipped common-code list, ignored between learners")
+        metadata=doc(
+            "k-grams of this round found in the shipped common-code list: short fragments made of them are idioms"
+        )
     )
     common_kgrams_list: int = field(
         metadata=doc("the shipped list's size; 0 when --no-common, missing or built for other parameters")
