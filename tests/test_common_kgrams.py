@@ -319,7 +319,7 @@ def test_export_round_trips_through_the_cli_and_the_loader(tmp_path):
     assert not np.isin(own, common.hashes).any()
 
 
-def test_two_independent_mnist_scripts_lose_the_idioms_they_share(round_dir):
+def test_two_independent_mnist_scripts_share_only_idioms_that_weigh_nothing(round_dir):
     root = round_dir({"alice/train.py": ALICE, "bob/mnist_mlp.py": BOB})
     without = _scan(root, common=False)
     with_list = _scan(root)
@@ -328,8 +328,14 @@ def test_two_independent_mnist_scripts_lose_the_idioms_they_share(round_dir):
     assert with_list["stats"]["common_kgrams_shipped"] > 100  # the round's k-grams it removed
     assert with_list["stats"]["common_kgrams_list"] == load_common_kgrams(FingerprintParams()).hashes.size
     assert without["stats"]["common_kgrams_shipped"] == 0 and without["config"]["common"] is False
-    assert after is None or after["similarity"] <= before["similarity"] - 0.08
-    assert _fragments(with_list) <= _fragments(without) - 3
+    # the pair keeps its score (pair-level figures are what they were), but the short runs of
+    # shapes everyone writes (imports, the dataset and loader lines) weigh nothing as evidence;
+    # what still weighs is the two 8-11 line loops they both wrote the same way
+    assert after is not None and after["similarity"] == before["similarity"]
+    def weightless(report: dict) -> int:
+        return sum(f["own_tokens"] == 0 for p in report["pairs"] for f in p["fragments"])
+
+    assert weightless(with_list) >= weightless(without) + 3
     assert not [w for w in with_list["warnings"] if w["kind"] == "common-code"]
 
 

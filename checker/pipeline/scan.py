@@ -317,16 +317,13 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
         shipped_size = int(common.hashes.size)
         if shipped_size and round_kgrams.size:
             shipped = np.intersect1d(common.hashes, round_kgrams, assume_unique=True)
-    # The shipped common k-grams (code everyone writes) are shapes, not code of the round: a
-    # short fragment made mostly of them is an idiom and is dropped (`specific_fragments`), but
-    # they stay in the candidates, in the own tokens and in the alignment, because a long run of
-    # them matched in sequence is a copy (a textbook attention block is made of such shapes,
-    # and removing them outright lost verbatim copies of it: bench AUC L1 1.000 -> 0.916).
-    # Cutting alignments at them shortened the longest fragment of a real copy too
-    # (pre_task/2024/task2: 89 -> 34 lines).
+    # The shipped common k-grams (code everyone writes) are shapes: they weigh nothing as
+    # evidence on their own (`run_weights`), but pair scores keep them, so a copied textbook
+    # block still scores as the copy it is (removing them from the pairs lost verbatim copies
+    # of attention blocks: generated-benchmark AUC L1 1.000 -> 0.916).
     ignore = hard_ignore
     for d in docs:
-        d.mark_own(ignore, params.k, config.min_fragment_tokens, shipped, IDIOM_MAX_TOKENS)
+        d.mark_own(ignore, params.k)
 
     signature_docs, hash_sets = [], []  # the document of each signature, and its hashes
     for i, d in enumerate(docs):
@@ -357,18 +354,19 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     for a, b, frags in align_pairs(prepared, ordered, params.k, config.min_fragment_tokens,
                                    config.jobs, progress):
         da, db = docs[a], docs[b]
-        if frags and shipped.size:
-            frags = specific_fragments(frags, specific[a], specific[b],
-                                       config.min_fragment_tokens, IDIOM_MAX_TOKENS)
         if not frags:
             continue
         # learner ids in a stable order: left < right
         if da.source.owner > db.source.owner:
             da, db = db, da
             frags = [type(f)(f.right_start, f.right_end, f.left_start, f.left_end) for f in frags]
+        sa, sb = (specific.get(a), specific.get(b)) if da is docs[a] else (specific.get(b),
+                                                                            specific.get(a))
         fp = score_file_pair(da.source.owner, db.source.owner, da.source.path, db.source.path,
-                             frags, da.fp.stream, db.fp.stream, da.own, db.own,
-                             learners=fragment_learners(da.fp.kgrams, frags, params.k, counted))
+                             frags, da.fp.stream, db.fp.stream, da.own_tokens, db.own_tokens,
+                             learners=fragment_learners(da.fp.kgrams, frags, params.k, counted),
+                             fragment_own=run_weights(frags, da, db, sa, sb,
+                                                      config.min_fragment_tokens))
         union.add(da.source.key, db.source.owner, da.fp.n_tokens,
                   [(f.left_start, f.left_end) for f in frags])
         union.add(db.source.key, da.source.owner, db.fp.n_tokens,
@@ -407,20 +405,21 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
     return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats)
 
 
-# A fragment this long is kept whatever it is made of: the shortest run the verdicts weigh as
-# evidence (VerdictPolicy.min_run_tokens); shorter ones made of shipped common shapes are idioms.
-IDIOM_MAX_TOKENS = 40
-
-
-def specific_fragments(frags: list[Fragment], left: np.ndarray, right: np.ndarray,
-                       min_tokens: int, keep_from: int) -> list[Fragment]:
-    """The fragments with at least `min_tokens` specific tokens on both sides (`left`, `right`:
-    per token, True when no common k-gram covers it), and every fragment of `keep_from` tokens
-    or more: a short run of code everyone writes is no evidence, a long one in sequence is."""
-    return [f for f in frags
-            if f.left_end - f.left_start >= keep_from
-            or (int(left[f.left_start:f.left_end].sum()) >= min_tokens
-                and int(right[f.right_start:f.right_end].sum()) >= min_tokens)]
+def run_weights(frags, left: CodeDoc, right: CodeDoc, left_specific: np.ndarray | None,
+                right_specific: np.ndarray | None, min_specific: int) -> list[int]:
+    """Per fragment, its weight as evidence: its own tokens (no handout or round-common k-gram
+    covers them; the smaller side), or 0 for a run made of nothing but the shipped shapes
+    everyone writes (fewer than `min_specific` tokens outside them on a side)."""
+    out = []
+    for f in frags:
+        own = min(int(left.own[f.left_start:f.left_end].sum()),
+                  int(right.own[f.right_start:f.right_end].sum()))
+        if left_specific is not None and right_specific is not None and (
+                int(left_specific[f.left_start:f.left_end].sum()) < min_specific
+                or int(right_specific[f.right_start:f.right_end].sum()) < min_specific):
+            own = 0
+        out.append(own)
+    return out
 
 
 def _rules_for(task, sub: Submission) -> list[dict]:
