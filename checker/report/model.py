@@ -100,7 +100,7 @@ class Stats(Section):
     ignored_kgrams: int
     common_kgrams_shipped: int = field(
         metadata=doc(
-            "k-grams of this round found in the shipped common-code list: short fragments made of them are idioms"
+            "k-grams of this round found in the shipped common-code list: runs of them weigh nothing"
         )
     )
     common_kgrams_list: int = field(
