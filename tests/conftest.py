@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import gzip
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -57,3 +59,20 @@ def round_dir(tmp_path: Path):
     def make(files: dict[str, str | bytes]) -> Path:
         return write_round(tmp_path / "round", files)
     return make
+
+
+class BigramEmbedder:
+    """Deterministic stand-in for a sentence model (hashed character bigrams, unit length):
+    identical sentences get cosine 1, unrelated ones about 0."""
+
+    model_id = "test-bigrams"
+    multilingual = False
+
+    def encode(self, texts):
+        out = np.zeros((len(texts), 256), np.float32)
+        for row, text in enumerate(texts):
+            for a, b in zip(text, text[1:]):
+                out[row, int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=2).digest(),
+                                        "little") % 256] += 1
+        out += 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)

@@ -20,6 +20,8 @@ import pytest
 
 from checker import defaults
 
+from conftest import write_round
+
 from checker.pipeline import workdir as workdir
 from checker.pipeline import scan as scan_module
 from checker.ingest.round import extract_zip, load_folder, load_round, read_code_file
@@ -54,17 +56,6 @@ def train(model, loader, optimizer, loss_fn, epochs=3):
 SECRET = "TOP_SECRET_FROM_OUTSIDE_THE_ROUND = 'do not leak me'\n"
 
 
-def _write(root: Path, files: dict[str, str | bytes]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
-
-
 def _scan(root: Path) -> dict:
     return scan(ScanConfig(root, jobs=1))
 
@@ -76,13 +67,13 @@ def _reasons(warnings) -> dict[str, str]:
 
 def _outside(tmp_path: Path) -> Path:
     """A folder beside the round with a secret nobody may read into a report."""
-    return _write(tmp_path / "outside", {"secret.py": SECRET, "notes.md": "secret notes\n"})
+    return write_round(tmp_path / "outside", {"secret.py": SECRET, "notes.md": "secret notes\n"})
 
 
 # --- links ---------------------------------------------------------------------------------
 def test_a_learner_folder_that_is_a_symlink_is_not_followed(tmp_path):
     outside = _outside(tmp_path)
-    root = _write(tmp_path / "round", {"alice/train.py": CODE, "bob/train.py": CODE})
+    root = write_round(tmp_path / "round", {"alice/train.py": CODE, "bob/train.py": CODE})
     (root / "mallory").symlink_to(outside, target_is_directory=True)
     (root / "bob-again").symlink_to(root / "bob", target_is_directory=True)  # inside: not either
     (root / "eve.zip").symlink_to(outside / "secret.py")
@@ -96,7 +87,7 @@ def test_a_learner_folder_that_is_a_symlink_is_not_followed(tmp_path):
 
 def test_links_inside_a_learner_folder_are_warned_and_not_followed(tmp_path):
     outside = _outside(tmp_path)
-    root = _write(tmp_path / "round", {"alice/train.py": CODE, "alice/data/a.csv": "x\n1\n"})
+    root = write_round(tmp_path / "round", {"alice/train.py": CODE, "alice/data/a.csv": "x\n1\n"})
     alice = root / "alice"
     (alice / "stolen.py").symlink_to(outside / "secret.py")
     (alice / "lib").symlink_to(outside, target_is_directory=True)
@@ -116,7 +107,7 @@ def test_links_inside_a_learner_folder_are_warned_and_not_followed(tmp_path):
 
 def test_a_manifest_path_that_leaves_the_round_is_refused(tmp_path):
     outside = _outside(tmp_path)
-    root = _write(tmp_path / "round", {"files/ann.py": CODE})
+    root = write_round(tmp_path / "round", {"files/ann.py": CODE})
     (root / "files" / "link.py").symlink_to(outside / "secret.py")
     (root / "files" / "linkdir").symlink_to(outside, target_is_directory=True)
     (root / "manifest.csv").write_text(
@@ -130,7 +121,7 @@ def test_a_manifest_path_that_leaves_the_round_is_refused(tmp_path):
 
 # --- files that are not compared are named --------------------------------------------------
 def test_hidden_and_tool_folders_of_the_round_are_warned_when_they_hold_code(tmp_path):
-    root = _write(tmp_path / "round", {
+    root = write_round(tmp_path / "round", {
         "alice/train.py": CODE, ".hidden/train.py": CODE, ".../train.py": CODE,
         ".git/config": "[core]\n", "__pycache__/x.pyc": b"\x00", ".DS_Store": b"\x00",
         ".sneaky.py": CODE,
@@ -144,7 +135,7 @@ def test_hidden_and_tool_folders_of_the_round_are_warned_when_they_hold_code(tmp
 
 def test_tool_folders_inside_a_learner_folder_are_warned_when_they_hold_code(tmp_path):
     nb = json.dumps({"cells": [{"cell_type": "code", "source": CODE}]})
-    root = _write(tmp_path / "round", {
+    root = write_round(tmp_path / "round", {
         "alice/train.py": CODE, "alice/venv/lib/model.py": CODE, "alice/__pycache__/a.pyc": b"\0",
         "alice/.git/HEAD": "ref\n", "alice/work.ipynb": nb,
         "alice/.ipynb_checkpoints/work-checkpoint.ipynb": nb,  # an autosave of work.ipynb
@@ -162,7 +153,7 @@ def test_tool_folders_inside_a_learner_folder_are_warned_when_they_hold_code(tmp
 def test_the_report_says_no_warnings_only_about_code_and_notes(tmp_path):
     from checker.report.html import render_html
 
-    root = _write(tmp_path / "round", {"alice/train.py": CODE, "bob/train.py": CODE,
+    root = write_round(tmp_path / "round", {"alice/train.py": CODE, "bob/train.py": CODE,
                                        "bob/plot.png": b"\x89PNG"})
     report = _scan(root)
     assert report["warnings"] == []
@@ -176,7 +167,7 @@ def test_a_report_written_inside_the_round_is_not_a_learner_next_time(tmp_path):
     from checker.report.html import render_html
     from checker.report.writers import write_report
 
-    root = _write(tmp_path / "round", {"alice/train.py": CODE, "bob/train.py": CODE})
+    root = write_round(tmp_path / "round", {"alice/train.py": CODE, "bob/train.py": CODE})
     report = _scan(root)
     write_report(report, root / "report")
     render_html(report, root / "report")
@@ -272,7 +263,7 @@ def test_broken_members_of_a_zip_are_warnings(tmp_path):
 
 def test_a_zip_over_budget_still_gives_its_learner_a_warning_in_the_round(tmp_path, monkeypatch):
     monkeypatch.setattr(defaults, "ZIP_MAX_TOTAL_BYTES", 10_000)
-    root = _write(tmp_path / "round", {"alice/train.py": CODE})
+    root = write_round(tmp_path / "round", {"alice/train.py": CODE})
     with zipfile.ZipFile(root / "bob.zip", "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("bob/train.py", CODE)
         zf.writestr("bob/data.csv", "1,2,3\n" * 5_000)
@@ -298,7 +289,7 @@ def test_a_large_notebook_with_plots_is_compared_on_its_code(tmp_path):
     nb = _notebook(CODE, "# My experiments\n\nI trained a small network and plotted the loss.",
                    600_000)
     assert len(nb) > 2_000_000 > defaults.MAX_FILE_BYTES - 1  # over the old limit
-    root = _write(tmp_path / "round", {"alice/train.py": CODE, "bob/work.ipynb": nb})
+    root = write_round(tmp_path / "round", {"alice/train.py": CODE, "bob/work.ipynb": nb})
     report = _scan(root)
     assert report["warnings"] == []
     bob = next(lr for lr in report["learners"] if lr["id"] == "bob")
@@ -332,7 +323,7 @@ def test_a_hostile_notebook_is_a_warning_or_read_never_a_crash(text):
 
 # --- manifests ---------------------------------------------------------------------------------
 def test_a_manifest_may_name_folders(tmp_path):
-    root = _write(tmp_path / "round", {
+    root = write_round(tmp_path / "round", {
         "subs/ann/train.py": CODE, "subs/ann/notes.md": "I wrote this network myself.\n",
         "subs/ben/model/train.py": CODE, "subs/ben/.git/HEAD": "x",
     })
@@ -346,7 +337,7 @@ def test_a_manifest_may_name_folders(tmp_path):
 
 
 def test_bad_manifest_rows_are_warnings_not_crashes(tmp_path):
-    root = _write(tmp_path / "round", {"files/a.py": CODE, "files/b.py": CODE})
+    root = write_round(tmp_path / "round", {"files/a.py": CODE, "files/b.py": CODE})
     (root / "manifest.csv").write_text(
         "learner,path\n"
         "ann,files/a.py\n"
@@ -375,7 +366,7 @@ def test_bad_manifest_rows_are_warnings_not_crashes(tmp_path):
 
 # --- one learner, one submission --------------------------------------------------------------
 def test_a_learner_with_a_folder_and_a_zip_is_one_submission(tmp_path):
-    root = _write(tmp_path / "round", {"dave/train.py": CODE, "erin/train.py": CODE})
+    root = write_round(tmp_path / "round", {"dave/train.py": CODE, "erin/train.py": CODE})
     with zipfile.ZipFile(root / "dave.zip", "w") as zf:
         zf.writestr("dave/train.py", CODE)
         zf.writestr("dave/extra.py", "def helper(x):\n    return x * 2\n")
@@ -407,7 +398,7 @@ def _crash_fingerprint_worker(args):
 @pytest.mark.parametrize("failure", ["error", "interrupt", "worker"])
 def test_a_failed_scan_leaves_no_temporary_folder(tmp_path, private_tmp, monkeypatch, failure):
     files = {f"l{n:02d}/train.py": CODE.replace("width=64", f"width={n}") for n in range(41)}
-    root = _write(tmp_path / "round", files)
+    root = write_round(tmp_path / "round", files)
     with zipfile.ZipFile(root / "zed.zip", "w") as zf:  # something in the work folder
         zf.writestr("train.py", CODE)
     jobs = 1
@@ -456,7 +447,7 @@ def test_a_crashed_worker_of_a_forked_stage_fails_the_run_instead_of_hanging():
 
 
 def test_a_terminated_scan_removes_its_temporary_folder(tmp_path, private_tmp):
-    root = _write(tmp_path / "round", {"alice/train.py": CODE, "bob/train.py": CODE})
+    root = write_round(tmp_path / "round", {"alice/train.py": CODE, "bob/train.py": CODE})
     script = textwrap.dedent(f"""
         import time
         from checker.pipeline import scan as scan

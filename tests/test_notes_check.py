@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 
-import numpy as np
 import pytest
+from conftest import BigramEmbedder
 
 from checker.notes.check import check_notes
 from checker.notes.corpus import NotesCorpus
 from checker.ingest.documents import parse_notes_text
 
 
-class BigramEmbedder:
-    """Deterministic stand-in for a sentence model (hashed character bigrams, unit length):
-    identical sentences get cosine 1, unrelated ones about 0."""
-
-    model_id = "test-bigrams"
-    multilingual = False
-
-    def encode(self, texts):
-        out = np.zeros((len(texts), 256), np.float32)
-        for row, text in enumerate(texts):
-            for a, b in zip(text, text[1:]):
-                out[row, int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=2).digest(),
-                                        "little") % 256] += 1
-        out += 1e-3
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 CHAPTER = """# softmax回归

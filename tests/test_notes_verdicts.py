@@ -4,11 +4,11 @@ never set. Fixtures are written for these tests (Chinese and English)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
 import pytest
+from conftest import BigramEmbedder
 from click.testing import CliRunner
 
 from checker.ingest.documents import parse_notes_text
@@ -18,20 +18,6 @@ from checker.notes.prose import not_prose, paragraph_language
 from checker.task.taskfile import parse_task
 
 
-class BigramEmbedder:
-    """Deterministic stand-in for a sentence model: hashed character bigrams, unit length."""
-
-    model_id = "test-bigrams"
-    multilingual = False
-
-    def encode(self, texts):
-        out = np.zeros((len(texts), 256), np.float32)
-        for row, text in enumerate(texts):
-            for a, b in zip(text, text[1:]):
-                out[row, int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=2).digest(),
-                                        "little") % 256] += 1
-        out += 1e-3
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 class OneTopicEmbedder:
