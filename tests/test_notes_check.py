@@ -179,3 +179,11 @@ def test_reworded_english_paragraph_is_flagged_as_reworded(multilingual):
     assert match.kind == "reworded" and match.score >= 0.5
     other = compare_texts(unrelated, source, multilingual)
     assert other is None or other.score < 0.2
+
+
+def test_a_malformed_url_in_notes_or_docstrings_names_no_site_instead_of_failing():
+    from checker.notes.citations import _url_key
+
+    assert _url_key("http://[::1") == ""  # urlparse raises "Invalid IPv6 URL" on this
+    assert _url_key("https://github.com/d2l-ai/d2l-zh/tree/master") == "github.com/d2l-ai/d2l-zh"
+    assert _url_key("www.d2l.ai/chapter_cnn") == "d2l.ai"

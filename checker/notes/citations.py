@@ -20,8 +20,11 @@ _GENERIC_HOSTS = ("github.com", "gitee.com", "gitlab.com", "zhihu.com", "zhuanla
 def _url_key(url: str) -> str:
     """What identifies a site in a citation: the registered domain, or host + two path parts
     on shared hosting sites (github.com/d2l-ai/d2l-zh is not every GitHub page)."""
-    parsed = urlparse(url if "://" in url else f"http://{url}")
-    host = (parsed.hostname or "").lower().removeprefix("www.")
+    try:
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        host = (parsed.hostname or "").lower().removeprefix("www.")
+    except ValueError:  # "http://[::1" and the like, quoted in a docstring: no site to name
+        return ""
     if not host:
         return ""
     if any(host == g or host.endswith("." + g) for g in _GENERIC_HOSTS):
