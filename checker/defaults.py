@@ -61,6 +61,14 @@ MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a warning (datasets,
 # dropped after parsing and MAX_FILE_BYTES applies to the code and markdown cells joined; this caps
 # only what json.loads is given (50 MB parses in about half a second, a few hundred MB of memory).
 NOTEBOOK_MAX_BYTES = 50_000_000
+# A notebook's outputs are read for the notebook-output evidence (checker.code.outputs), within
+# caps per notebook: the largest output text of the 41 notebooks in the west2 rounds is 79 KB and
+# a log of 100 epochs with a line per 100 batches about 300 KB, so 1 MB reads every real log whole
+# while a cell that printed a huge tensor cannot make the scan hold it; 100 images is 8x the most
+# plots one west2 notebook shows (12).
+# Outputs over the caps are counted in the report ("unread"), never read.
+NOTEBOOK_OUTPUT_MAX_CHARS = 1_000_000
+NOTEBOOK_OUTPUT_MAX_IMAGES = 100
 # Zips of learners are extracted to a temporary folder within a budget per learner, so that a zip
 # bomb (a 2.9 MB zip of 150 members of 19.9 MB each) never fills the disk. Real hand-ins are far
 # below it: the largest of the 128 real learner folders in the shared west2 data set holds 10 MB
@@ -513,3 +521,38 @@ SCALE_RAY_RETRIES = 2
 # Texts per embedding call of a Ray embedding actor: large enough to keep a GPU busy (the model
 # batches them by EMBEDDING_BATCH inside), small enough that the work spreads over the actors.
 SCALE_RAY_EMBED_BATCH = 512
+
+# --- notebook output evidence (checker.code.outputs, checker.report.verdicts) ----------------
+# Two learners whose notebooks print the same stochastic figures ran one notebook, or pasted one's
+# outputs. A printed number is a figure of that kind when it has a decimal point and at least
+# OUTPUTS_MIN_DIGITS significant digits (trailing zeros not counted): a loss `0.69314` or an
+# accuracy `98.76` two independent runs do not print alike by chance, while integers, `0.5`,
+# `98%`, shapes and counts are what every learner of a task prints. Figures everyone prints are
+# removed too: well-known constants (ln of a class count, the untrained cross-entropy; the
+# normalisation statistics of MNIST, CIFAR and ImageNet) and lines the handout's notebooks print.
+OUTPUTS_MIN_DIGITS = 4
+# A figure line in the notebooks of this many learners of a round or more is a deterministic
+# figure (a dataset statistic, a parameter count printed as a float, a seeded handout run), not a
+# copy: like the code's common k-grams, but a fixed count, as a ring of four learners copying
+# one run is rarer than a figure every learner who wrote the same preprocessing prints.
+OUTPUTS_COMMON_LEARNERS = 4
+# An image output smaller than this is a blank or near-blank figure, not evidence.
+OUTPUTS_MIN_IMAGE_BYTES = 2_000
+# A pair of notebooks is reported (source `outputs` in pairs.csv) from this many shared figures,
+# or one shared image; one figure alone (a test accuracy two learners happen to share) never.
+OUTPUTS_MIN_NUMBERS = 2
+# Levels (VerdictPolicy): a run of shared consecutive figure lines (a training log) holding at
+# least OUTPUTS_HIGH_NUMBERS figures over at least OUTPUTS_HIGH_LINES lines is high; from
+# OUTPUTS_MEDIUM_NUMBERS shared figures in all, medium (one epoch line of loss, accuracy and their
+# validation twins is four); fewer are shown at low. A shared image alone is shown at low: a plot
+# of the data (a sample grid, a class histogram) drawn by the same task code with the same library
+# is byte-identical for honest learners, and the bytes cannot tell it from a plot of a run.
+OUTPUTS_HIGH_NUMBERS = 10
+OUTPUTS_HIGH_LINES = 3
+OUTPUTS_MEDIUM_NUMBERS = 4
+# The text kept per fragment in report.json (the shared lines, shown on the pair page).
+OUTPUTS_FRAGMENT_MAX_CHARS = 2_000
+# Execution counts: a jump of more than this many counts into a block of cells that is followed
+# by a drop marks the block as run apart from its neighbours (pasted cells). Re-running a few
+# cells while working makes smaller jumps.
+OUTPUTS_COUNT_GAP = 10

@@ -51,3 +51,48 @@ class SourceFile:
     @property
     def key(self) -> str:
         return f"{self.owner}/{self.path}"
+
+
+@dataclass(frozen=True)
+class CellOutput:
+    """One output of a notebook code cell, as read (`checker.ingest.notebook`).
+
+    `text`: a stream's text, an execute_result's or display_data's `text/plain`, or an error's
+    `ename: evalue`; `name`: stdout | stderr for a stream, the exception's name for an error;
+    `images`: (mime type, sha256 of the decoded bytes, bytes) of each image the output carries
+    (image/png, image/jpeg, image/svg+xml...): plots are compared by hash, never decoded further.
+    """
+
+    kind: str  # stream | execute_result | display_data | error
+    text: str = ""
+    name: str = ""
+    images: tuple[tuple[str, str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class CodeCellOutputs:
+    """A notebook code cell's execution count (None: never run) and its outputs."""
+
+    cell: int  # 1-based position in the notebook, as Jupyter shows it
+    execution_count: int | None
+    outputs: tuple[CellOutput, ...] = ()
+    # outputs of this cell counted but not read (over the notebook's output caps)
+    unread: int = 0
+
+
+@dataclass(frozen=True)
+class NotebookOutputs:
+    """What a notebook's outputs hold, per code cell (`checker.ingest.notebook.read_outputs`)."""
+
+    cells: tuple[CodeCellOutputs, ...] = ()
+
+    @property
+    def outputs(self) -> int:
+        """Outputs in the notebook, read or not."""
+        return sum(len(c.outputs) + c.unread for c in self.cells)
+
+    @property
+    def unread(self) -> int:
+        """Outputs counted but not read (over `defaults.NOTEBOOK_OUTPUT_MAX_CHARS` or
+        `defaults.NOTEBOOK_OUTPUT_MAX_IMAGES`)."""
+        return sum(c.unread for c in self.cells)

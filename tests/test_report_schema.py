@@ -28,7 +28,7 @@ def test_the_schema_names_every_section_and_forbids_other_keys():
     schema = report_json_schema()
     assert list(schema["properties"]) == [
         "schema_version", "tool", "created", "elapsed_s", "config", "stats", "learners", "files",
-        "pairs", "learner_pairs", "findings", "notes", "retrain", "warnings", "verdicts", "corpus",
+        "pairs", "learner_pairs", "findings", "notes", "retrain", "outputs", "warnings", "verdicts", "corpus",
         "task"]
     assert schema["additionalProperties"] is False
     assert all(d["additionalProperties"] is False for d in schema["$defs"].values())

@@ -642,6 +642,9 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
                                   task.notes if task is not None else None), "notes")
             if progress:
                 progress("notes", 1, 1)
+        from checker.pipeline.outputs import add_outputs
+
+        add_outputs(report, subs, config, task)  # notebooks that print the same figures
         refresh_verdicts(report)
         report.elapsed_s = round(time.time() - started, 3)
         return report

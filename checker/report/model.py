@@ -164,6 +164,29 @@ class PairFragment(NamedTuple):
 
 
 @dataclass(slots=True)
+class OutputFragment(Section):
+    """A run of output lines two notebooks share (`checker.code.outputs.OutputFragment`): where
+    it starts and ends on each side (notebook cell, 1-based line of that cell's outputs), the
+    figures and images it holds, and its text."""
+
+    left_cell: int
+    left_line: int
+    left_end_cell: int
+    left_end_line: int
+    right_cell: int
+    right_line: int
+    right_end_cell: int
+    right_end_line: int
+    lines: int = field(metadata=doc("output lines in the run (lines without figures not counted)"))
+    numbers: int = field(metadata=doc("figures in the run: decimals with enough significant digits"))
+    images: int
+    min_digits: int = field(metadata=doc("fewest significant digits of its figures; 0: no figures"))
+    max_digits: int
+    text: str = field(metadata=doc("the left side's lines"))
+    right_text: str = field(default="", metadata=doc("the right side's lines when worded otherwise"))
+
+
+@dataclass(slots=True)
 class FilePairEntry(Section):
     """A file pair (`checker.code.scoring.FilePair.to_dict()`), most similar first in `pairs`."""
 
@@ -176,7 +199,7 @@ class FilePairEntry(Section):
     right_coverage: float
     longest_lines: int = field(metadata=doc("the longest fragment in source lines"))
     fragments: list[PairFragment] = field(default_factory=list)
-    source: str = field(default="learner", metadata=doc("learner | corpus"))
+    source: str = field(default="learner", metadata=doc("learner | corpus | outputs"))
     attributed: bool = field(default=False, metadata=doc("the learner names the source"))
     attribution: str = field(default="", metadata=doc("the learner's words that name the source"))
     right_meta: dict[str, Any] = field(
@@ -184,6 +207,10 @@ class FilePairEntry(Section):
     )
     expected: bool = field(
         default=False, metadata=doc("a corpus match to a source the task file names in [sources] expected")
+    )
+    outputs: list[OutputFragment] | None = field(
+        default=None,
+        metadata=optional_key("source outputs: the output runs two notebooks share (fragments is empty)"),
     )
 
     @classmethod
@@ -268,7 +295,7 @@ class Evidence(Section):
     """One item behind a verdict (`checker.report.verdicts`): a matched region, a notes
     passage, a rule finding or a retrain result; `text` is the sentence a mentor reads out."""
 
-    kind: str = field(metadata=doc("code | corpus | notes | rules | retrain | info"))
+    kind: str = field(metadata=doc("code | corpus | outputs | notes | rules | retrain | info"))
     level: str = field(metadata=doc("high | medium | low | none (shown, raises nothing)"))
     weight: float = field(
         metadata=doc("ranks a learner's items: own tokens in long runs for code, words for notes")
@@ -503,6 +530,64 @@ class RetrainSkipped(Section):
 RetrainEntry = RetrainRun | RetrainSkipped
 
 
+# --- notebook outputs (checker.pipeline.outputs) ----------------------------------------------
+
+
+@dataclass(slots=True)
+class CountAnomalyEntry(Section):
+    """Something about a notebook's execution counts (`checker.code.outputs.CountAnomaly`):
+    information for the learner page, never risk."""
+
+    kind: str = field(metadata=doc("out_of_order | duplicated | gap | no_count"))
+    cells: list[int]
+    text: str
+
+
+@dataclass(slots=True)
+class PrintedMetric(Section):
+    """The task's metric as the notebook's outputs print it last, beside the re-run's figure."""
+
+    metric: str
+    cell: int
+    line: int = field(metadata=doc("1-based line of that cell's outputs"))
+    text: str
+    value: float = field(metadata=doc("in the task's unit ([retrain] unit)"))
+    reached: float | None = field(default=None, metadata=doc("what the re-run reached; None: no figure"))
+    tolerance: float | None = None
+    contradicted: bool = field(
+        default=False, metadata=doc("the re-run falls short of the printed figure by more than the tolerance")
+    )
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class NotebookOutputsEntry(Section):
+    """One notebook's outputs as read: counts, execution-count anomalies, the printed metric."""
+
+    learner: str
+    path: str
+    code_cells: int
+    executed_cells: int = field(metadata=doc("code cells with an execution count"))
+    outputs: int
+    unread: int = field(metadata=doc("outputs over the notebook's caps: counted, not read"))
+    images: int
+    figure_lines: int = field(metadata=doc("output lines that print figures (evidence candidates)"))
+    anomalies: list[CountAnomalyEntry] = field(default_factory=list)
+    printed_metric: PrintedMetric | None = field(default=None, metadata=optional_key())
+
+
+@dataclass(slots=True)
+class OutputsSection(Section):
+    """Notebook outputs: every learner notebook read, and the comparison's counts (the pairs
+    are in `pairs` with source `outputs`)."""
+
+    notebooks: list[NotebookOutputsEntry] = field(default_factory=list)
+    stats: dict[str, int] = field(
+        default_factory=dict,
+        metadata=doc("notebooks, items, common_items, handout_items, candidate_pairs, pairs"),
+    )
+
+
 # --- corpus, task ------------------------------------------------------------------------------
 
 
@@ -560,6 +645,9 @@ class Report(Section):
     retrain: dict[str, RetrainEntry] = field(
         default_factory=dict, metadata=doc("learner -> re-run result; {} when not run")
     )
+    outputs: OutputsSection | None = field(
+        default=None, metadata=optional_key("notebook outputs: what was read, anomalies, printed metrics")
+    )
     warnings: list[WarningEntry] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list, metadata=doc("ranked by risk then score"))
     corpus: CorpusInfo | None = field(default=None, metadata=optional_key())
@@ -601,6 +689,11 @@ __all__ = [
     "NotesShared",
     "NotesSource",
     "NotesSpan",
+    "CountAnomalyEntry",
+    "NotebookOutputsEntry",
+    "OutputFragment",
+    "OutputsSection",
+    "PrintedMetric",
     "PairFragment",
     "Report",
     "RetrainEntry",

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from checker import defaults
 from checker.report.model import (
     Evidence,
     FilePairEntry,
     Finding,
     LearnerPairEntry,
     NotesSection,
+    OutputFragment,
+    OutputsSection,
     PairFragment,
+    Report,
     RetrainEntry,
     Verdict,
 )
@@ -56,6 +60,11 @@ class VerdictPolicy:
     notes_shared_medium_words: int = 60
     # code evidence lines per learner; the rest are counted in one line
     max_code_reasons: int = 5
+    # notebooks printing the same figures (defaults.py says why): a shared run of this many
+    # figures over this many lines (a training log) is high; this many figures in all, medium
+    outputs_high_numbers: int = defaults.OUTPUTS_HIGH_NUMBERS
+    outputs_high_lines: int = defaults.OUTPUTS_HIGH_LINES
+    outputs_medium_numbers: int = defaults.OUTPUTS_MEDIUM_NUMBERS
 
 
 DEFAULT_POLICY = VerdictPolicy()
@@ -281,6 +290,94 @@ def _notes_evidence(learner: str, notes: NotesSection | None, policy: VerdictPol
     return out
 
 
+def _digits(frags: list[OutputFragment]) -> str:
+    low = min((f.min_digits for f in frags if f.numbers), default=0)
+    high = max((f.max_digits for f in frags if f.numbers), default=0)
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
+def _cell_span(start: int, end: int) -> str:
+    return f"cell {start}" if start == end else f"cells {start}-{end}"
+
+
+def _outputs_evidence(learner: str, pair: FilePairEntry, policy: VerdictPolicy) -> Evidence:
+    """Two notebooks that print the same figures or images, seen from `learner`'s side."""
+    mine = pair.left == learner
+    other = pair.right if mine else pair.left
+    my_file, their_file = (pair.left_file, pair.right_file) if mine else (pair.right_file, pair.left_file)
+    share = pair.left_coverage if mine else pair.right_coverage
+    frags = pair.outputs or []
+    numbers = sum(f.numbers for f in frags)
+    images = sum(f.images for f in frags)
+    figure_runs = [f for f in frags if f.numbers]
+    longest = max(figure_runs, key=lambda f: (f.numbers, f.lines), default=None)
+    if (
+        longest is not None
+        and longest.numbers >= policy.outputs_high_numbers
+        and (longest.lines >= policy.outputs_high_lines)
+    ):
+        level = "high"
+    elif numbers >= policy.outputs_medium_numbers:
+        level = "medium"
+    else:
+        level = "low"  # a figure or two, or an image alone: shown, not raised (defaults.py says why)
+    parts = []
+    if longest is not None:
+        a, b = (
+            (longest.left_cell, longest.left_end_cell)
+            if mine
+            else (longest.right_cell, longest.right_end_cell)
+        )
+        c, d = (
+            (longest.right_cell, longest.right_end_cell)
+            if mine
+            else (longest.left_cell, longest.left_end_cell)
+        )
+        what = (
+            "the same training log as"
+            if longest.lines >= policy.outputs_high_lines
+            else "the same figures as"
+        )
+        lines = sum(f.lines for f in figure_runs)
+        parts.append(
+            f"{learner}'s notebook {my_file} prints {what} {other}'s {their_file}: {lines} line(s), "
+            f"{numbers} numbers to {_digits(figure_runs)} digits, {_cell_span(a, b)} ↔ {_cell_span(c, d)}"
+        )
+        if len(figure_runs) > 1:
+            parts[-1] += f" ({len(figure_runs)} runs)"
+    if images:
+        pictures = [f for f in frags if f.images]
+        first = pictures[0]
+        a, c = (first.left_cell, first.right_cell) if mine else (first.right_cell, first.left_cell)
+        text = f"{images} identical image output(s), cell {a} ↔ cell {c}"
+        if parts:
+            parts.append(text)
+        else:
+            parts.append(
+                f"{learner}'s notebook {my_file} shows {text} of {other}'s {their_file} (a plot of "
+                f"the data drawn by the same code is identical too: ask what it shows)"
+            )
+    return Evidence("outputs", level, numbers, "; ".join(parts), other, my_file, their_file, share)
+
+
+def _printed_metric_evidence(learner: str, outputs: OutputsSection | None) -> list[Evidence]:
+    """A metric the learner's notebook prints that the re-run contradicts."""
+    out = []
+    for nb in outputs.notebooks if outputs else []:
+        pm = nb.printed_metric
+        if nb.learner == learner and pm is not None and pm.contradicted:
+            out.append(
+                Evidence(
+                    "retrain",
+                    "medium",
+                    0,
+                    f"retrain: {nb.path} cell {pm.cell} prints “{pm.text}”, yet {pm.reason}",
+                    file=nb.path,
+                )
+            )
+    return out
+
+
 def _rules_evidence(findings: list[Finding]) -> list[Evidence]:
     errors = [f for f in findings if f.severity == "error"]
     if not errors:
@@ -312,6 +409,7 @@ def learner_verdicts(
     notes: NotesSection | None = None,
     retrain: dict[str, RetrainEntry] | None = None,
     policy: VerdictPolicy = DEFAULT_POLICY,
+    outputs: OutputsSection | None = None,
 ) -> list[Verdict]:
     """One verdict per learner (risk, score, reasons, evidence), ranked by risk then score.
     `score`: the share of the learner's file (or notes) behind their strongest raising item.
@@ -320,8 +418,12 @@ def learner_verdicts(
     del learner_pairs
     code_of: dict[str, list[FilePairEntry]] = {}
     corpus_of: dict[str, list[FilePairEntry]] = {}
+    outputs_of: dict[str, list[FilePairEntry]] = {}
     for fp in file_pairs:
-        if fp.source == "corpus":
+        if fp.source == "outputs":
+            outputs_of.setdefault(fp.left, []).append(fp)
+            outputs_of.setdefault(fp.right, []).append(fp)
+        elif fp.source == "corpus":
             corpus_of.setdefault(fp.left, []).append(fp)
         elif fp.source == "learner":
             code_of.setdefault(fp.left, []).append(fp)
@@ -340,6 +442,8 @@ def learner_verdicts(
             item = _corpus_evidence(pair, policy)
             if item:
                 items.append(item)
+        items += [_outputs_evidence(learner, pair, policy) for pair in outputs_of.get(learner, [])]
+        items += _printed_metric_evidence(learner, outputs)
         items += _rules_evidence(findings_of.get(learner, []))
         items += _notes_evidence(learner, notes, policy)
         rt = (retrain or {}).get(learner)
@@ -350,6 +454,19 @@ def learner_verdicts(
         out.append(_verdict(learner, items, policy))
     out.sort(key=lambda v: (-RISK_ORDER[v.risk], -v.score, v.learner))
     return out
+
+
+def report_verdicts(report: Report) -> list[Verdict]:
+    """The verdicts of a report, from its own sections."""
+    return learner_verdicts(
+        report.learner_ids(),
+        report.learner_pairs,
+        report.pairs,
+        report.findings,
+        report.notes,
+        report.retrain,
+        outputs=report.outputs,
+    )
 
 
 def _verdict(learner: str, items: list[Evidence], policy: VerdictPolicy) -> Verdict:

@@ -33,7 +33,7 @@ from checker.report.model import (
     as_report,
 )
 from checker.report.safetext import csv_row
-from checker.report.verdicts import learner_verdicts
+from checker.report.verdicts import report_verdicts
 
 PAIRS_CSV_COLUMNS = [
     "left",
@@ -116,14 +116,7 @@ def build_report(config, result, warnings, started: float) -> Report:
 
 def refresh_verdicts(report: Report) -> None:
     """(Re)compute verdicts from the report's sections; call after adding a section."""
-    report.verdicts = learner_verdicts(
-        report.learner_ids(),
-        report.learner_pairs,
-        report.pairs,
-        report.findings,
-        report.notes,
-        report.retrain,
-    )
+    report.verdicts = report_verdicts(report)
 
 
 def _atomic_write(path: Path, text: str | bytes) -> None:
@@ -147,7 +140,7 @@ def pairs_csv(report: Report) -> str:
         frags = ";".join(
             f"{f.left_start_line}-{f.left_end_line}:{f.right_start_line}-{f.right_end_line}"
             for f in p.fragments
-        )
+        ) or _output_fragments(p)
         writer.writerow(
             csv_row(
                 [
@@ -166,6 +159,15 @@ def pairs_csv(report: Report) -> str:
             )
         )
     return buf.getvalue()
+
+
+def _output_fragments(p: FilePairEntry) -> str:
+    """An outputs pair's runs as `c7.3-c7.14:c9.3-c9.14` (cell.line of the output, both sides)."""
+    return ";".join(
+        f"c{f.left_cell}.{f.left_line}-c{f.left_end_cell}.{f.left_end_line}:"
+        f"c{f.right_cell}.{f.right_line}-c{f.right_end_cell}.{f.right_end_line}"
+        for f in p.outputs or []
+    )
 
 
 def write_report(report: Report | dict, out_dir: Path) -> list[Path]:

@@ -145,6 +145,27 @@ def read_claims(
     return Claims(metric=metric_claim, params=params_claim, warnings=tuple(warnings))
 
 
+def last_printed(lines: Sequence[str], metric: str, *, unit: str = "raw",
+                 patterns: Sequence[str] = ()) -> tuple[int, ClaimedFigure] | None:
+    """The metric as a training log prints it last: of the `lines` that name it with a figure,
+    the last one about the test set, else the last about no named split, else the last about
+    training or validation; (its index in `lines`, the figure in the task's unit). Within a line
+    the last figure is taken ("train acc 0.95, test acc 0.93"). `patterns`: the task's own
+    regular expressions, whose first group is the metric, tried first."""
+    task_regexes = [re.compile(p, re.I) for p in patterns]
+    builtin = _metric_regexes(metric)
+    best: tuple[int, int, ClaimedFigure] | None = None  # (rank, index, figure)
+    for index, line in enumerate(lines):
+        found = ([fig for _, fig in _find_metric(line, "", task_regexes, unit)]
+                 or [fig for _, fig in _find_metric(line, "", builtin, unit)])
+        if not found:
+            continue
+        rank = _rank(line)
+        if best is None or rank <= best[0]:
+            best = (rank, index, found[-1])
+    return None if best is None else (best[1], best[2])
+
+
 def _from_results_file(raw: bytes, name: str, metric: str, unit: str, warnings: list[str]):
     try:
         data = json.loads(raw.decode("utf-8-sig"))

@@ -39,7 +39,8 @@ def anonymise_report(report: Report | dict) -> Report:
     """A copy of `report` with every learner id replaced by its code (see `learner_codes`).
 
     Replaced: id fields (learners, owners, pair sides, verdicts, findings, warnings, notes
-    learners, paragraph owners and learner matches, shared passages, retrain keys) and mentions
+    learners, paragraph owners and learner matches, shared passages, retrain keys, notebook
+    outputs) and mentions
     in free text (reasons, messages, warnings, suggestions, logs); the round folder is hidden.
     Not touched: the learners' own code and notes text, which is the evidence (a name in a
     comment stays visible), and file paths inside a submission.
@@ -96,6 +97,10 @@ def anonymise_report(report: Report | dict) -> Report:
             result.log_path = None if result.log_path is None else text(result.log_path)
         retrain[code(lid)] = result
     rep.retrain = retrain
+    for nb in rep.outputs.notebooks if rep.outputs else []:
+        nb.learner = code(nb.learner)
+        if nb.printed_metric is not None:
+            nb.printed_metric.reason = text(nb.printed_metric.reason)
     if rep.config is not None:
         if rep.config.round_dir:
             rep.config.round_dir = HIDDEN

@@ -210,12 +210,28 @@ class CorpusSource:
 
 
 @dataclass(frozen=True)
+class OutputRunRow:
+    """A run of output lines two notebooks share (a pair of source `outputs`)."""
+
+    number: int
+    left_where: str  # "cell 7, output lines 3–14"
+    right_where: str
+    lines: int
+    numbers: int
+    digits: str  # "5" or "4–6"; "" when the run holds no figures
+    images: int
+    left_text: str
+    right_text: str  # "" when worded as on the left
+
+
+@dataclass(frozen=True)
 class PairView:
     row: PairRow
     fragments: list[FragmentRow]
     left: CodeSide
     right: CodeSide
     corpus: CorpusSource | None
+    outputs: list[OutputRunRow]  # a pair of source `outputs`: the shared runs (no code sides)
 
 
 @dataclass(frozen=True)
@@ -314,6 +330,17 @@ class RetrainView:
 
 
 @dataclass(frozen=True)
+class NotebookRow:
+    """One notebook's outputs as read: counts, execution-count anomalies, the printed metric."""
+
+    path: str
+    summary: str  # "9 code cells, 9 run · 14 outputs (2 not read: over the caps) · 3 images"
+    anomalies: list[str]  # information, never risk
+    printed_metric: str  # "cell 9 prints “test acc 0.987”; the re-run reached ..." or ""
+    contradicted: bool
+
+
+@dataclass(frozen=True)
 class WarningRow:
     learner: LearnerRef
     path: str
@@ -336,6 +363,7 @@ class LearnerView:
     findings: list[FindingRow]
     notes: NotesView
     retrain: RetrainView
+    notebooks: list[NotebookRow]  # the learner's notebooks with outputs (report.outputs)
     warnings: list[WarningRow]
 
 

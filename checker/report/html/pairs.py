@@ -4,6 +4,7 @@ linked to its other side; for a corpus match, the source (version, licence, URL)
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from checker.report.html.context import (
     CodeSide,
@@ -11,12 +12,13 @@ from checker.report.html.context import (
     FragmentAnchor,
     FragmentRow,
     Line,
+    OutputRunRow,
     PairRow,
     PairView,
     Segment,
 )
 from checker.report.html.format import line_range, link_url
-from checker.report.model import FileEntry, FilePairEntry
+from checker.report.model import FileEntry, FilePairEntry, OutputFragment
 
 # Fragment colours: report.css defines classes c0..c7.
 FRAGMENT_COLOURS = 8
@@ -119,6 +121,37 @@ def _file_details(entry: FileEntry | None) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def _output_where(cell: int, line: int, end_cell: int, end_line: int) -> str:
+    if cell == end_cell:
+        return f"cell {cell}, output line{'s' if line != end_line else ''} {line_range(line, end_line)}"
+    return f"cell {cell} output line {line} – cell {end_cell} output line {end_line}"
+
+
+def output_runs(frags: list[OutputFragment]) -> list[OutputRunRow]:
+    """The rows of a pair of source `outputs`: each shared run, where it is on both sides."""
+    rows = []
+    for i, f in enumerate(frags, 1):
+        digits = (
+            ""
+            if not f.numbers
+            else (str(f.min_digits) if f.min_digits == f.max_digits else f"{f.min_digits}–{f.max_digits}")
+        )
+        rows.append(
+            OutputRunRow(
+                i,
+                _output_where(f.left_cell, f.left_line, f.left_end_cell, f.left_end_line),
+                _output_where(f.right_cell, f.right_line, f.right_end_cell, f.right_end_line),
+                f.lines,
+                f.numbers,
+                digits,
+                f.images,
+                f.text,
+                f.right_text,
+            )
+        )
+    return rows
+
+
 def pair_view(
     row: PairRow,
     p: FilePairEntry,
@@ -183,4 +216,14 @@ def pair_view(
         ]
         return CodeSide(side_name, ref, path, _file_details(entry), False, reason, [], anchors)
 
-    return PairView(row, fragment_rows, side("L"), side("R"), corpus)
+    if row.source == "outputs":
+        empty = CodeSide("left", row.left, p.left_file, "", False, "", [], [])
+        return PairView(
+            row,
+            [],
+            empty,
+            replace(empty, side="right", owner=row.right, path=p.right_file),
+            None,
+            output_runs(p.outputs or []),
+        )
+    return PairView(row, fragment_rows, side("L"), side("R"), corpus, [])

@@ -18,6 +18,7 @@ from checker.report.html.context import (
     LearnerRef,
     LearnerView,
     MetricRow,
+    NotebookRow,
     NotesPairRow,
     NotesPassagePair,
     NotesView,
@@ -44,12 +45,13 @@ from checker.report.model import (
     NotesParagraph,
     NotesSection,
     NotesSpan,
+    OutputsSection,
     Report,
     RetrainEntry,
     RetrainSkipped,
     as_report,
 )
-from checker.report.verdicts import RISK_ORDER, learner_verdicts
+from checker.report.verdicts import RISK_ORDER, report_verdicts
 
 _Row = TypeVar("_Row")
 
@@ -106,13 +108,7 @@ def build_context(
     threshold = defaults.SUSPICIOUS_SIMILARITY
     ids = report.learner_ids()
     links = _Links(single_file, learner_codes(ids))
-    verdicts = report.verdicts or (
-        learner_verdicts(
-            ids, report.learner_pairs, report.pairs, report.findings, report.notes, report.retrain
-        )
-        if ids
-        else []
-    )
+    verdicts = report.verdicts or (report_verdicts(report) if ids else [])
     verdict_of = {v.learner: v for v in verdicts}
 
     def risk_of(lid: str) -> str:
@@ -157,7 +153,7 @@ def build_context(
             left_coverage_pct=pct(p.left_coverage),
             right_coverage_pct=pct(p.right_coverage),
             longest_lines=p.longest_lines,
-            fragment_count=len(p.fragments),
+            fragment_count=len(p.fragments) or len(p.outputs or []),
             attributed=p.attributed,
             attribution=p.attribution,
             hot=p.similarity >= threshold,
@@ -249,6 +245,7 @@ def build_context(
     findings_of = by_learner(finding_rows, "learner")
     notes_pairs_of = by_learner(notes_pair_rows, "left", "right")
     warnings_of = by_learner(warning_rows, "learner")
+    notebooks_of = _notebook_rows(report.outputs)
     learner_views = []
     for lid in ids:
         lr = learner_entry[lid]
@@ -272,6 +269,7 @@ def build_context(
                 findings=findings_of.get(lid, []),
                 notes=_notes_view(notes_learners.get(lid), notes_state, ref, notes_pairs_of.get(lid, [])),
                 retrain=_retrain_view(retrain.get(lid), retrain_state),
+                notebooks=notebooks_of.get(lid, []),
                 warnings=warnings_of.get(lid, []),
             )
         )
@@ -315,6 +313,14 @@ def build_context(
             f"{len(notes_learners)} learners' notes, {len(notes_pair_rows)} shared-notes pairs"
             if notes_state == "ran"
             else "no notes section in report.json",
+        ),
+        SectionState(
+            "notebook outputs",
+            "ran" if report.outputs is not None else NOT_RUN,
+            f"{len(report.outputs.notebooks)} notebooks read, "
+            f"{sum(p.source == 'outputs' for p in report.pairs)} pairs print the same figures"
+            if report.outputs is not None
+            else "no outputs section in report.json",
         ),
         SectionState(
             "retrain",
@@ -472,6 +478,32 @@ def _shared_notes(
         rows.append(NotesPairRow(ref(a), ref(b), pct(similarity), summary, passages))
         edges.append((a, b, similarity))
     return rows, edges
+
+
+def _notebook_rows(outputs: OutputsSection | None) -> dict[str, list[NotebookRow]]:
+    """Per learner, their notebooks as read: counts, execution-count anomalies (information,
+    never risk) and the metric the outputs print beside the re-run's."""
+    rows: dict[str, list[NotebookRow]] = {}
+    for nb in outputs.notebooks if outputs else []:
+        unread = f" ({nb.unread} not read: over the caps)" if nb.unread else ""
+        summary = (
+            f"{nb.code_cells} code cells, {nb.executed_cells} run · {nb.outputs} outputs{unread} · "
+            f"{nb.images} images · {nb.figure_lines} lines of figures"
+        )
+        pm = nb.printed_metric
+        printed = (
+            f"cell {pm.cell} prints “{pm.text}” ({pm.metric} {num(pm.value)}); {pm.reason}" if pm else ""
+        )
+        rows.setdefault(nb.learner, []).append(
+            NotebookRow(
+                nb.path,
+                summary,
+                [a.text for a in nb.anomalies],
+                printed,
+                bool(pm and pm.contradicted),
+            )
+        )
+    return rows
 
 
 def _retrain_view(entry: RetrainEntry | None, state: str) -> RetrainView:
