@@ -58,8 +58,9 @@ FREQUENT_MAX_LEARNERS = 60
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a warning (datasets, minified code)
 # A notebook's raw JSON may be much larger than its code: plots are base64 PNGs in its outputs
 # (one plot is 30-300 KB; a notebook with three plots and copied code measured 2.4 MB). Outputs are
-# dropped after parsing and MAX_FILE_BYTES applies to the code and markdown cells joined; this caps
-# only what json.loads is given (50 MB parses in about half a second, a few hundred MB of memory).
+# not compared as code (their own view is capped below) and MAX_FILE_BYTES applies to the code and
+# markdown cells joined; this caps only what json.loads is given (50 MB parses in about half a
+# second, a few hundred MB of memory).
 NOTEBOOK_MAX_BYTES = 50_000_000
 # A notebook's outputs are read for the notebook-output evidence (checker.code.outputs), within
 # caps per notebook: the largest output text of the 41 notebooks in the west2 rounds is 79 KB and

@@ -119,7 +119,8 @@ def read_code_file(data: bytes, owner: str, rel: str) -> tuple[SourceFile | None
 
     `defaults.MAX_FILE_BYTES` is the limit of what is compared: a `.py` file's bytes, a notebook's
     code and markdown cells joined. A notebook's raw JSON, outputs (plots) included, may be up to
-    `defaults.NOTEBOOK_MAX_BYTES`; its outputs are never read (`checker.ingest.notebook`).
+    `defaults.NOTEBOOK_MAX_BYTES`; its outputs are not compared as code: they are read into
+    their own capped view (`checker.ingest.notebook.read_outputs`).
     """
     source, notebook, warning = _decode_code(data, owner, rel)
     return source, (notebook.markdown if notebook is not None else None), warning
