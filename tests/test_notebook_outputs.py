@@ -20,7 +20,7 @@ from checker.cli.main import cli
 from checker.code.outputs import evidence_items, figures, match_outputs
 from checker.ingest.notebook import read_notebook
 from checker.pipeline.scan import ScanConfig, scan_report
-from checker.report.writers import pairs_csv
+from checker.report.writers import load_report
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -125,6 +125,7 @@ def test_two_notebooks_with_different_code_and_the_same_training_log_are_paired_
     assert row["fragments"] == "c4.2-c4.13:c4.2-c4.13"
 
     report = json.loads((out / "report.json").read_text())
+    assert load_report(out).to_dict() == report  # typed: read back as written
     pair = next(p for p in report["pairs"] if p["source"] == "outputs")
     [run_] = pair["outputs"]
     assert (run_["left_cell"], run_["left_line"], run_["left_end_line"]) == (4, 2, 13)
