@@ -48,10 +48,8 @@ PUBLIC_FILE = HEADER + PUBLIC + "\n" + FILLER + TRAINER + "\n# the end\n"
 URL = "https://github.com/d2l-ai/d2l-zh"
 
 
-@pytest.fixture(scope="module")
-def corpus_index(tmp_path_factory) -> tuple[Path, str]:
-    """A corpus index of one dir: source holding PUBLIC_FILE; (index folder, source spec)."""
-    tmp = tmp_path_factory.mktemp("corpus")
+def build_dir_corpus(tmp: Path) -> tuple[Path, str]:
+    """A corpus index in `tmp` of one dir: source holding PUBLIC_FILE; (index folder, source spec)."""
     (tmp / "public" / "d2lmini").mkdir(parents=True)
     (tmp / "public" / "d2lmini" / "torch.py").write_text(PUBLIC_FILE)
     index = tmp / "index"
@@ -59,6 +57,11 @@ def corpus_index(tmp_path_factory) -> tuple[Path, str]:
                                      "--licence", "MIT-0", "--url", URL, "--no-notes", "-q"])
     assert added.exit_code == 0, added.output
     return index, f"dir:{tmp / 'public'}"
+
+
+@pytest.fixture(scope="module")
+def corpus_index(tmp_path_factory) -> tuple[Path, str]:
+    return build_dir_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 def _scan(round_dir, index: Path, out: Path, *extra: str) -> dict:
