@@ -90,8 +90,8 @@ def test_corpus_match_carries_the_public_lines_into_report_json_and_the_pair_pag
     report = _scan(root, index, tmp_path / "out")
     (pair,) = [p for p in report["pairs"] if p["source"] == "corpus"]
     assert pair["right"] == spec and pair["right_file"] == "d2lmini/torch.py"
-    assert {k: pair["right_meta"][k] for k in ("licence", "url", "path")} == {
-        "licence": "MIT-0", "url": URL, "path": "d2lmini/torch.py"}
+    assert {k: pair["right_meta"][k] for k in ("version", "licence", "url", "path")} == {
+        "version": "", "licence": "MIT-0", "url": URL, "path": "d2lmini/torch.py"}  # a folder has no version
     text = pair["right_text"]
     assert text["lines"] == PUBLIC_FILE.count("\n") and text["cut_lines"] == 0
     assert text["context"] == defaults.REPORT_CORPUS_CONTEXT_LINES
@@ -109,7 +109,8 @@ def test_corpus_match_carries_the_public_lines_into_report_json_and_the_pair_pag
     right, left = _side(page, "right"), _side(page, "left")
     assert "class Accumulator:" in right and "def evaluate_accuracy(net, data_iter):" in right
     assert "class Counter:" in left and "class Accumulator" not in left  # the learner's renamed copy
-    for shown in (spec, "d2lmini/torch.py", "MIT-0", URL, "not matched (not in report.json)"):
+    for shown in (spec, "d2lmini/torch.py", "MIT-0", URL, "not matched (not in report.json)",
+                  '<tr><th>version</th><td><bdi class="name">unknown</bdi></td></tr>'):
         assert shown in page, shown
     assert "is in the corpus index, not in report.json" not in page
     # every fragment link has its target on the public side
