@@ -492,6 +492,23 @@ CORPUS_NOTES_MAX_CHARS = 2_000_000
 # 100,000+ weakly similar pairs (pairs.csv and report.json keep them all). 500 pages of evidence
 # is more than any review meeting reads; 2,000 took 17 s of jinja2 rendering on 2 cores.
 REPORT_MAX_PAIR_PAGES = 500
+# The public side of a corpus match travels in report.json (`pairs[].right_text`), so a pair page
+# shows the public code beside the learner's: the matched lines plus this many lines of context
+# around each fragment (enough to show the `def`/`class` line above a copied body).
+REPORT_CORPUS_CONTEXT_LINES = 3
+# ... capped per report, strongest matches first (report.pairs order), so that report.json stays
+# light whatever the corpus: a copied d2l helper is 20-150 lines, and library code averages ~40
+# bytes a line, so 6,000 lines / 300 KB hold the public side of ~60 such matches; past the cap a
+# pair page marks the lines that were cut and links the source instead.
+REPORT_CORPUS_TEXT_MAX_LINES = 6_000
+REPORT_CORPUS_TEXT_MAX_BYTES = 300_000
+# A public line longer than this (minified or generated code) is shortened, marked with "…": one
+# such line must not spend the whole budget.
+REPORT_CORPUS_TEXT_LINE_MAX_CHARS = 400
+# The overview's learner table shows a reason that at least this many learners share word for word
+# ("notes: none handed in ...") once above the table, with its count; each row folds it into an
+# expandable line, so a round's unique evidence is not buried under 40 copies of one sentence.
+REPORT_REPEATED_REASON_MIN_LEARNERS = 3
 
 # --- beyond one machine: shared LSH on Redis, fingerprinting on Ray (checker.scale; docs/scale.md) --
 # Redis's own default port, so `redis://host` alone reaches a stock `redis-server`.

@@ -421,3 +421,45 @@ def test_overview_lists_the_most_similar_pairs_and_says_how_many_it_leaves_to_ot
     assert overview.pairs_left_out == len(report["pairs"]) - 2
     assert overview.learner_pairs_left_out == len(report["learner_pairs"]) - 2
     assert len(build_context(report, max_rows=2).pairs) == len(report["pairs"])  # every pair page
+
+
+def test_font_stacks_name_chinese_fonts_before_the_generic_family():
+    css = (Path(__file__).resolve().parents[1] / "reports" / "templates" / "report.css").read_text()
+    cjk = ['"Noto Sans CJK SC"', '"PingFang SC"', '"Microsoft YaHei"', '"Source Han Sans SC"']
+    for var, generic in (("--sans", "sans-serif"), ("--mono", "monospace")):
+        stack = [f.strip() for f in re.search(rf"{var}:([^;]*);", css).group(1).split(",")]
+        assert stack[-1] == generic, var
+        at = [stack.index(font) for font in cjk]
+        assert at == sorted(at) and at[-1] < len(stack) - 1, (var, stack)
+    assert "var(--sans)" in re.search(r"body \{[^}]*\}", css).group(0)
+    assert "system-ui, sans-serif" not in css  # no font rule left without the Chinese fonts
+
+
+def test_overview_folds_a_reason_many_learners_share_and_keeps_the_strongest_first(tmp_path):
+    report = _tiny_report()
+    shared = "notes: none handed in (no .md, .txt, .pdf, .docx, .html or notebook markdown)"
+    names = ["ann", "ben", "cat", "dan"]
+    report["learners"] = [{"id": n, "code_files": [], "notes_files": [], "other_files": []} for n in names]
+    report["verdicts"] = [
+        {"learner": "ann", "risk": "high", "score": 1.0, "reasons": ["ann's own strongest reason", shared]},
+        {"learner": "ben", "risk": "high", "score": 0.9, "reasons": ["ben's own strongest reason", shared]},
+        {"learner": "cat", "risk": "low", "score": 0.0, "reasons": [shared]},
+        {"learner": "dan", "risk": "none", "score": 0.0, "reasons": ["dan wrote his own"]},
+    ]
+    ctx = build_context(report)
+    (common,) = ctx.overview.shared_reasons
+    assert (common.text, common.count, [r.name for r in common.learners]) == (shared, 3, ["ann", "ben", "cat"])
+    rows = {v.learner.name: v.reason_lines for v in ctx.overview.verdicts}
+    assert [(r.text, r.shared_id) for r in rows["ann"]] == [("ann's own strongest reason", ""),
+                                                            (shared, common.id)]
+    assert [r.shared_id for r in rows["dan"]] == [""]
+    render_html(report, tmp_path)
+    index = (tmp_path / "index.html").read_text()
+    block, table = index.split('<table class="grid sortable" id="verdicts">', 1)
+    assert block.count(shared) == 1 and "3 learners" in block
+    # in the table, each row folds it behind a link to the one shown above (expandable)
+    assert len(re.findall(r'<li class="shared"><details><summary><a href="#reason-1">', table)) == 3
+    first = re.search(r"<tr class=\"risk-row-high\">.*?</tr>", table, flags=re.DOTALL).group(0)
+    assert first.index("ann&#39;s own strongest reason") < first.index('class="shared"')
+    learner = (tmp_path / "learners" / "L03.html").read_text()  # cat's own page shows it in full
+    assert f"<li><bdi>{shared}</bdi></li>" in learner

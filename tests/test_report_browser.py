@@ -4,11 +4,14 @@ protocol through `--remote-debugging-pipe` (no extra Python package, no port ope
 Checked in the browser: fragments are highlighted and linked across the two sides (every in-page
 link has its target, hovering one side lights the other), no request leaves the file (Network
 events and CSP reports), hostile names and code stay text (no script runs, no dialog opens), the
-single-file report shows one view per #target, the print stylesheet prints a pair as a PDF, and
-the 567-file real round opens in seconds. Screenshots go to each test's tmp dir.
+single-file report shows one view per #target, the print stylesheet prints a pair as a PDF, a
+corpus match shows both sides, Chinese names and notes draw glyphs (the screenshot's pixels, not
+boxes), a 200-character learner name wraps instead of widening the page, and the 567-file real
+round opens in seconds. Screenshots go to each test's tmp dir.
 
 All tests are marked `browser` and skip when chromium is not installed
-(`apt-get install -y chromium`). The real-round test is also `slow` (~30 s: it scans the round).
+(`apt-get install -y chromium`); the Chinese-glyph test also skips without a CJK font
+(`apt-get install -y fonts-noto-cjk`). The real-round test is also `slow` (~30 s: it scans the round).
 """
 
 from __future__ import annotations
@@ -323,6 +326,140 @@ def test_pair_prints_as_evidence_with_highlights_and_all_lines(browser, tmp_path
     text = "".join(page.extract_text() for page in PdfReader(tmp_path / "pair.pdf").pages)
     last_line = report["files"][0]["text"].rstrip("\n").split("\n")[-1].strip()
     assert last_line and last_line in text  # nothing cut off by the screen's scroll box
+
+
+def _cjk_fonts() -> list[str]:
+    """Font families fontconfig offers for Chinese (`fc-list :lang=zh`); [] without fontconfig."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    out = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=60)
+    return sorted({line.split(",")[0].strip() for line in out.stdout.splitlines() if line.strip()})
+
+
+CHINESE_NOTE = ("卷积神经网络通过共享权重的卷积核提取局部特征，池化层再把特征图的分辨率减半，"
+                "这样全连接层需要的参数就少得多。")
+
+
+def _chinese_round_report(root: Path) -> dict:
+    """A real scan of two learners with Chinese names, file names and notes (one note shared)."""
+    from test_render_fixtures import MODEL, _renamed
+
+    from checker.pipeline.scan import ScanConfig, scan
+
+    files = {"张伟/模型训练.py": MODEL, "李娜/网络.py": _renamed(MODEL),
+             "张伟/笔记.md": f"# 笔记\n\n{CHINESE_NOTE}\n", "李娜/笔记.md": f"# 我的笔记\n\n{CHINESE_NOTE}\n"}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return scan(ScanConfig(round_dir=root, jobs=1))
+
+
+def _crop(browser: Chromium, selector: str):
+    """A grey-scale numpy array of the pixels of the first element `selector` matches."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    x, y, w, h = browser.js(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+        e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect();
+        return [r.left + scrollX, r.top + scrollY, r.width, r.height]; }})()""")
+    shot = browser.call("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": x, "y": y, "width": w, "height": h, "scale": 1}}, session=True)["data"]
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(shot))).convert("L"))
+
+
+def _map_chinese(browser: Chromium, selector: str, js_function: str) -> None:
+    """Rewrite every Chinese character of the element's text with `js_function(char)`."""
+    browser.js(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+        const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT); let n;
+        while ((n = walk.nextNode())) n.nodeValue = n.nodeValue.replace(/[\\u4e00-\\u9fff]/g, {js_function}); }})()""")
+
+
+def test_chinese_file_name_and_note_render_as_glyphs_not_boxes(browser, tmp_path):
+    """Pixels, not the DOM: a Chinese string and another Chinese string of the same length draw
+    different pixels (glyphs), while two strings of characters no font has draw the same boxes
+    (tofu), which is what Chinese text looks like when the font stack finds no CJK font."""
+    pytest.importorskip("PIL")
+    if not _cjk_fonts():
+        pytest.skip("no CJK font installed: `apt-get install -y fonts-noto-cjk` (Debian package)")
+    import numpy as np
+
+    render_html(_chinese_round_report(tmp_path / "round"), tmp_path / "html")
+    browser.open((tmp_path / "html" / "learners" / "L01.html").as_uri())  # 张伟
+    browser.screenshot(tmp_path / "chinese-learner.png", full_page=True)
+    targets = {"file name": "table.files td.path bdi", "note": ".notes-pair blockquote"}
+    assert browser.js(f"document.querySelector({json.dumps(targets['file name'])}).textContent") == "模型训练.py"
+    assert browser.js(f"document.querySelector({json.dumps(targets['note'])}).textContent") == CHINESE_NOTE
+    family = browser.js(f"getComputedStyle(document.querySelector({json.dumps(targets['note'])})).fontFamily")
+    assert "Noto Sans CJK SC" in family and "Microsoft YaHei" in family
+    for what, selector in targets.items():
+        shown = _crop(browser, selector)
+        _map_chinese(browser, selector, "c => String.fromCharCode(c.charCodeAt(0) + 1)")
+        other = _crop(browser, selector)  # other characters, same length
+        _map_chinese(browser, selector, "c => '\\u0378'")  # unassigned: no font has it
+        box = _crop(browser, selector)
+        browser.js(f"""(() => {{ const e = document.querySelector({json.dumps(selector)});
+            const walk = document.createTreeWalker(e, NodeFilter.SHOW_TEXT); let n;
+            while ((n = walk.nextNode())) n.nodeValue = n.nodeValue.replace(/\\u0378/g, '\\u0379'); }})()""")
+        other_box = _crop(browser, selector)
+        # the control: characters without a glyph all draw the same box
+        assert box.shape == other_box.shape and np.array_equal(box, other_box), what
+        # the Chinese text draws glyphs: other characters, other pixels; and not the boxes
+        assert shown.shape != other.shape or not np.array_equal(shown, other), what
+        assert shown.shape != box.shape or not np.array_equal(shown, box), what
+        assert (shown < 128).sum() > 0, what
+
+
+def test_a_200_character_learner_name_and_long_paths_wrap_instead_of_widening_the_page(tmp_path):
+    from test_render_fixtures import MODEL, _renamed
+
+    from checker.pipeline.scan import ScanConfig, scan
+
+    long_name = "learner_" + "x" * 192
+    long_file = "a_very_long_module_name_" + "y" * 120 + ".py"
+    root = tmp_path / "round"
+    for rel, text in {f"{long_name}/{long_file}": MODEL, "ben/cnn.py": _renamed(MODEL)}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    report = scan(ScanConfig(round_dir=root, jobs=1))
+    assert len(report["learners"][1]["id"]) == 200
+    render_html(report, tmp_path / "html")
+    chromium = Chromium(tmp_path / "profile", width=1024, height=800)
+    try:
+        for page in ("index.html", "learners/L02.html", "pairs/pair-0001.html"):
+            chromium.open((tmp_path / "html" / page).as_uri())
+            width = chromium.js("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert width[0] <= width[1], (page, width)
+            assert long_name in chromium.js("document.body.innerText"), page
+        chromium.screenshot(tmp_path / "long-name.png")
+    finally:
+        chromium.close()
+
+
+def test_corpus_pair_shows_both_sides_in_the_browser(browser, tmp_path, round_dir):
+    from test_corpus_public_side import build_dir_corpus
+    from test_scan_corpus import COPIED
+
+    from checker.pipeline.scan import ScanConfig, scan
+
+    index, spec = build_dir_corpus(tmp_path / "corpus")
+    report = scan(ScanConfig(round_dir=round_dir({"ann/utils.py": COPIED}), index_dir=index, jobs=1))
+    render_html(report, tmp_path / "html")
+    browser.open((tmp_path / "html" / "pairs" / "pair-0001.html").as_uri())
+    sides = browser.js("""(() => [...document.querySelectorAll('.pair-code .side')].map(s => {
+        const r = s.getBoundingClientRect(), frag = s.querySelector('.seg.frag .ln');
+        return {left: r.left, width: r.width, lines: s.querySelectorAll('.ln').length,
+                frag: frag ? frag.textContent : '', head: s.querySelector('.side-head').innerText}; }))()""")
+    left, right = sides
+    assert left["lines"] > 20 and right["lines"] > 20  # both sides hold code
+    assert right["left"] >= left["left"] + left["width"] - 1 and right["left"] + right["width"] <= 1400
+    assert "class Counter" in left["frag"] and "class Accumulator" in right["frag"]
+    assert spec in right["head"] and "MIT-0" in right["head"]
+    assert _leaving(browser.requested_urls()) == [] and browser.console_problems() == []
+    browser.screenshot(tmp_path / "corpus-pair.png")
 
 
 @pytest.mark.slow

@@ -151,14 +151,17 @@ class CorpusIndex:
         """Every (source, path) whose file has this content (usually one)."""
         if self._docs_by_content is None:
             by: dict[int, list[CorpusDocument]] = {}
-            for row in self._conn.execute(
-                    "SELECT d.id, s.spec, d.path, d.content_id, s.version, s.licence, s.url, "
-                    "s.project, s.aliases, d.cell_lines FROM documents d JOIN sources s "
-                    "ON s.id = d.source_id ORDER BY s.id, d.path"):
-                doc = CorpusDocument(*row[:8], tuple(json.loads(row[8])), tuple(json.loads(row[9])))
+            for row in self._conn.execute(f"{_DOCUMENT_SELECT} ORDER BY s.id, d.path"):
+                doc = _corpus_document(row)
                 by.setdefault(doc.content_id, []).append(doc)
             self._docs_by_content = by
         return self._docs_by_content.get(content_id, [])
+
+    def document(self, source: str, path: str) -> CorpusDocument | None:
+        """The file `path` of source `source` (a corpus match's `right`, `right_file`), or None."""
+        row = self._conn.execute(f"{_DOCUMENT_SELECT} WHERE s.spec = ? AND d.path = ?",
+                                 (source, path)).fetchone()
+        return _corpus_document(row) if row else None
 
     def content(self, content_id: int) -> StoredContent:
         cached = self._content_cache.pop(content_id, None)
@@ -295,6 +298,15 @@ class CorpusIndex:
 
 _SOURCE_COLUMNS = ("id, spec, kind, project, version, licence, url, aliases, origin, digest, "
                    "code_files, notes_files, tokens, archive, warnings, notes_state, added_at")
+
+
+_DOCUMENT_SELECT = ("SELECT d.id, s.spec, d.path, d.content_id, s.version, s.licence, s.url, "
+                    "s.project, s.aliases, d.cell_lines FROM documents d JOIN sources s "
+                    "ON s.id = d.source_id")
+
+
+def _corpus_document(row) -> CorpusDocument:
+    return CorpusDocument(*row[:8], tuple(json.loads(row[8])), tuple(json.loads(row[9])))
 
 
 def _source_record(row) -> SourceRecord:

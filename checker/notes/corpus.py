@@ -368,9 +368,14 @@ class NotesCorpus:
                 "fingerprints": count("fingerprints"), "model": self.config.model}
 
     def sources(self) -> list[tuple[str, int]]:
-        return self._conn.execute(
-            "SELECT s.source, COUNT(d.doc_id) FROM sources s LEFT JOIN documents d "
+        return [(source, n) for source, n, _ in self.source_details()]
+
+    def source_details(self) -> list[tuple[str, int, dict]]:
+        """(source, documents, meta: url, licence, title, aliases) of every source, by name."""
+        rows = self._conn.execute(
+            "SELECT s.source, COUNT(d.doc_id), s.meta FROM sources s LEFT JOIN documents d "
             "ON d.source = s.source GROUP BY s.source ORDER BY s.source").fetchall()
+        return [(source, n, json.loads(meta or "{}")) for source, n, meta in rows]
 
     def _load_arrays(self):
         if self._arrays is not None:

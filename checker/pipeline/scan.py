@@ -33,9 +33,13 @@ from checker.model import IngestWarning, SourceFile
 from checker.code.scoring import CoverageUnion, FilePair, aggregate_learner_pairs, score_file_pair
 from checker.pipeline.workdir import work_dir
 from checker.report.model import (
+    CorpusBlock,
     CorpusInfo,
     CorpusSourceInfo,
+    CorpusText,
     Finding,
+    NotesCorpusInfo,
+    NotesCorpusSourceInfo,
     NotesSection,
     Report,
     RetrainRun,
@@ -519,22 +523,46 @@ def read_base_notes(base_dir: Path) -> list:
             for rel in [*sub.notes, *sub.notebook_markdown]]
 
 
-def check_round_notes(documents: list, config: ScanConfig, handout: list = (), norms=None) -> dict:
+def check_round_notes(documents: list, config: ScanConfig, handout: list = (),
+                      norms=None) -> tuple[dict, NotesCorpusInfo | None]:
     """Notes of every learner against each other and, with an index, the public notes corpus;
-    `handout`: the base folder's notes (read_base_notes); `norms`: the task's `[notes]`."""
+    `handout`: the base folder's notes (read_base_notes); `norms`: the task's `[notes]`.
+    Returns report.json's `notes` and the notes corpus used (None: learners only)."""
     from checker.notes.check import check_notes
     from checker.notes.corpus import NotesCorpus
 
     corpus = None
+    used = None
     if config.index_dir is not None:
         notes_dir = Path(config.index_dir) / defaults.NOTES_INDEX_SUBDIR
         if (notes_dir / "notes.sqlite").exists():
             corpus = NotesCorpus.open(notes_dir, create=False)
+            used = NotesCorpusInfo(str(notes_dir), [
+                NotesCorpusSourceInfo(source, documents, str(meta.get("url") or ""),
+                                      str(meta.get("licence") or meta.get("license") or ""))
+                for source, documents, meta in corpus.source_details()])
     try:
-        return check_notes(documents, corpus, handout=handout, norms=norms).to_dict()
+        return check_notes(documents, corpus, handout=handout, norms=norms).to_dict(), used
     finally:
         if corpus is not None:
             corpus.close()
+
+
+def attach_public_lines(report: Report, index) -> None:
+    """Give each corpus pair of `report` its public lines (`right_text`) from `index`, strongest
+    pairs first within the report's budget (checker.corpus.excerpts)."""
+    from checker.corpus.excerpts import ExcerptBudget, public_excerpts
+
+    pairs = [p for p in report.pairs if p.source == "corpus"]
+    budget = ExcerptBudget()
+    found = public_excerpts(index, [(p.right, p.right_file,
+                                     [(f.right_start_line, f.right_end_line) for f in p.fragments])
+                                    for p in pairs], budget)
+    for pair, excerpt in zip(pairs, found):
+        if excerpt is not None:
+            pair.right_text = CorpusText(excerpt.lines, excerpt.context,
+                                         [CorpusBlock(a, lines) for a, lines in excerpt.blocks],
+                                         excerpt.cut_lines)
 
 
 def open_index(config: ScanConfig):
@@ -625,6 +653,7 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
         report = build_report(config, result, warnings, started)
         if index is not None:
             report.corpus = corpus
+            attach_public_lines(report, index)
         if task is not None:
             report.task = TaskInfo(task.name, task.description, task.url, task.rules.max_params)
             report.findings = [Finding.from_dict(f, "findings[]")
@@ -637,9 +666,9 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
         if config.notes:
             if progress:
                 progress("notes", 0, 1)
-            report.notes = NotesSection.from_dict(
-                check_round_notes(notes_documents, config, handout_notes,
-                                  task.notes if task is not None else None), "notes")
+            notes, report.notes_corpus = check_round_notes(
+                notes_documents, config, handout_notes, task.notes if task is not None else None)
+            report.notes = NotesSection.from_dict(notes, "notes")
             if progress:
                 progress("notes", 1, 1)
         from checker.pipeline.outputs import add_outputs

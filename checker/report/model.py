@@ -187,6 +187,30 @@ class OutputFragment(Section):
 
 
 @dataclass(slots=True)
+class CorpusBlock(Section):
+    """Consecutive lines of a public file."""
+
+    start_line: int = field(metadata=doc("1-based number of the first line"))
+    lines: list[str]
+
+
+@dataclass(slots=True)
+class CorpusText(Section):
+    """The public side of a corpus match as report.json keeps it (`checker.corpus.excerpts`):
+    the matched lines and `context` lines around each fragment, in line order. One budget per
+    report (`defaults.REPORT_CORPUS_TEXT_MAX_LINES` / `_MAX_BYTES`) is spent on the pairs
+    strongest first; lines past it are left out and counted in `cut_lines`. A line longer than
+    `defaults.REPORT_CORPUS_TEXT_LINE_MAX_CHARS` is shortened and ends with "…"."""
+
+    lines: int = field(metadata=doc("lines of the public file"))
+    context: int = field(metadata=doc("lines of context kept around each fragment"))
+    blocks: list[CorpusBlock] = field(metadata=doc("the lines kept, in order, no overlap"))
+    cut_lines: int = field(
+        default=0, metadata=doc("matched or context lines left out by the report's cap; 0: none")
+    )
+
+
+@dataclass(slots=True)
 class FilePairEntry(Section):
     """A file pair (`checker.code.scoring.FilePair.to_dict()`), most similar first in `pairs`."""
 
@@ -211,6 +235,13 @@ class FilePairEntry(Section):
     outputs: list[OutputFragment] | None = field(
         default=None,
         metadata=optional_key("source outputs: the output runs two notebooks share (fragments is empty)"),
+    )
+    right_text: CorpusText | None = field(
+        default=None,
+        metadata=optional_key(
+            "corpus matches: the public side's matched lines with a few lines of context, within "
+            "the report's cap (checker.corpus.excerpts)"
+        ),
     )
 
     @classmethod
@@ -610,6 +641,24 @@ class CorpusInfo(Section):
 
 
 @dataclass(slots=True)
+class NotesCorpusSourceInfo(Section):
+    """A source of the notes corpus (public articles, books, docstrings)."""
+
+    source: str
+    documents: int
+    url: str = ""
+    licence: str = ""
+
+
+@dataclass(slots=True)
+class NotesCorpusInfo(Section):
+    """The notes corpus the learners' notes were compared with (the index's notes/ folder)."""
+
+    path: str
+    sources: list[NotesCorpusSourceInfo] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class TaskInfo(Section):
     """The task file the rules (and retrain) ran with."""
 
@@ -626,7 +675,8 @@ class TaskInfo(Section):
 class Report(Section):
     """report.json. Optional sections: `tool`, `elapsed_s`, `config` and `stats` (always written
     by a scan; a hand-made report may lack them), `notes` (`{}`: not run), `retrain` (`{}`: not
-    run), `corpus` and `task` (only with an index, only with a task file)."""
+    run), `corpus` and `task` (only with an index, only with a task file), `notes_corpus` (only
+    when the notes were compared with a notes corpus)."""
 
     schema_version: int = defaults.REPORT_SCHEMA_VERSION
     tool: ToolInfo | None = field(default=None, metadata=optional_key())
@@ -650,8 +700,16 @@ class Report(Section):
     )
     warnings: list[WarningEntry] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list, metadata=doc("ranked by risk then score"))
-    corpus: CorpusInfo | None = field(default=None, metadata=optional_key())
+    corpus: CorpusInfo | None = field(
+        default=None, metadata=optional_key("the corpus index the code was compared with; absent: none")
+    )
     task: TaskInfo | None = field(default=None, metadata=optional_key())
+    notes_corpus: NotesCorpusInfo | None = field(
+        default=None,
+        metadata=optional_key(
+            "the notes corpus the notes were compared with; absent: none (or not recorded)"
+        ),
+    )
 
     def learner_ids(self) -> list[str]:
         return [lr.id for lr in self.learners]
@@ -673,13 +731,17 @@ def replace(obj: _S, **changes: Any) -> _S:
 
 
 __all__ = [
+    "CorpusBlock",
     "CorpusInfo",
     "CorpusSourceInfo",
+    "CorpusText",
     "FileEntry",
     "FilePairEntry",
     "Finding",
     "LearnerEntry",
     "LearnerPairEntry",
+    "NotesCorpusInfo",
+    "NotesCorpusSourceInfo",
     "NotesFinding",
     "NotesLearner",
     "NotesMatch",

@@ -56,6 +56,28 @@ class LearnerPairRow:
 
 
 @dataclass(frozen=True)
+class ReasonLine:
+    """A reason as the overview's learner table shows it: in full, or folded when many learners
+    share it word for word (it is then shown once, above the table)."""
+
+    text: str
+    shared_id: str  # "reason-2": the element id of the shared reason; "" when not shared
+    shared_number: int  # its number above the table; 0 when not shared
+    shared_count: int  # how many learners have it; 0 when not shared
+
+
+@dataclass(frozen=True)
+class SharedReason:
+    """A reason at least REPORT_REPEATED_REASON_MIN_LEARNERS learners share word for word."""
+
+    id: str  # "reason-2"
+    number: int
+    text: str
+    count: int
+    learners: list[LearnerRef]  # in rank order
+
+
+@dataclass(frozen=True)
 class VerdictRow:
     """A learner ranked by risk, with the checker's reasons in words."""
 
@@ -69,6 +91,7 @@ class VerdictRow:
     rule_errors: int
     notes_own_words: str  # "64%" or "not run"
     retrain_status: str  # a RETRAIN_STATUS_WORDS value or "not run"
+    reason_lines: list[ReasonLine]  # `reasons` as the overview shows them, strongest first
 
 
 @dataclass(frozen=True)
@@ -166,13 +189,15 @@ class FragmentAnchor:
 
 @dataclass(frozen=True)
 class Segment:
-    """Consecutive lines inside the same fragment (or outside every fragment)."""
+    """Consecutive lines inside the same fragment (or outside every fragment), or a gap: lines
+    report.json does not hold (of a public file), said in words."""
 
     fragment: int  # 0: not matched
-    css: str  # "plain" or "frag c3"
+    css: str  # "plain", "frag c3", "gap" or "gap cut"
     data_key: str  # "p12-3": the same on both sides, for hover highlighting; "" when plain
     anchors: list[FragmentAnchor]
     lines: list[Line]
+    gap: str = ""  # a gap: "lines 1–116 are not in report.json ..."; "" for lines shown
 
 
 @dataclass(frozen=True)
@@ -185,6 +210,7 @@ class CodeSide:
     missing_reason: str
     segments: list[Segment]
     range_anchors: list[FragmentAnchor]  # without text: one per fragment, its lines as the label
+    notice: str = ""  # above the code: e.g. lines of a public file cut by the report's cap
 
 
 @dataclass(frozen=True)
@@ -387,6 +413,7 @@ class Overview:
     facts: list[tuple[str, str]]
     sections: list[SectionState]
     verdicts: list[VerdictRow]
+    shared_reasons: list[SharedReason]  # reasons many learners share, most shared first
     risk_counts: list[tuple[str, int]]
     file_histogram: Histogram
     learner_histogram: Histogram

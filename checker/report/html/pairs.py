@@ -3,7 +3,7 @@ linked to its other side; for a corpus match, the source (version, licence, URL)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from checker.report.html.context import (
@@ -18,7 +18,7 @@ from checker.report.html.context import (
     Segment,
 )
 from checker.report.html.format import line_range, link_url
-from checker.report.model import FileEntry, FilePairEntry, OutputFragment
+from checker.report.model import CorpusText, FileEntry, FilePairEntry, OutputFragment
 
 # Fragment colours: report.css defines classes c0..c7.
 FRAGMENT_COLOURS = 8
@@ -32,7 +32,7 @@ def split_lines(text: str) -> list[str]:
 
 
 def code_segments(
-    lines: list[str],
+    lines: Sequence[str | None],
     spans: list[tuple[int, int, int]],
     pair_key: str,
     side: str,
@@ -40,12 +40,16 @@ def code_segments(
     partner_spans: dict[int, tuple[int, int]],
     tokens: dict[int, int],
     cell_lines: list[int],
+    gap_note: Callable[[int, int], tuple[str, str]] | None = None,
 ) -> list[Segment]:
     """The lines of one side cut into runs inside one fragment or outside all of them.
 
     `spans`: (fragment number, first line, last line), 1-based inclusive. A line inside two
     fragments belongs to the lower-numbered one; every fragment still gets its anchor (id and
-    link to the other side) at its first line, so links never dangle.
+    link to the other side) at its first line, so links never dangle. A line that is None is not
+    held (a public file's lines outside the excerpt): each run of them is one gap segment, whose
+    css and words `gap_note(first, last)` gives, and which carries the anchors of fragments
+    starting inside it.
     """
     n = len(lines)
     owner = [0] * (n + 2)
@@ -60,34 +64,82 @@ def code_segments(
                 owner[ln] = number
     cells = {ln: i for i, ln in enumerate(cell_lines, 1)} if len(cell_lines) > 1 else {}
     other = "R" if side == "L" else "L"
+
+    def anchors_at(ln: int) -> list[FragmentAnchor]:
+        out = []
+        for number in starts.get(ln, []):
+            pa, pb = partner_spans[number]
+            out.append(
+                FragmentAnchor(
+                    f"{pair_key}-{side}{number}",
+                    number,
+                    f"c{(number - 1) % FRAGMENT_COLOURS}",
+                    f"{pair_key}-{number}",
+                    f"#{pair_key}-{other}{number}",
+                    f"fragment {number} · {tokens[number]} tokens · {partner} lines {line_range(pa, pb)}",
+                )
+            )
+        return out
+
     segments: list[Segment] = []
     current: Segment | None = None
-    for ln in range(1, n + 1):
+    ln = 1
+    while ln <= n:
+        text = lines[ln - 1]
+        if text is None:  # a gap: up to the next line held
+            end = ln
+            while end < n and lines[end] is None:
+                end += 1
+            css, words = gap_note(ln, end) if gap_note else ("gap", f"lines {line_range(ln, end)} not shown")
+            segments.append(
+                Segment(0, css, "", [a for i in range(ln, end + 1) for a in anchors_at(i)], [], words)
+            )
+            current = None
+            ln = end + 1
+            continue
         frag = owner[ln]
         if current is None or frag != current.fragment or ln in starts:
-            anchors = []
-            for number in starts.get(ln, []):
-                pa, pb = partner_spans[number]
-                anchors.append(
-                    FragmentAnchor(
-                        f"{pair_key}-{side}{number}",
-                        number,
-                        f"c{(number - 1) % FRAGMENT_COLOURS}",
-                        f"{pair_key}-{number}",
-                        f"#{pair_key}-{other}{number}",
-                        f"fragment {number} · {tokens[number]} tokens · {partner} lines {line_range(pa, pb)}",
-                    )
-                )
             current = Segment(
                 frag,
                 f"frag c{(frag - 1) % FRAGMENT_COLOURS}" if frag else "plain",
                 f"{pair_key}-{frag}" if frag else "",
-                anchors,
+                anchors_at(ln),
                 [],
             )
             segments.append(current)
-        current.lines.append(Line(ln, lines[ln - 1], cells.get(ln, 0)))
+        current.lines.append(Line(ln, text, cells.get(ln, 0)))
+        ln += 1
     return segments
+
+
+def public_lines(text: CorpusText) -> list[str | None]:
+    """A public file's lines as report.json holds them: None where a line is not held."""
+    lines: list[str | None] = [None] * text.lines
+    for block in text.blocks:
+        for i, line in enumerate(block.lines, block.start_line):
+            if 1 <= i <= text.lines:
+                lines[i - 1] = line
+    return lines
+
+
+def _public_gaps(
+    text: CorpusText, spans: list[tuple[int, int, int]]
+) -> Callable[[int, int], tuple[str, str]]:
+    """The words of a gap in a public file: lines outside every fragment and its context are
+    simply not kept; lines inside were cut by the report's cap, which the page must say."""
+
+    def note(a: int, b: int) -> tuple[str, str]:
+        cut = any(fa - text.context <= b and fb + text.context >= a for _, fa, fb in spans)
+        where = f"lines {line_range(a, b)}"
+        if cut:
+            return "gap cut", (
+                f"✂ {where} of the match cut: report.json holds a limited number of public lines "
+                "(REPORT_CORPUS_TEXT_MAX_LINES / _MAX_BYTES in checker/defaults.py, strongest "
+                "matches first); see the source"
+            )
+        return "gap", f"⋯ {where} not matched (not in report.json)"
+
+    return note
 
 
 def _corpus_source(pair: FilePairEntry) -> CorpusSource:
@@ -192,6 +244,30 @@ def pair_view(
                 lines, mine, key, which, partner, partner_of, tokens, list(entry.cell_lines) if entry else []
             )
             return CodeSide(side_name, ref, path, _file_details(entry), True, "", segments, [])
+        if corpus is not None and which == "R" and p.right_text is not None:
+            text = p.right_text
+            segments = code_segments(
+                public_lines(text),
+                mine,
+                key,
+                which,
+                partner,
+                partner_of,
+                tokens,
+                [int(x) for x in p.right_meta.get("cell_lines", [])],
+                _public_gaps(text, mine),
+            )
+            shown = sum(len(b.lines) for b in text.blocks)
+            details = (
+                f"public · {corpus.version} · {corpus.licence} · {text.lines} lines, {shown} in report.json"
+            )
+            notice = (
+                f"✂ {text.cut_lines} matched line(s) of this public file were cut by the report's cap "
+                "on public code (strongest matches keep theirs): see the source for the rest."
+                if text.cut_lines
+                else ""
+            )
+            return CodeSide(side_name, ref, path, details, True, "", segments, [], notice)
         if corpus is not None and which == "R":
             reason = (
                 f"The text of this corpus document is in the corpus index, not in "

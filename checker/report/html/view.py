@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from checker import defaults
+from checker.report.html.analysis import corpus_sections, reason_lines, shared_reasons
 from checker.report.html.anonymise import learner_codes
 from checker.report.html.context import (
     FileRow,
@@ -195,7 +196,7 @@ def build_context(
     notes = report.notes
     notes_learners = {entry.learner: entry for entry in notes.learners} if notes else {}
     notes_pair_rows, notes_edges = _shared_notes(notes, ref) if notes else ([], [])
-    notes_state = "ran" if notes_learners or notes_pair_rows else NOT_RUN
+    notes_state = "ran" if notes is not None or notes_pair_rows else NOT_RUN
     retrain = report.retrain
     retrain_state = "ran" if retrain else NOT_RUN
     warning_rows = [WarningRow(ref(w.learner), w.path, w.kind, w.reason) for w in report.warnings]
@@ -208,6 +209,10 @@ def build_context(
         return v.score if v else 0.0
 
     ordered = sorted(ids, key=lambda i: (-RISK_ORDER[refs[i].risk], -score_of(i), i))
+    common_reasons = shared_reasons(
+        ordered, lambda lid: verdict_of[lid].reasons if lid in verdict_of else [], ref
+    )
+    common_by_text = {r.text: r for r in common_reasons}
     verdict_rows: dict[str, VerdictRow] = {}
     errors_of: dict[str, int] = {}
     for f in findings:
@@ -230,6 +235,7 @@ def build_context(
             RETRAIN_STATUS_WORDS.get(rt.status, rt.status)
             if rt
             else ("no entry" if retrain_state == "ran" else NOT_RUN),
+            reason_lines(v.reasons if v else [], common_by_text),
         )
 
     # --- learner views (rows indexed by learner once: a round of thousands stays linear)
@@ -327,6 +333,7 @@ def build_context(
             retrain_state,
             f"{len(retrain)} learners re-run" if retrain else "no retrain section in report.json",
         ),
+        *corpus_sections(report),
     ]
     overview = Overview(
         headline=(
@@ -336,6 +343,7 @@ def build_context(
         facts=facts,
         sections=sections,
         verdicts=[verdict_rows[lid] for lid in ordered],
+        shared_reasons=common_reasons,
         risk_counts=list(counts.items()),
         file_histogram=similarity_histogram(
             [p.similarity for p in report.pairs], "file pairs by similarity", below
