@@ -22,8 +22,8 @@ from checker.cli.errors import CheckerCommand, CheckerInputError, os_error_messa
 @click.option("--csv", "with_csv", is_flag=True,
               help="Also write pairs.csv, findings.csv and learners.csv to the folder.")
 @click.option("--questions", "questions_for", metavar="LEARNER",
-              help="Print LEARNER's review questions (id, or code L01 with --anonymise) to the "
-                   "terminal instead of writing pages.")
+              help="Print LEARNER's review questions (id, or its code L01) to the terminal "
+                   "instead of writing pages.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
               help="Language of the review questions (the printed sheet and the HTML sheets) "
                    "[default: the report's, from the round's notes].")

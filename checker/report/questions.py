@@ -888,23 +888,31 @@ def _best(
     return min(inside, key=lambda s: (-s.score, s.line)) if inside else None
 
 
-def _own_def(facts: _Facts, first: int, last: int) -> _Def | None:
+def _own_def(facts: _Facts, first: int, last: int, skip: set[int]) -> _Def | None:
     """The learner's def in the region with the most to ask about (constants, shapes, training
-    steps inside the region), then the one the region covers most; a dunder method stands for
-    its class. A def the region touches for fewer than three lines is not "in" it."""
+    steps inside the region); among those covering nearly as much of the region as the best
+    (80%), the innermost (a method before its class when the region is the method). A dunder
+    method stands for its class. A def the region touches for fewer than three lines is not
+    "in" it; a def whose first line is in `skip` was asked about already."""
     spots = [s.line for s in facts.constants + facts.shapes + facts.removals if first <= s.line <= last]
-    best: tuple[int, int, int] | None = None
-    chosen = None
+    candidates = []
     for d in facts.defs:
         overlap = min(d.end, last) - max(d.start, first) + 1
-        if overlap < min(3, last - first + 1):
-            continue
-        key = (-sum(d.start <= line <= d.end for line in spots), -overlap, d.start)
-        if best is None or key < best:
-            best, chosen = key, d
-    if chosen is not None and chosen.kind == "method" and chosen.name.rsplit(".", 1)[-1].startswith("__"):
+        if overlap >= min(3, last - first + 1) and d.start not in skip:
+            candidates.append((d, overlap, sum(d.start <= line <= d.end for line in spots)))
+    if not candidates:
+        return None
+    most = max(n for _, _, n in candidates)
+    best = max(o for _, o, n in candidates if n == most)
+    chosen = min(
+        (d for d, o, n in candidates if n == most and o >= 0.8 * best),
+        key=lambda d: (d.end - d.start, d.start),
+    )
+    if chosen.kind == "method" and chosen.name.rsplit(".", 1)[-1].startswith("__"):
         cls = chosen.name.rsplit(".", 1)[0]
-        chosen = next((d for d in facts.defs if d.kind == "class" and d.name == cls), chosen)
+        return next(
+            (d for d in facts.defs if d.kind == "class" and d.name == cls and d.start not in skip), None
+        )
     return chosen
 
 
@@ -932,15 +940,18 @@ def _region_questions(
     file = item.file
     facts = ctx.facts(learner, file, first, last)
 
-    def draft(kind: str, texts: dict[str, str], lines: tuple[int, int]) -> _Draft:
-        quote = ctx.quote(learner, file, lines[0], lines[0] if kind == "function" else lines[1])
+    def draft(kind: str, texts: dict[str, str], lines: tuple[int, int], quoted: tuple[int, int]) -> _Draft:
+        quote = ctx.quote(learner, file, *quoted)
         return _Draft(kind, texts, file, lines, quote, item.partner, item.partner_file, other)
 
     out: list[_Draft] = []
-    d = _own_def(facts, first, last)
-    if d is not None and ("def", file, d.start) not in asked:
+    d = _own_def(facts, first, last, {line for kind, f, line in asked if kind == "def" and f == file})
+    if d is not None:
         asked.add(("def", file, d.start))
-        out.append(draft("function", _function_texts(d, file), (d.start, d.end)))
+        # it points at the def's matched lines (the sentence names the whole def); the quote is
+        # their first line: the def's header when the region holds it
+        matched = (max(d.start, first), min(d.end, last))
+        out.append(draft("function", _function_texts(d, file), matched, (matched[0], matched[0])))
     call_chars = ctx.policy.call_chars
     for kind, spots in (("constant", facts.constants), ("shape", facts.shapes), ("removal", facts.removals)):
         if len(out) >= ctx.policy.per_region:
@@ -956,9 +967,16 @@ def _region_questions(
             if kind == "shape"
             else _removal_texts(spot, file, call_chars)
         )
-        out.append(draft(kind, texts, (spot.line, spot.end)))
+        out.append(draft(kind, texts, (spot.line, spot.end), (spot.line, spot.end)))
     if len(out) < min(2, ctx.policy.per_region):
-        out.append(draft("own_part", _own_part_texts(file, (first, last), item, pair, other), (first, last)))
+        out.append(
+            draft(
+                "own_part",
+                _own_part_texts(file, (first, last), item, pair, other),
+                (first, last),
+                (first, last),
+            )
+        )
     return out
 
 
@@ -988,6 +1006,8 @@ def expression_at(line: str, col: int) -> str:
     i = col - 1
     if not 0 <= i < len(line):
         return line.strip()
+    while i < len(line) - 1 and not (line[i].isalnum() or line[i] in "_([{'\""):  # `= f(x)`: at f
+        i += 1
     while i > 0 and (line[i - 1].isalnum() or line[i - 1] in "_."):  # the whole name
         i -= 1
     start, depth = i, 0
