@@ -207,6 +207,31 @@ def test_a_region_with_nothing_to_parse_asks_which_part_they_wrote(round_dir):
                              "哪些部分是你自己写的？两份代码为什么会一样？")
 
 
+def test_code_libcst_cannot_parse_is_still_asked_about_by_its_own_names(round_dir):
+    py2 = """import numpy as np
+
+
+def normalise_batch(images, mean, std):
+    print "normalising", len(images)
+    scaled = np.clip(images / 255.0, 0, 1)
+    centred = (scaled - mean) / std
+    return centred.reshape(-1, 3, 32, 32)
+
+
+def make_kernel(size):
+    grid = np.linspace(-1.5, 1.5, size)
+    print "kernel", size
+    return np.exp(-grid ** 2 / 0.8)
+"""
+    root = round_dir({"ann/prep.py": py2, "ben/prep2.py": py2})
+    report = scan_report(ScanConfig(round_dir=root, notes=False, jobs=1, common=False))
+    questions = _verdict(report, "ann").questions
+    kinds = {q.kind: q for q in questions}
+    assert "function" in kinds and re.search(r"`(normalise_batch|make_kernel)`", kinds["function"].text)
+    call = re.search(r"`([^`]+)`\. Why `", kinds["constant"].text).group(1)
+    assert call in py2 and call.startswith(("centred.reshape(", "np.clip(", "np.linspace("))
+
+
 def _rule_report() -> Report:
     report = Report(
         learners=[LearnerEntry("dave", ["train.py"])],

@@ -85,7 +85,7 @@ def cli() -> None:
 @click.option("--ray", "ray_address", metavar="ADDRESS", default=None,
               help="Fingerprint on Ray: 'local', 'auto', HOST:PORT or ray://HOST:PORT.")
 @click.option("--html/--no-html", default=True, show_default=True,
-              help="With -o: also write the HTML report (index.html, learner and pair pages).")
+              help="With -o: also write the HTML report (index.html, learner, pair and question pages).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
               help="Language of the review questions in report.json's `text` and the HTML "
                    "sheets (both are stored) [default: the round's notes' language, else en].")

@@ -12,7 +12,7 @@ from checker.cli.errors import CheckerCommand, CheckerInputError, os_error_messa
 @click.command("report", cls=CheckerCommand)
 @click.argument("report_json", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for index.html and the learner and pair pages "
+              help="Folder for index.html and the learner, pair and question pages "
                    "[default: the folder holding REPORT_JSON].")
 @click.option("--single-file", is_flag=True,
               help="Put every view in one self-contained index.html (to mail or archive).")
@@ -68,7 +68,7 @@ def report(report_json: Path, out_dir: Path | None, single_file: bool, anonymise
         raise CheckerInputError(os_error_message(exc, "cannot write the report", out_dir)) from None
     pages = [p for p in written if p.suffix == ".html"]
     click.echo(f"wrote {out_dir / 'index.html'}"
-               + (f" and {len(pages) - 1} learner and pair pages" if len(pages) > 1 else "")
+               + (f" and {len(pages) - 1} learner, pair and question pages" if len(pages) > 1 else "")
                + (f", {len(written) - len(pages)} CSV files" if with_csv else ""))
 
 

@@ -24,8 +24,11 @@ The choice is a fixed rule, so that it can be read out and checked:
 1. per matched region, at most `QuestionPolicy.per_region` questions, taken in this order:
    function, constant, shape, removal; `own_part` is added while the region has fewer than two
    (so every region asks at least one question, and two where the code gives anything to ask);
-   among candidates of one kind the highest score wins, then the earliest line. A line asked
-   about once is not asked about again;
+   the function is the learner's def in the region with the most constants, shapes and
+   training steps in it, the innermost of those covering nearly as much of the region; among
+   constants (non-trivial literals score most, named ones more), shapes (reshapes first) and lines
+   to remove (`zero_grad` first) the highest score wins, then the earliest line. A def or line
+   asked about once is not asked about again;
 2. an evidence item asks its regions' questions in the order of the regions' own tokens
    (the longest run first); rule findings ask one question per rule code (errors that point at a
    line first), at most `QuestionPolicy.rule_questions`;
@@ -67,7 +70,7 @@ from checker.report.model import (
     Verdict,
     replace,
 )
-from checker.report.verdicts import DEFAULT_POLICY, VerdictPolicy, evidence_runs
+from checker.report.verdicts import DEFAULT_POLICY, VerdictPolicy, evidence_runs, learner_verdicts
 from checker.report.wording import LANGS, check_lang, in_language, listing, location
 
 KINDS = ("function", "constant", "shape", "removal", "own_part", "rule", "retrain", "notes")
@@ -196,6 +199,12 @@ _NOT_REMOVABLE = frozenset(
 )
 
 
+# a literal argument longer than this is data (a table of numbers), not a choice to ask about
+_CONSTANT_CHARS = 40
+# lines the patterns read: a longer one (a minified blob, a data line) holds no question
+_LEXICAL_LINE_CHARS = 2000
+
+
 def _blank_magics(text: str) -> str:
     """Notebook magics (`%matplotlib`, `!pip`) as blank lines: line numbers stay where they were."""
     return "\n".join("" if line.lstrip()[:1] in ("%", "!") else line for line in text.split("\n"))
@@ -205,8 +214,8 @@ def code_facts(text: str) -> _Facts | None:
     """The facts of a whole file, or None when libCST cannot parse it."""
     try:
         module = parse_module(_blank_magics(text))
-    except (cst.ParserSyntaxError, ValueError, RecursionError):
-        return None
+    except Exception:  # noqa: BLE001 - any code libCST refuses (syntax, nesting, its own errors)
+        return None  # is read from the region alone, or by pattern: a question, never a failed scan
     visitor = _FactsVisitor(module)
     MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
     return visitor.facts
@@ -242,6 +251,8 @@ def _lexical_facts(lines: list[str], first: int) -> _Facts:
     facts = _Facts()
     for i, line in enumerate(lines):
         number = first + i
+        if len(line) > _LEXICAL_LINE_CHARS:
+            continue
         m = _DEF_LINE.match(line)
         if m:
             indent = len(m.group(1))
@@ -264,7 +275,9 @@ def _lexical_facts(lines: list[str], first: int) -> _Facts:
                     score += (0.5 if value in _TRIVIAL else 2) + (1 if keyword else 0)
                     consts.append(arg)
             if score >= 2:
-                facts.constants.append(_Spot(number, number, call.group(0), score, tuple(consts)))
+                facts.constants.append(
+                    _Spot(number, number, call.group(0), score, tuple(consts), call.group(0))
+                )
         m = _SHAPE_LINE.match(line)
         if m:
             facts.shapes.append(_Spot(number, number, line.strip(), 3, (m.group(1),)))
@@ -370,7 +383,7 @@ class _FactsVisitor(cst.CSTVisitor):
         for arg in node.args:
             keyword = arg.keyword.value if arg.keyword else ""
             lit = None if arg.star else _literal(arg.value)
-            if lit is None:
+            if lit is None or len(lit[1]) > _CONSTANT_CHARS:  # a long literal is data, not a choice
                 shown.append("…")
                 continue
             kind, code = lit
@@ -431,7 +444,13 @@ class _FactsVisitor(cst.CSTVisitor):
         consts, score = [], 0.0
         for t, v in pairs:
             lit = _literal(v) if isinstance(t, cst.Name) else None
-            if isinstance(t, cst.Name) and lit and lit[0] == "num" and lit[1] not in _TRIVIAL:
+            if (
+                isinstance(t, cst.Name)
+                and lit
+                and lit[0] == "num"
+                and lit[1] not in _TRIVIAL
+                and len(lit[1]) <= _CONSTANT_CHARS
+            ):
                 consts.append(f"{t.value} = {lit[1]}")
                 score += 2
         if score:
@@ -499,7 +518,7 @@ def _function_texts(d: _Def, file: str) -> dict[str, str]:
 def _constant_texts(spot: _Spot, file: str, call_chars: int) -> dict[str, str]:
     en_loc, zh_loc = location("en", file, spot.line, spot.line), location("zh", file, spot.line, spot.line)
     many = len(spot.detail) > 1
-    code = spot.code if len(spot.code) <= call_chars or not spot.short else spot.short
+    code = spot.code if len(spot.code) <= call_chars else (spot.short or "; ".join(spot.detail))
     if not spot.short:  # an assignment: `lr = 0.1`
         return {
             "en": f"{en_loc}: `{code}`. How did you choose "
@@ -1197,7 +1216,15 @@ def with_questions(report: Report, lang: str | None = None) -> Report:
     existed, or a hand-made one). The report handed in is not changed."""
     if has_questions(report):
         return in_language(report, lang)
-    report = replace(report, verdicts=[replace(v) for v in report.verdicts])
+    verdicts = [replace(v) for v in report.verdicts] or learner_verdicts(
+        report.learner_ids(),
+        report.learner_pairs,
+        report.pairs,
+        report.findings,
+        report.notes,
+        report.retrain,
+    )  # a hand-made report without verdicts: computed as the HTML computes them
+    report = replace(report, verdicts=verdicts)
     add_questions(report, lang=lang)
     return report
 
