@@ -683,7 +683,7 @@ def _retrain_texts(rt: RetrainRun) -> dict[str, str] | None:
             return {
                 "en": f"You report {rt.metric} {c}{source}; the re-run reached {r}, a gap of {gap}. "
                 f"How did you get {c}: which settings, which run, and can you show its log?",
-                "zh": f"你报告的 {rt.metric} 是 {c}{zh_source}，复现只得到 {r}，相差 {gap}。"
+                "zh": f"你报告的 {rt.metric} 是 {c}{zh_source}，复现得到的是 {r}，相差 {gap}。"
                 f"这个 {c} 是怎么得到的？用了哪些设置、哪一次运行？能给我们看看当时的日志吗？",
             }
         if rt.claimed_params and rt.params is not None:
@@ -698,7 +698,7 @@ def _retrain_texts(rt: RetrainRun) -> dict[str, str] | None:
             return {
                 "en": f"The task asks for {rt.metric} {t}; the re-run of your code reached {r} "
                 f"(a gap of {gap}). What did your own runs reach, and with which settings?",
-                "zh": f"任务要求 {rt.metric} 达到 {t}，复现你的代码只得到 {r}（相差 {gap}）。"
+                "zh": f"任务要求 {rt.metric} 达到 {t}，复现你的代码得到的是 {r}（相差 {gap}）。"
                 f"你自己跑的时候结果是多少？用的是什么设置？",
             }
     if rt.status in ("failed", "timed_out"):
