@@ -493,9 +493,6 @@ def _count(value: int) -> str:
     return f"{value:,}"
 
 
-_DEF_WORDS = {"function": ("function", "函数"), "method": ("method", "方法"), "class": ("class", "类")}
-
-
 def _function_texts(d: _Def, file: str) -> dict[str, str]:
     en_loc, zh_loc = location("en", file, d.start, d.end), location("zh", file, d.start, d.end)
     if d.kind == "class":
@@ -1229,10 +1226,6 @@ def with_questions(report: Report, lang: str | None = None) -> Report:
     return report
 
 
-def questions_of(report: Report, learner: str) -> list[Question]:
-    return next((v.questions for v in report.verdicts if v.learner == learner), [])
-
-
 __all__ = [
     "DEFAULT_QUESTION_POLICY",
     "KINDS",
@@ -1242,7 +1235,6 @@ __all__ = [
     "code_facts",
     "has_questions",
     "key_terms",
-    "questions_of",
     "round_language",
     "with_questions",
 ]
