@@ -389,6 +389,12 @@ EXAMPLE_TASK = EXAMPLES_DIR / "task.toml"
 # otherwise make a 13 MB overview.
 REPORT_OVERVIEW_MAX_PAIRS = 1000
 
+# --- review questions (checker.report.questions; the CLI's --questions, the HTML sheets) ----------
+# Questions per learner: the printed sheet is one A4 page per learner (question, evidence, quote,
+# lines for the mentor's notes), and eight fill it; a review meeting's ten minutes per learner
+# do not get through more.
+QUESTIONS_PER_LEARNER = 8
+
 # --- public-code corpus (checker.corpus: index, build, sources, match, ---
 # --- checker.corpus.attribution; measurements in bench/bench_corpus.py and bench/corpus_results.md) ---
 from pathlib import Path as _CorpusPath  # noqa: E402

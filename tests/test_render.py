@@ -105,7 +105,8 @@ def test_multi_page_report_has_index_a_page_per_learner_and_per_pair(tmp_path):
     written = render_html(report, tmp_path)
     names = sorted(str(p.relative_to(tmp_path)) for p in written)
     assert names == sorted(["index.html", "learners/L01.html", "learners/L02.html",
-                            "learners/L03.html", "learners/L04.html"]
+                            "learners/L03.html", "learners/L04.html", "questions/all.html"]
+                           + [f"questions/L0{n}.html" for n in range(1, 5)]
                            + [f"pairs/pair-{n:04d}.html" for n in range(1, len(report["pairs"]) + 1)])
     index = (tmp_path / "index.html").read_text()
     assert 'href="pairs/pair-0001.html"' in index and 'href="learners/L01.html"' in index

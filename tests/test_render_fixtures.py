@@ -71,6 +71,7 @@ def small_round_report(hostile: bool = False) -> dict:
     wrote his own) with findings, notes, retrain, a corpus match and a warning added."""
     from checker.pipeline.scan import ScanConfig, scan
     from checker.report.model import Report
+    from checker.report.questions import add_questions
     from checker.report.writers import refresh_verdicts
 
     half = MODEL.split("\n\ndef evaluate")[0] + "\n"
@@ -121,12 +122,14 @@ def small_round_report(hostile: bool = False) -> dict:
                                "learner": "cat", "kind": "skipped"})
     typed = Report.from_dict(report)
     refresh_verdicts(typed)
+    add_questions(typed)
     report["verdicts"] = [v.to_dict() for v in typed.verdicts]
     report["corpus"] = {"path": "fingerprints", "sources": [
         {"source": "pypi:d2l==1.0.3", "version": "1.0.3", "licence": "MIT-0",
          "url": "https://github.com/d2l-ai/d2l-en"}]}
     report["task"] = {"name": "cnn", "description": "Train a CNN of your own", "url": "",
                       "max_params": 20_000_000}
+    report["lang"] = report.pop("lang")  # after corpus and task, where report.json writes it
     return report
 
 

@@ -224,7 +224,7 @@ def test_pair_view_highlights_and_links_fragments_across_the_two_sides(browser, 
 def test_every_link_of_every_page_has_its_target(browser, tmp_path):
     render_html(small_round_report(), tmp_path / "html")
     pages = sorted((tmp_path / "html").rglob("*.html"))
-    assert len(pages) == 10
+    assert len(pages) == 15  # overview, 4 learners, 5 pairs, 4 question sheets and all of them
     for page in pages:
         browser.open(page.as_uri())
         broken = browser.js("""(async () => {
@@ -479,7 +479,8 @@ def test_real_round_of_567_files_renders_and_opens_in_seconds(browser, tmp_path)
     render_s = time.perf_counter() - started
     assert render_s < 20, render_s
     pages = min(len(report["pairs"]), defaults.REPORT_MAX_PAIR_PAGES)
-    assert len(files) == 1 + len(report["learners"]) + pages
+    sheets = len(report["learners"]) + 1  # a question sheet per learner, and all.html to print
+    assert len(files) == 1 + len(report["learners"]) + pages + sheets
     open_s = browser.open((tmp_path / "html" / "index.html").as_uri())
     rows = browser.js("document.querySelectorAll('#pairs-table tbody tr').length")
     assert rows == min(len(report["pairs"]), defaults.REPORT_OVERVIEW_MAX_PAIRS)

@@ -85,7 +85,10 @@ def cli() -> None:
 @click.option("--ray", "ray_address", metavar="ADDRESS", default=None,
               help="Fingerprint on Ray: 'local', 'auto', HOST:PORT or ray://HOST:PORT.")
 @click.option("--html/--no-html", default=True, show_default=True,
-              help="With -o: also write the HTML report (index.html, learner and pair pages).")
+              help="With -o: also write the HTML report (index.html, learner, pair and question pages).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language of the review questions in report.json's `text` and the HTML "
+                   "sheets (both are stored) [default: the round's notes' language, else en].")
 @click.option("--fail-on", type=click.Choice(["never", "medium", "high"]), default="never",
               show_default=True, help="Exit 1 when a learner's risk is at this level or above.")
 @click.option("-q", "--quiet", is_flag=True, help="No tables and no progress bar.")
@@ -94,7 +97,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
          jobs: int, top: int, task_path: Path | None, retrain: bool, retrain_short: bool,
          notes: bool, common: bool,
          index: Path, lsh_url: str | None, ray_address: str | None, html: bool,
-         fail_on: str, quiet: bool) -> None:
+         lang: str | None, fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
 
     ROUND_DIR holds one folder (or zip) per learner, or a manifest.csv (learner,path).
@@ -105,6 +108,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
       checker scan round/ --base handout/ -o report/
       checker scan --example -o report/
       checker scan round/ --task task.toml --retrain --short -o report/
+      checker scan round/ --lang zh -o report/
       checker scan round/ --index fingerprints/ --lsh redis://mentors.lan/0 --ray local -o report/
     """
     from rich.console import Console
@@ -137,7 +141,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         notes=notes, common=common,
         index_dir=index if index_was_given(click.get_current_context()) else _index_if_built(index),
         fingerprint_map=_ray_fingerprint_map(ray_address, jobs),
-        corpus_lsh_engine=lsh_engine,
+        corpus_lsh_engine=lsh_engine, lang=lang,
     )
     if retrain and not task_path:
         raise CheckerInputError("--retrain needs --task TASK.toml with a [retrain] table")

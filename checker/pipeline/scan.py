@@ -82,6 +82,9 @@ class ScanConfig:
     # ignore the shipped k-grams of code everyone writes (checker.code.common) between learners
     common: bool = True
     common_list: Path | None = None  # another list than the shipped one (tests, a mentor's own)
+    # the review questions' language, en | zh; None: the round's notes' (report.json's `lang`,
+    # not part of its config: both languages are stored, `checker report --lang` switches)
+    lang: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -619,6 +622,7 @@ def scan_report(config: ScanConfig, progress: Progress | None = None) -> Report:
 
 
 def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
+    from checker.report.questions import add_questions
     from checker.report.writers import build_report, refresh_verdicts
 
     started = time.time()
@@ -675,5 +679,9 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
 
         add_outputs(report, subs, config, task)  # notebooks that print the same figures
         refresh_verdicts(report)
+        asked = time.time()
+        add_questions(report, {(s.learner, f.path): f for s in subs for f in s.code}, config.lang)
+        if report.stats is not None:
+            report.stats.seconds["questions"] = round(time.time() - asked, 3)
         report.elapsed_s = round(time.time() - started, 3)
         return report

@@ -339,6 +339,30 @@ class Evidence(Section):
 
 
 @dataclass(slots=True)
+class Question(Section):
+    """A question for the review meeting, asked from one evidence item (`checker.report.questions`)."""
+
+    kind: str = field(
+        metadata=doc("function | constant | shape | removal | own_part | rule | retrain | notes")
+    )
+    text: str = field(metadata=doc("the question in the report's `lang`"))
+    texts: dict[str, str] = field(
+        metadata=doc(
+            "the same question in every language ({en, zh}): `--lang` re-renders without recomputing"
+        )
+    )
+    file: str = field(default="", metadata=doc("the learner's file; '' for the submission as a whole"))
+    lines: list[int] = field(
+        default_factory=list, metadata=doc("[first, last] 1-based lines of `file` asked about; [] for none")
+    )
+    quote: str = field(default="", metadata=doc("those lines of the learner's, shortened"))
+    evidence: int = field(default=-1, metadata=doc("index of the item in the verdict's `evidence`"))
+    source: str = field(default="", metadata=doc("the other learner, or the public source"))
+    source_file: str = ""
+    source_lines: list[int] = field(default_factory=list, metadata=doc("[first, last] in `source_file`"))
+
+
+@dataclass(slots=True)
 class Verdict(Section):
     """A learner's risk and the reasons, in words (`checker.report.verdicts`)."""
 
@@ -351,6 +375,10 @@ class Verdict(Section):
     reasons: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(
         default_factory=list, metadata=doc("the items behind the reasons, strongest first")
+    )
+    questions: list[Question] = field(
+        default_factory=list,
+        metadata=doc("questions to ask the learner, strongest evidence first (checker.report.questions)"),
     )
 
 
@@ -710,6 +738,9 @@ class Report(Section):
             "the notes corpus the notes were compared with; absent: none (or not recorded)"
         ),
     )
+    lang: str = field(
+        default="en", metadata=doc("language of the questions' `text`: en | zh (--lang, else the notes')")
+    )
 
     def learner_ids(self) -> list[str]:
         return [lr.id for lr in self.learners]
@@ -757,6 +788,7 @@ __all__ = [
     "OutputsSection",
     "PrintedMetric",
     "PairFragment",
+    "Question",
     "Report",
     "RetrainEntry",
     "RetrainRun",

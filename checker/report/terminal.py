@@ -86,3 +86,31 @@ def render_terminal(report: Report | dict, console: Console, top: int = 20) -> N
         console.print(
             f"[dim]{len(report.warnings)} warning(s) (skipped or degraded files); see report.json[/]"
         )
+
+
+def questions_sheet(report: Report | dict, learner: str) -> str:
+    """`learner`'s review questions (`Verdict.questions`) as plain text to print: the same sheet
+    as the HTML one (`checker.report.html.sheets`), in the report's `lang`. Every line has its
+    bidi and control characters written as escapes (a file name or a quoted line cannot drive
+    the terminal). `learner` must be one of the report's learners."""
+    from checker.report.html.context import LearnerRef
+    from checker.report.html.sheets import question_sheets
+
+    report = as_report(report)
+    risk = next((v.risk for v in report.verdicts if v.learner == learner), "none")
+    [sheet] = question_sheets(
+        report, {learner: LearnerRef(learner, "", risk)}, lambda _: "", lambda _: "", [learner]
+    )
+    out = [sheet.labels["heading"].format(title=sheet.title, learner=learner, risk=sheet.risk), ""]
+    if not sheet.items:
+        out.append(sheet.empty)
+    for item in sheet.items:
+        out.append(f"{item.number}. [{item.kind}] {item.text}")
+        evidence = " · ".join("".join(piece for _, piece in x) for x in (item.where, item.source) if x)
+        if evidence:
+            out.append(f"   {sheet.labels['evidence']}{evidence}")
+        width = max((len(str(line.number)) for line in item.quote), default=0)
+        out += [f"   {str(line.number).rjust(width)} | {line.text}" for line in item.quote]
+        out.append(f"   {sheet.labels['notes']}" + "_" * 60)
+        out.append("")
+    return "\n".join(visible_controls(line) for line in out).rstrip() + "\n"

@@ -90,6 +90,12 @@ def _runs(pair: FilePairEntry, policy: VerdictPolicy) -> list[PairFragment]:
     return [f for f in pair.fragments if _own(f) >= policy.min_run_tokens]
 
 
+def evidence_runs(pair: FilePairEntry, policy: VerdictPolicy = DEFAULT_POLICY) -> list[PairFragment]:
+    """The matched regions of a pair that count as evidence (`_runs`), the most own code first:
+    what `checker.report.questions` asks about."""
+    return sorted(_runs(pair, policy), key=lambda f: (-_own(f), f.left_start_line))
+
+
 def _run_weight(runs: list[PairFragment]) -> int:
     return sum(_own(f) for f in runs)
 

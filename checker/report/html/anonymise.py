@@ -38,10 +38,10 @@ def _mention_replacer(codes: dict[str, str]) -> Callable[[str], str]:
 def anonymise_report(report: Report | dict) -> Report:
     """A copy of `report` with every learner id replaced by its code (see `learner_codes`).
 
-    Replaced: id fields (learners, owners, pair sides, verdicts, findings, warnings, notes
-    learners, paragraph owners and learner matches, shared passages, retrain keys, notebook
-    outputs) and mentions
-    in free text (reasons, messages, warnings, suggestions, logs); the round folder is hidden.
+    Replaced: id fields (learners, owners, pair sides, verdicts and their evidence and questions,
+    findings, warnings, notes learners, paragraph owners and learner matches, shared passages,
+    retrain keys, notebook outputs) and mentions in free text (reasons, evidence, questions,
+    messages, warnings, suggestions, logs); the round folder is hidden.
     Not touched: the learners' own code and notes text, which is the evidence (a name in a
     comment stays visible), and file paths inside a submission.
     """
@@ -64,6 +64,11 @@ def anonymise_report(report: Report | dict) -> Report:
     for v in rep.verdicts:
         v.learner = code(v.learner)
         v.reasons = [text(r) for r in v.reasons]
+        for e in v.evidence:
+            e.partner, e.text = code(e.partner), text(e.text)
+        for q in v.questions:  # the quoted code is the learner's evidence: left as it is
+            q.source, q.text = code(q.source), text(q.text)
+            q.texts = {lang: text(t) for lang, t in q.texts.items()}
     for finding in rep.findings:
         finding.learner = code(finding.learner)
         finding.message = text(finding.message)

@@ -375,6 +375,38 @@ class WarningRow:
 
 
 @dataclass(frozen=True)
+class QuestionItem:
+    """A review question on the printable sheet, with the evidence it points at."""
+
+    number: int
+    kind: str  # what it asks about, in the sheet's language ("function", "函数", ...)
+    text: str
+    # `text` as (kind, piece): "code" (what its backticks enclose, set apart), "name" (a file,
+    # learner or source, isolated like every name) or "text"
+    parts: list[tuple[str, str]]
+    # where the evidence is, as (is a name, piece): names (learners, files, sources) go through
+    # the `name` filter, the words between them through `text`
+    where: list[tuple[bool, str]]  # "train.py" " lines 12–30"; [] for the whole submission
+    source: list[tuple[bool, str]]  # "also in " "bob" "'s " "main.py" " lines 6–135"; [] for none
+    quote: list[Line]  # the learner's line(s) asked about, numbered
+
+
+@dataclass(frozen=True)
+class QuestionSheet:
+    """One learner's printable page of review questions (reports/templates/questions.html)."""
+
+    key: str  # "questions-L03": the sheet's element id
+    href: str  # questions/L03.html, or #questions-L03 in a single-file report
+    learner: LearnerRef
+    lang: str  # the HTML lang of the sheet: "en" or "zh-CN"
+    title: str  # "Review questions" / "复核问题"
+    risk: str  # the risk in the sheet's language
+    labels: dict[str, str]  # the sheet's fixed words: evidence, quote, notes, all, learner page
+    empty: str  # shown when there is nothing to ask about
+    items: list[QuestionItem]
+
+
+@dataclass(frozen=True)
 class LearnerView:
     key: str  # element id of the learner's section, "learner-L03"
     pairs_table_id: str  # element id of the learner's file-pair table
@@ -391,6 +423,7 @@ class LearnerView:
     retrain: RetrainView
     notebooks: list[NotebookRow]  # the learner's notebooks with outputs (report.outputs)
     warnings: list[WarningRow]
+    questions_href: str  # the learner's printable question sheet
 
 
 @dataclass(frozen=True)
@@ -457,3 +490,5 @@ class ReportContext:
     single_file: bool
     tool_version: str
     created: str
+    sheets: list[QuestionSheet]  # every learner's question sheet, in the overview's order
+    sheets_href: str  # the page with every sheet that has questions, to print for a meeting

@@ -1,7 +1,8 @@
 """Rendering: the jinja2 environment and templates, every page of a report, and the files written.
 
 Report ─► anonymise_report() (optional) ─► build_context() ─► templates ─► index.html,
-learners/L01.html ..., pairs/pair-0001.html ... (or one index.html, `single_file=True`)
+learners/L01.html ..., pairs/pair-0001.html ..., questions/L01.html ... and questions/all.html
+(or one index.html, `single_file=True`)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from checker.report.html.exports import csv_exports
 from checker.report.html.filters import name_filter, plain_filter, text_filter
 from checker.report.html.view import build_context
 from checker.report.model import Report, as_report
+from checker.report.wording import in_language
 
 # The policy of every page: nothing may be fetched; inline CSS/JS and data: images only.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -49,11 +51,12 @@ def _environment():
 
 @functools.lru_cache(maxsize=1)
 def _assets() -> tuple[object, object]:
-    """report.css and report.js, checked to be safe to inline (no closing tag inside)."""
+    """report.css (with questions.css, the question sheets') and report.js, checked to be safe
+    to inline (no closing tag inside)."""
     from markupsafe import Markup
 
     folder = templates_dir()
-    css = (folder / "report.css").read_text(encoding="utf-8")
+    css = "\n".join((folder / name).read_text(encoding="utf-8") for name in ("report.css", "questions.css"))
     js = (folder / "report.js").read_text(encoding="utf-8")
     if re.search(r"</style", css, re.IGNORECASE) or re.search(r"</script", js, re.IGNORECASE):
         raise ValueError("report.css/report.js must not contain a closing </style> or </script>")
@@ -110,22 +113,37 @@ def render_pages(ctx: ReportContext) -> dict[str, str]:
         row = pair.row
         page = _page("pair", f"pair {row.number}: {row.left.name} ↔ {row.right.name}", "../", ctx)
         pages[row.href] = pair_tpl.render(page=page, view=pair)
+    sheet_tpl = env.get_template("questions.html")
+    for sheet in ctx.sheets:
+        page = _page("questions", f"{sheet.learner.name}: {sheet.title}", "../", ctx)
+        pages[sheet.href] = sheet_tpl.render(page=page, sheets=[sheet], all_href=ctx.sheets_href)
+    if ctx.sheets:
+        # every learner with something to ask, one page each, to print for a meeting
+        asked = [s for s in ctx.sheets if s.items] or ctx.sheets
+        page = _page("questions", f"{asked[0].title}: noshortcut report", "../", ctx)
+        pages[ctx.sheets_href] = sheet_tpl.render(page=page, sheets=asked, all_href="")
     return pages
 
 
 def render_html(
-    report: Report | dict, out_dir: Path, *, single_file: bool = False, anonymise: bool = False
+    report: Report | dict,
+    out_dir: Path,
+    *,
+    single_file: bool = False,
+    anonymise: bool = False,
+    lang: str | None = None,
 ) -> list[Path]:
     """Render the HTML report of `report` into `out_dir`; returns the files written.
 
     Multi-page (default): index.html, learners/L01.html..., pairs/pair-0001.html...; pages of an
     earlier render that this report no longer has are removed. `single_file`: one index.html
     holding every view. `anonymise`: learners shown as codes (see `anonymise_report`).
+    `lang`: the question sheets' language (en | zh; None: the report's `lang`).
     A report dict is read through `Report.from_dict` (ReportError names a missing or mistyped
     field).
     """
     report = anonymise_report(report) if anonymise else as_report(report)
-    ctx = build_context(report, single_file=single_file, anonymised=anonymise)
+    ctx = build_context(in_language(report, lang), single_file=single_file, anonymised=anonymise)
     pages = render_pages(ctx)
     out_dir = Path(out_dir)
     written = []
@@ -134,7 +152,7 @@ def render_html(
         _atomic_write(path, html)
         written.append(path)
     keep = {p.resolve() for p in written}
-    for folder, pattern in (("learners", "L*.html"), ("pairs", "pair-*.html")):
+    for folder, pattern in (("learners", "L*.html"), ("pairs", "pair-*.html"), ("questions", "*.html")):
         for stale in (out_dir / folder).glob(pattern):
             if stale.resolve() not in keep:
                 stale.unlink()

@@ -37,6 +37,7 @@ from checker.report.html.exports import downloads
 from checker.report.html.format import line_range, link_url, num, pct, risk_name
 from checker.report.html.graph import cluster_graph, similarity_histogram
 from checker.report.html.pairs import pair_view, split_lines
+from checker.report.html.sheets import question_sheets
 from checker.report.model import (
     FileEntry,
     FilePairEntry,
@@ -85,6 +86,16 @@ class _Links:
 
     def pair(self, number: int) -> str:
         return f"#pair-{number:04d}" if self.single_file else f"pairs/pair-{number:04d}.html"
+
+    def questions(self, learner_id: str) -> str:
+        key = self.questions_key(learner_id)
+        return f"#{key}" if self.single_file else f"questions/{self.codes[learner_id]}.html"
+
+    def questions_key(self, learner_id: str) -> str:
+        return f"questions-{self.codes[learner_id]}"
+
+    def all_questions(self) -> str:
+        return "" if self.single_file else "questions/all.html"
 
     def index(self) -> str:
         return "#overview" if self.single_file else "index.html"
@@ -277,6 +288,7 @@ def build_context(
                 retrain=_retrain_view(retrain.get(lid), retrain_state),
                 notebooks=notebooks_of.get(lid, []),
                 warnings=warnings_of.get(lid, []),
+                questions_href=links.questions(lid),
             )
         )
 
@@ -370,6 +382,8 @@ def build_context(
         single_file,
         report.tool.version if report.tool else "",
         report.created,
+        question_sheets(report, refs, links.questions, links.questions_key, ordered),
+        links.all_questions(),
     )
 
 
