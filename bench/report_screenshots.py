@@ -312,7 +312,18 @@ def review_shots(rounds: dict[str, Path]) -> list[Shot]:
         Shot("corpus-learner", _learner_page(corpus, "mei")),
         Shot("corpus-pair", corpus / "pairs" / f"pair-{corpus_pair:04d}.html",
              prepare=_SHOW_FIRST_FRAGMENT, height=1250),
+        # the review meeting's question sheets: one learner on screen, every learner printed (A4,
+        # one page each), and the d2l copier's sheet printed on its own
+        Shot("corpus-questions", _sheet_page(corpus, "mei"), height=1250),
+        Shot("example-questions", example / "questions" / "all.html", pdf=True),
+        Shot("corpus-questions", _sheet_page(corpus, "mei"), pdf=True),
     ]
+
+
+def _sheet_page(report_dir: Path, learner: str) -> Path:
+    """The learner's question sheet: questions/ beside learners/, under the same code."""
+    page = _learner_page(report_dir, learner)
+    return report_dir / "questions" / page.name
 
 
 def _small_png(data: bytes) -> bytes:
