@@ -164,11 +164,28 @@ class PairFragment(NamedTuple):
 
 
 @dataclass(slots=True)
+class HistoryMatch(Section):
+    """The other side of a `source: history` pair: a learner of a remembered round."""
+
+    round: str = field(metadata=doc("the name the round was stored under (`scan --round-name`)"))
+    learner: str
+    own_work: bool = field(
+        default=False,
+        metadata=doc("the same person (same id, or joined by --aliases): own earlier work, never risk"),
+    )
+
+
+@dataclass(slots=True)
 class FilePairEntry(Section):
     """A file pair (`checker.code.scoring.FilePair.to_dict()`), most similar first in `pairs`."""
 
     left: str
-    right: str = field(metadata=doc("learner id; for a corpus match the corpus source id (pypi:d2l==1.0.3)"))
+    right: str = field(
+        metadata=doc(
+            "learner id; for a corpus match the corpus source id (pypi:d2l==1.0.3); for a "
+            "history match ROUND:LEARNER of a remembered round"
+        )
+    )
     left_file: str
     right_file: str
     similarity: float = field(metadata=doc("(covered left + covered right) / (left tokens + right tokens)"))
@@ -176,7 +193,7 @@ class FilePairEntry(Section):
     right_coverage: float
     longest_lines: int = field(metadata=doc("the longest fragment in source lines"))
     fragments: list[PairFragment] = field(default_factory=list)
-    source: str = field(default="learner", metadata=doc("learner | corpus"))
+    source: str = field(default="learner", metadata=doc("learner | corpus | history"))
     attributed: bool = field(default=False, metadata=doc("the learner names the source"))
     attribution: str = field(default="", metadata=doc("the learner's words that name the source"))
     right_meta: dict[str, Any] = field(
@@ -184,6 +201,9 @@ class FilePairEntry(Section):
     )
     expected: bool = field(
         default=False, metadata=doc("a corpus match to a source the task file names in [sources] expected")
+    )
+    history: HistoryMatch | None = field(
+        default=None, metadata=optional_key("source history: the remembered round and learner")
     )
 
     @classmethod
@@ -268,7 +288,7 @@ class Evidence(Section):
     """One item behind a verdict (`checker.report.verdicts`): a matched region, a notes
     passage, a rule finding or a retrain result; `text` is the sentence a mentor reads out."""
 
-    kind: str = field(metadata=doc("code | corpus | notes | rules | retrain | info"))
+    kind: str = field(metadata=doc("code | corpus | history | notes | rules | retrain | info"))
     level: str = field(metadata=doc("high | medium | low | none (shown, raises nothing)"))
     weight: float = field(
         metadata=doc("ranks a learner's items: own tokens in long runs for code, words for notes")
@@ -534,6 +554,39 @@ class TaskInfo(Section):
     max_params: int | None
 
 
+# --- remembered rounds (checker.pipeline.history) ------------------------------------------------
+
+
+@dataclass(slots=True)
+class HistoryRound(Section):
+    """A remembered round."""
+
+    name: str
+    learners: int
+    files: int = field(metadata=doc("code files"))
+    stored_at: str = field(metadata=doc("UTC time it was stored, ISO 8601"))
+
+
+@dataclass(slots=True)
+class HistorySection(Section):
+    """Remembered rounds: what the scan compared the round with, and where it stored it."""
+
+    index: str = field(metadata=doc("the index folder that holds the rounds"))
+    compared: list[HistoryRound] = field(
+        default_factory=list, metadata=doc("the rounds compared with ([] with --no-history)")
+    )
+    stored: HistoryRound | None = field(
+        default=None, metadata=optional_key("this round, as stored under --round-name")
+    )
+    aliases: str = field(default="", metadata=doc("the --aliases file joining one person's ids"))
+    candidate_pairs: int = 0
+    matched_pairs: int = 0
+    files: list[FileEntry] = field(
+        default_factory=list,
+        metadata=doc("remembered files in `pairs` (owner ROUND:LEARNER), with their text"),
+    )
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -541,7 +594,8 @@ class TaskInfo(Section):
 class Report(Section):
     """report.json. Optional sections: `tool`, `elapsed_s`, `config` and `stats` (always written
     by a scan; a hand-made report may lack them), `notes` (`{}`: not run), `retrain` (`{}`: not
-    run), `corpus` and `task` (only with an index, only with a task file)."""
+    run), `corpus` and `task` (only with an index, only with a task file), `history` (only with
+    an index: remembered rounds)."""
 
     schema_version: int = defaults.REPORT_SCHEMA_VERSION
     tool: ToolInfo | None = field(default=None, metadata=optional_key())
@@ -564,6 +618,9 @@ class Report(Section):
     verdicts: list[Verdict] = field(default_factory=list, metadata=doc("ranked by risk then score"))
     corpus: CorpusInfo | None = field(default=None, metadata=optional_key())
     task: TaskInfo | None = field(default=None, metadata=optional_key())
+    history: HistorySection | None = field(
+        default=None, metadata=optional_key("with --index: remembered rounds compared and stored")
+    )
 
     def learner_ids(self) -> list[str]:
         return [lr.id for lr in self.learners]
@@ -590,6 +647,9 @@ __all__ = [
     "FileEntry",
     "FilePairEntry",
     "Finding",
+    "HistoryMatch",
+    "HistoryRound",
+    "HistorySection",
     "LearnerEntry",
     "LearnerPairEntry",
     "NotesFinding",
