@@ -405,3 +405,13 @@ def test_cli_remembers_lists_and_removes_rounds(tmp_path):
     assert "no remembered rounds" in empty.output
     bad = runner.invoke(cli, ["scan", str(r1), "--index", str(index), "--round-name", "a:b", "-q"])
     assert bad.exit_code == 2 and "cannot hold ':'" in bad.output
+
+
+def test_aliases_without_an_index_of_remembered_rounds_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no default index folder here
+    monkeypatch.delenv("NOSHORTCUT_INDEX", raising=False)
+    aliases = tmp_path / "aliases.csv"
+    aliases.write_text("learner-01,learner-02\n", encoding="utf-8")
+    done = CliRunner().invoke(cli, ["scan", str(write_round(tmp_path / "r1", ROUND_1)), "--aliases",
+                                    str(aliases), "--no-notes", "-q"])
+    assert done.exit_code == 2 and "give --index" in done.output

@@ -145,6 +145,9 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     index_dir = index if index_was_given(click.get_current_context()) else _index_if_built(index)
     if round_name is not None:
         index_dir = index  # remembering a round makes the index folder (the default one, too)
+    if aliases_path is not None and index_dir is None:
+        raise CheckerInputError(f"--aliases {aliases_path}: joins learner ids across the rounds "
+                                f"remembered in an index, and {index} holds none; give --index")
     config = ScanConfig(
         round_dir=round_dir, base_dir=base_dir,
         params=FingerprintParams(k=kgram, window=window),

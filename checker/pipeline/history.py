@@ -34,7 +34,7 @@ from checker.code.scoring import FilePair, score_file_pair
 from checker.core.align import Prepared, own_mask, prepare
 from checker.corpus.lsh import BandedLSH
 from checker.corpus.rounds import (RememberedFile, RememberedRounds, RoundRecord, RoundToStore,
-                                   check_round_name, store_round)
+                                   check_round_name, rounds_dir, store_round)
 from checker.model import IngestWarning, SourceFile
 from checker.pipeline.scan import (CodeMatchResult, Progress, ScanConfig, align_pairs,
                                    fragment_learners, run_weights)
@@ -230,6 +230,26 @@ def _round_info(record: RoundRecord) -> HistoryRound:
     return HistoryRound(record.name, record.learners, record.files, record.stored_at)
 
 
+def notes_against_history(config: ScanConfig, outcome: HistoryOutcome | None, documents: list,
+                          corpus) -> tuple[dict, object | None]:
+    """(check_notes's keyword arguments for the remembered rounds' notes, an embedder or None).
+
+    The remembered notes are compared as other learners' (`other_learners`), a learner's own
+    earlier notes excepted (`same_person`). Without a notes corpus (whose embedder caches), the
+    embedder caches its vectors in the rounds folder: remembered notes are embedded when their
+    round is scanned and read back at every later comparison instead of embedded again."""
+    kwargs: dict = {}
+    if outcome is not None and outcome.notes:
+        kwargs = {"other_learners": outcome.notes,
+                  "same_person": own_earlier_owners(outcome, {d.owner for d in documents})}
+    if corpus is not None or config.index_dir is None or not (kwargs or config.round_name):
+        return kwargs, None
+    from checker.notes.config import NotesConfig
+    from checker.notes.embeddings import Embedder
+
+    return kwargs, Embedder(NotesConfig().model, cache_dir=rounds_dir(config.index_dir) / "embeddings")
+
+
 def own_earlier_owners(outcome: HistoryOutcome, learners: Iterable[str]) -> dict[str, set[str]]:
     """Per learner of this round, the `ROUND:LEARNER` owners of remembered notes that are their
     own earlier work (the notes check does not compare a learner with them)."""
@@ -268,4 +288,5 @@ def remember_round(config: ScanConfig, result: CodeMatchResult, notes_documents:
 
 
 __all__ = ["Aliases", "HistoryOutcome", "add_history_pairs", "check_round_name", "compare_history",
-           "history_section", "own_earlier_owners", "read_aliases", "remember_round"]
+           "history_section", "notes_against_history", "own_earlier_owners", "read_aliases",
+           "remember_round"]

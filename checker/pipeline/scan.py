@@ -553,17 +553,20 @@ def check_round_notes(documents: list, config: ScanConfig, handout: list = (), n
         notes_dir = Path(config.index_dir) / defaults.NOTES_INDEX_SUBDIR
         if (notes_dir / "notes.sqlite").exists():
             corpus = NotesCorpus.open(notes_dir, create=False)
-    try:
-        if history is not None and history.notes:
-            from checker.pipeline.history import own_earlier_owners
+    remembered: dict = {}
+    embedder = None
+    if history is not None or config.round_name:
+        from checker.pipeline.history import notes_against_history
 
-            return check_notes(documents, corpus, other_learners=history.notes, handout=handout,
-                               norms=norms, same_person=own_earlier_owners(
-                                   history, {d.owner for d in documents})).to_dict()
-        return check_notes(documents, corpus, handout=handout, norms=norms).to_dict()
+        remembered, embedder = notes_against_history(config, history, documents, corpus)
+    try:
+        return check_notes(documents, corpus, handout=handout, norms=norms, embedder=embedder,
+                           **remembered).to_dict()
     finally:
         if corpus is not None:
             corpus.close()
+        if embedder is not None and hasattr(embedder, "close"):
+            embedder.close()
 
 
 def open_index(config: ScanConfig):
