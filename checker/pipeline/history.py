@@ -201,6 +201,18 @@ def _match_code(view: RememberedRounds, outcome: HistoryOutcome, config: ScanCon
     outcome.files = entries
 
 
+def scan_history(config: ScanConfig, result: CodeMatchResult,
+                 progress: Progress | None = None) -> tuple[HistoryOutcome | None, list[IngestWarning]]:
+    """A scan's comparison with the remembered rounds of its index (None with --no-history), its
+    pairs added to the round's, and the warnings of its --aliases file."""
+    aliases, warnings = read_aliases(config.aliases_path) if config.aliases_path else (Aliases(), [])
+    if not config.history:
+        return None, warnings
+    outcome = compare_history(config, result, aliases, progress)
+    add_history_pairs(result, outcome)
+    return outcome, warnings
+
+
 def add_history_pairs(result: CodeMatchResult, outcome: HistoryOutcome) -> None:
     """The history pairs join the round's file pairs, in the report's order (most similar first)."""
     result.file_pairs.extend(outcome.pairs)
@@ -289,4 +301,4 @@ def remember_round(config: ScanConfig, result: CodeMatchResult, notes_documents:
 
 __all__ = ["Aliases", "HistoryOutcome", "add_history_pairs", "check_round_name", "compare_history",
            "history_section", "notes_against_history", "own_earlier_owners", "read_aliases",
-           "remember_round"]
+           "remember_round", "scan_history"]

@@ -647,7 +647,11 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
         handout_notes = read_base_notes(config.base_dir) if config.notes and config.base_dir else []
         index = open_index(config)
         result = match_code(subs, base, config, progress, index)
-        history, history_warnings = _compare_history(config, result, progress)
+        history, history_warnings = None, []
+        if config.index_dir is not None and (config.history or config.round_name):
+            from checker.pipeline.history import scan_history
+
+            history, history_warnings = scan_history(config, result, progress)
         if task is not None and task.expected_sources:
             from checker.corpus.match import mark_expected
 
@@ -690,19 +694,8 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
             if progress:
                 progress("remember", 0, 1)
             report.history.stored = remember_round(config, result, notes_documents)
+            if progress:
+                progress("remember", 1, 1)
         report.elapsed_s = round(time.time() - started, 3)
         return report
 
-
-def _compare_history(config: ScanConfig, result: CodeMatchResult, progress: Progress | None):
-    """(the comparison with the index's remembered rounds or None, its warnings): checker.pipeline.history."""
-    if config.index_dir is None or not (config.history or config.round_name):
-        return None, []
-    from checker.pipeline.history import Aliases, add_history_pairs, compare_history, read_aliases
-
-    aliases, warnings = read_aliases(config.aliases_path) if config.aliases_path else (Aliases(), [])
-    if not config.history:
-        return None, warnings
-    history = compare_history(config, result, aliases, progress)
-    add_history_pairs(result, history)
-    return history, warnings
