@@ -34,7 +34,7 @@ from checker.code.scoring import FilePair, score_file_pair
 from checker.core.align import Prepared, own_mask, prepare
 from checker.corpus.lsh import BandedLSH
 from checker.corpus.rounds import (RememberedFile, RememberedRounds, RoundRecord, RoundToStore,
-                                   check_round_name, rounds_dir, store_round)
+                                   rounds_dir, store_round)
 from checker.model import IngestWarning, SourceFile
 from checker.pipeline.scan import (CodeMatchResult, Progress, ScanConfig, align_pairs,
                                    fragment_learners, run_weights)
@@ -299,6 +299,6 @@ def remember_round(config: ScanConfig, result: CodeMatchResult, notes_documents:
     return _round_info(record)
 
 
-__all__ = ["Aliases", "HistoryOutcome", "add_history_pairs", "check_round_name", "compare_history",
+__all__ = ["Aliases", "HistoryOutcome", "add_history_pairs", "compare_history",
            "history_section", "notes_against_history", "own_earlier_owners", "read_aliases",
            "remember_round", "scan_history"]
