@@ -345,10 +345,11 @@ def default_checker_cmd() -> list[str]:
 
 
 def run_scan(checker_cmd: list[str], round_dir: Path, base_dir: Path, out_dir: Path, cwd: Path,
-             index: Path | None, timeout_s: float) -> dict:
-    """One mentor's run; returns {command, returncode, wall_s, report|None, error}."""
+             index: Path | None, timeout_s: float, extra: tuple[str, ...] = ()) -> dict:
+    """One mentor's run (`extra`: more options); returns {command, returncode, wall_s,
+    report|None, error}."""
     command = [*checker_cmd, "scan", str(round_dir), "--base", str(base_dir), "-o", str(out_dir),
-               "--no-html", "-q"]
+               "--no-html", "-q", *extra]
     if index is not None:
         command += ["--index", str(index)]
     env = dict(os.environ)
@@ -546,9 +547,15 @@ def run(args: argparse.Namespace) -> int:
     scored_rounds = {n: r for n, r in results["rounds"].items() if not r.get("skipped")}
     results["totals"] = totals(scored_rounds)
     results["scan_seconds"] = round(sum(r["scan"]["wall_s"] for r in scored_rounds.values()), 1)
+    return finish(results, started, args, markdown)
+
+
+def finish(results: dict, started: float, args: argparse.Namespace, render) -> int:
+    """The run's wall time and the load after it into `results`, then `args.json` and
+    `args.markdown` (`render(results)`) written and the Markdown printed."""
     results["wall_s"] = round(time.perf_counter() - started, 1)
     results["load_after"] = [round(x, 1) for x in os.getloadavg()]
-    text = markdown(results)
+    text = render(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -84,6 +84,7 @@ def render(results: dict) -> str:
     add(PUBLISHED)
     _notes(results, add)
     _rounds(results, add)
+    _history(results, add)
     _corpus(add)
     _gpu(add)
     add("## How to reproduce\n")
@@ -271,21 +272,35 @@ def _notes(results: dict, add) -> None:
 
 def _rounds(results: dict, add) -> None:
     """bench/bench_round.py's Markdown, as written by its run inside bench/run.py."""
-    rounds = results.get("rounds") or {}
-    if not rounds:
-        add("## Real rounds: learner verdicts against human labels\n")
-        add("Not run by this benchmark run (`python bench/bench_round.py` measures it alone).\n")
+    _embedded(results.get("rounds") or {}, "## Real rounds: learner verdicts against human labels",
+              "python bench/bench_round.py", add)
+
+
+def _history(results: dict, add) -> None:
+    """bench/bench_history.py's Markdown, as written by its run inside bench/run.py."""
+    _embedded(results.get("history") or {}, "## Remembered rounds: cross-round pairs on the real rounds",
+              "python bench/bench_history.py", add)
+
+
+def _embedded(run: dict, title: str, alone: str, add) -> None:
+    """A measuring script's Markdown, as written by its run inside bench/run.py (`alone`: the
+    command that measures it by itself, named when this run did not)."""
+    if not run:
+        add(f"{title}\n")
+        add(f"Not run by this benchmark run (`{alone}` measures it alone).\n")
         return
-    if rounds.get("status") == "ok" and rounds.get("markdown"):
-        heading, _, body = rounds["markdown"].strip().partition("\n")
+    if run.get("status") == "ok" and run.get("markdown"):
+        heading, _, body = run["markdown"].strip().partition("\n")
         if not heading.startswith("## "):
-            heading, body = "## Real rounds: learner verdicts against human labels", rounds["markdown"]
+            heading, body = title, run["markdown"]
         add(heading + "\n")
-        add(f"Produced by `{_command(rounds)}` ({_f(rounds['wall_s'], 0)} s), embedded as written:\n")
+        add(f"Produced by `{_command(run)}` ({_f(run['wall_s'], 0)} s), embedded as written:\n")
         add(body.strip() + "\n")
         return
-    add("## Real rounds: learner verdicts against human labels\n")
-    if rounds.get("status") in ("absent", "skipped"):
-        add(f"Not measured: {rounds.get('reason', '')}.\n")
+    add(f"{title}\n")
+    if run.get("status") in ("absent", "skipped"):
+        add(f"Not measured: {run.get('reason', '')}.\n")
     else:
-        add(f"`{_command(rounds)}` did not finish: {rounds.get('status')} {rounds.get('reason', '')[:300]}\n")
+        add(f"`{_command(run)}` did not finish: {run.get('status')} {run.get('reason', '')[:300]}\n")
+
+

@@ -36,8 +36,11 @@ DATASETS_DIR = REPO_DIR.parent / "shared" / "datasets"
 DOLOS_BENCHMARK_DIR = DATASETS_DIR / "dolos-python-benchmark"
 NOTES_SCRIPT = BENCH_DIR / "bench_notes.py"
 ROUND_SCRIPT = BENCH_DIR / "bench_round.py"
+HISTORY_SCRIPT = BENCH_DIR / "bench_history.py"
 # The quick run scans only the labelled rounds that hold copiers (about half the time).
 QUICK_ROUNDS = ("work1", "pre_task/2024/task2")
+# ... and of the remembered-rounds cases, the smallest real one and one labelled copy across rounds
+QUICK_HISTORY_CASES = ("next-task", "split-task2")
 
 FULL_SIZES = (100, 300, 1000, 3000)
 QUICK_SIZES = (100, 300)
@@ -127,6 +130,7 @@ class Results:
     claims: list[dict] = field(default_factory=list)
     notes: dict = field(default_factory=dict)
     rounds: dict = field(default_factory=dict)
+    history: dict = field(default_factory=dict)
     command: str = ""
     started: str = ""
     duration_s: float = 0.0
@@ -522,31 +526,46 @@ def run_notes(config: BenchConfig, results: Results) -> None:
             results.notes["results"] = None
 
 
+def _run_script(name: str, script: Path, stem: str, extra: list[str], timeout_s: float,
+                config: BenchConfig) -> tuple[dict, Path]:
+    """A measuring script of bench/ in its own process, writing `stem`.json and `stem`.md into the
+    results folder: (its run, with the Markdown under "markdown" when it wrote one; the JSON path)."""
+    json_path = config.results_dir / f"{stem}.json"
+    md_path = config.results_dir / f"{stem}.md"
+    if not script.exists():
+        return {"status": "absent", "reason": f"{script.name} does not exist"}, json_path
+    command = [sys.executable, str(script), "--json", str(json_path), "--markdown", str(md_path), *extra]
+    run, _ = _run_tool(name, command, timeout_s)
+    out = asdict(run)
+    if run.status != "ok":
+        return out, json_path
+    if not md_path.exists():  # the shared datasets are absent: the script says so and writes nothing
+        out["status"] = "skipped"
+        out["reason"] = "the shared datasets (../shared/datasets) are absent"
+        return out, json_path
+    out["markdown"] = md_path.read_text(encoding="utf-8")
+    return out, json_path
+
+
 def run_rounds(config: BenchConfig, results: Results) -> None:
     """The labelled real rounds, learner by learner (bench/bench_round.py, its own process)."""
-    if not ROUND_SCRIPT.exists():
-        results.rounds = {"status": "absent", "reason": f"{ROUND_SCRIPT.name} does not exist"}
+    extra = [arg for name in QUICK_ROUNDS for arg in ("--round", name)] if config.quick else []
+    results.rounds, json_path = _run_script("rounds", ROUND_SCRIPT, "round_results", extra,
+                                            config.rounds_timeout_s, config)
+    if "markdown" not in results.rounds:
         return
-    json_path = config.results_dir / "round_results.json"
-    md_path = config.results_dir / "round_results.md"
-    command = [sys.executable, str(ROUND_SCRIPT), "--json", str(json_path), "--markdown", str(md_path)]
-    if config.quick:
-        for name in QUICK_ROUNDS:
-            command += ["--round", name]
-    run, _ = _run_tool("rounds", command, config.rounds_timeout_s)
-    results.rounds = asdict(run)
-    if run.status != "ok":
-        return
-    if not md_path.exists():  # the shared datasets are absent: the script says so and writes nothing
-        results.rounds["status"] = "skipped"
-        results.rounds["reason"] = "the shared datasets (../shared/datasets) are absent"
-        return
-    results.rounds["markdown"] = md_path.read_text(encoding="utf-8")
     try:
         data = json.loads(json_path.read_text(encoding="utf-8"))
         results.rounds["totals"] = data.get("totals")
     except (OSError, ValueError):
         results.rounds["totals"] = None
+
+
+def run_history(config: BenchConfig, results: Results) -> None:
+    """Remembered rounds on the real rounds (bench/bench_history.py, its own process)."""
+    extra = [arg for name in QUICK_HISTORY_CASES for arg in ("--case", name)] if config.quick else []
+    results.history, _ = _run_script("history", HISTORY_SCRIPT, "history_results", extra,
+                                     config.rounds_timeout_s, config)
 
 
 def evaluate_claims(results: Results, config: BenchConfig) -> None:
@@ -629,6 +648,8 @@ def main(argv: list[str] | None = None) -> int:
     run_notes(config, results)
     _progress("labelled real rounds")
     run_rounds(config, results)
+    _progress("remembered rounds")
+    run_history(config, results)
     evaluate_claims(results, config)
     results.duration_s = round(time.perf_counter() - started, 1)
 

@@ -371,6 +371,9 @@ NOTES_REFERENCE_HEADINGS = r"reference|bibliograph|sources|further reading|ÂèÇËÄ
 # Default index folder and the notes corpus inside it (`<index>/notes/`).
 DEFAULT_INDEX_DIR = "fingerprints"
 NOTES_INDEX_SUBDIR = "notes"
+# Remembered rounds (`scan --round-name`) inside an index folder: `<index>/rounds/rounds.sqlite`
+# (checker.corpus.rounds says why a database of their own).
+ROUNDS_INDEX_SUBDIR = "rounds"
 
 # --- vector index (checker.notes.vector_index) --------------------------------------------------------
 # Exact inner-product search up to this many vectors: a 200k x 512 float32 scan is ~0.1 s per

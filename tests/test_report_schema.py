@@ -29,7 +29,7 @@ def test_the_schema_names_every_section_and_forbids_other_keys():
     assert list(schema["properties"]) == [
         "schema_version", "tool", "created", "elapsed_s", "config", "stats", "learners", "files",
         "pairs", "learner_pairs", "findings", "notes", "retrain", "outputs", "warnings", "verdicts",
-        "corpus", "task", "notes_corpus", "lang"]
+        "corpus", "task", "notes_corpus", "history", "lang"]
     assert schema["additionalProperties"] is False
     assert all(d["additionalProperties"] is False for d in schema["$defs"].values())
     assert "text" not in schema["$defs"]["FileEntry"]["required"]  # only for files in pairs

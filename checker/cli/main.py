@@ -78,6 +78,14 @@ def cli() -> None:
                    "checker; `checker corpus export-common` rebuilds the list).")
 @index_option("Corpus index to match against (code and notes). The default folder is used "
               "only when an index was built there; a folder you name must hold one.")
+@click.option("--round-name", "round_name", metavar="NAME", default=None,
+              help="Remember this round in the index under NAME (e.g. 2025-task3), replacing a "
+                   "round of that name, so that later scans compare with it.")
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="Compare with the rounds remembered in the index (a learner's own earlier "
+                   "work is shown, never counted as copying).")
+@click.option("--aliases", "aliases_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of learner,alias rows: ids of one person across rounds (own earlier work).")
 @click.option("--lsh", "lsh_url", metavar="URL", default=None,
               help="Match against the corpus's shared LSH tables on Redis "
                    "(redis://HOST[:PORT][/DB][?prefix=NAME], pushed by `checker lsh-sync`) instead "
@@ -96,7 +104,8 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
          min_similarity: float, frequent_share: float, frequent_max: int, kgram: int, window: int,
          jobs: int, top: int, task_path: Path | None, retrain: bool, retrain_short: bool,
          notes: bool, common: bool,
-         index: Path, lsh_url: str | None, ray_address: str | None, html: bool,
+         index: Path, round_name: str | None, history: bool, aliases_path: Path | None,
+         lsh_url: str | None, ray_address: str | None, html: bool,
          lang: str | None, fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
 
@@ -110,6 +119,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
       checker scan round/ --task task.toml --retrain --short -o report/
       checker scan round/ --lang zh -o report/
       checker scan round/ --index fingerprints/ --lsh redis://mentors.lan/0 --ray local -o report/
+      checker scan task3/ --index fingerprints/ --round-name 2025-task3 --aliases aliases.csv -o report/
     """
     from rich.console import Console
 
@@ -131,6 +141,17 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     if out_dir is not None:
         _check_out_dir(out_dir, round_dir, base_dir)
     lsh_engine = _shared_lsh(lsh_url) if lsh_url else defaults.CORPUS_LSH_ENGINE
+    if round_name is not None:
+        from checker.corpus.rounds import check_round_name
+
+        with input_errors():
+            round_name = check_round_name(round_name)
+    index_dir = index if index_was_given(click.get_current_context()) else _index_if_built(index)
+    if round_name is not None:
+        index_dir = index  # remembering a round makes the index folder (the default one, too)
+    if aliases_path is not None and index_dir is None:
+        raise CheckerInputError(f"--aliases {aliases_path}: joins learner ids across the rounds "
+                                f"remembered in an index, and {index} holds none; give --index")
     config = ScanConfig(
         round_dir=round_dir, base_dir=base_dir,
         params=FingerprintParams(k=kgram, window=window),
@@ -139,7 +160,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         min_fragment_tokens=max(defaults.MIN_FRAGMENT_TOKENS, kgram),
         task_path=task_path, retrain=retrain, retrain_short=retrain_short,
         notes=notes, common=common,
-        index_dir=index if index_was_given(click.get_current_context()) else _index_if_built(index),
+        index_dir=index_dir, round_name=round_name, history=history, aliases_path=aliases_path,
         fingerprint_map=_ray_fingerprint_map(ray_address, jobs),
         corpus_lsh_engine=lsh_engine, lang=lang,
     )
@@ -216,7 +237,8 @@ def _index_if_built(path: Path) -> Path | None:
     """The default index folder when an index was built there; None: learners only."""
     has_code = any(path.glob("*.sqlite")) if path.is_dir() else False
     has_notes = (path / defaults.NOTES_INDEX_SUBDIR / "notes.sqlite").exists()
-    return path if has_code or has_notes else None
+    has_rounds = (path / defaults.ROUNDS_INDEX_SUBDIR).is_dir()
+    return path if has_code or has_notes or has_rounds else None
 
 
 def _run_with_progress(fn, config, quiet: bool):
@@ -241,11 +263,12 @@ def _register_commands() -> None:
     from checker.cli.corpus import corpus as corpus_group
     from checker.cli.notes import notes_command, notes_index_group
     from checker.cli.report import report as report_command
+    from checker.cli.rounds import rounds as rounds_group
     from checker.cli.rules import lint_command, rules_command
     from checker.cli.scale import lsh_sync
 
     for command in (retrain_command, rules_command, lint_command, notes_command,
-                    notes_index_group, report_command, corpus_group, lsh_sync):
+                    notes_index_group, report_command, corpus_group, rounds_group, lsh_sync):
         cli.add_command(command)
 
 

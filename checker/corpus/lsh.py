@@ -91,6 +91,33 @@ class BandedLSH:
     def query_many(self, signatures: Sequence[np.ndarray]) -> list[np.ndarray]:
         return [self.query(s) for s in signatures]
 
+    def query_pairs(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(query row, stored row) of every query signature (a row of `queries`) and stored row
+        sharing a band, each pair once, sorted: `query` of all rows at once, band by band."""
+        queries = np.asarray(queries, dtype=np.uint64)
+        if not len(queries) or not self.sorted.shape[1]:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        hashes = self._band_hashes(queries.reshape(len(queries), -1))
+        n_stored = self.sorted.shape[1]
+        found = []
+        for j in range(len(self.hashranges)):
+            column = self.sorted[j]
+            lo = np.searchsorted(column, hashes[:, j], "left")
+            counts = np.searchsorted(column, hashes[:, j], "right") - lo
+            total = int(counts.sum())
+            if not total:
+                continue
+            # positions lo[i] .. lo[i] + counts[i] - 1 of every query row i, flattened
+            offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+            rows = np.repeat(np.arange(len(queries), dtype=np.int64), counts)
+            found.append(rows * n_stored + self.order[j, np.repeat(lo, counts) + offsets])
+        if not found:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        keys = np.unique(np.concatenate(found))
+        return keys // n_stored, keys % n_stored
+
 
 # Odd multipliers (splitmix64 constants) combining a band's values into one 64-bit key.
 _BAND_BASE = np.uint64(0x9E3779B97F4A7C15)

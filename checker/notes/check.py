@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -102,6 +102,7 @@ def check_notes(
     embedder=None,
     handout: Sequence[NotesDocument] = (),
     norms=None,
+    same_person: Mapping[str, set[str]] | None = None,
 ) -> NotesReport:
     """Classify every paragraph of `documents` (grouped by owner = learner).
 
@@ -113,7 +114,9 @@ def check_notes(
     (score >= copy_threshold; for a paragraph too short to judge, literally) is status "handout":
     neither copied nor own words, and never compared between learners. `norms`: the task's
     `[notes]` (an object with `min_words` and `min_own_share`, None where not set); without them
-    the length and own-share findings are information only.
+    the length and own-share findings are information only. `same_person`: per reported owner,
+    the owners among `other_learners` who are the same person (their own earlier notes, from a
+    remembered round): never compared with them.
     """
     if corpus is not None:
         config = config or corpus.config
@@ -198,7 +201,8 @@ def check_notes(
         for document in owner_docs:
             doc_probes = [probes[(document.key, p.index)] for p in document.prose]
             corpus_hits = _candidates(corpus, doc_probes, set()) if corpus else None
-            peer_hits = _candidates(peers, doc_probes, {owner}) if peers else None
+            peer_hits = _candidates(peers, doc_probes, {owner} | (same_person or {}).get(owner, set())) \
+                if peers else None
             for i, probe in enumerate(doc_probes):
                 paragraph = probe.paragraph
                 words = paragraph.words

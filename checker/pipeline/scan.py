@@ -85,6 +85,12 @@ class ScanConfig:
     # the review questions' language, en | zh; None: the round's notes' (report.json's `lang`,
     # not part of its config: both languages are stored, `checker report --lang` switches)
     lang: str | None = None
+    # remembered rounds (checker.pipeline.history; in report.json's `history`, not its config):
+    # store this round in the index under this name, compare with the index's remembered rounds,
+    # and the learner,alias rows that join one person's ids across rounds
+    round_name: str | None = None
+    history: bool = True
+    aliases_path: Path | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -137,6 +143,18 @@ class _BackgroundImport:
 
 
 @dataclass
+class MatchState:
+    """What the learner matching worked with, for a stage that compares the round with more
+    code the same way (remembered rounds: checker.pipeline.history)."""
+
+    ignore: np.ndarray  # k-grams ignored outright (handout, round-frequent, public common)
+    shipped: np.ndarray  # the shipped common k-grams found in the round (no weight as evidence)
+    counted: tuple[np.ndarray, np.ndarray]  # kgram_learner_counts of the round
+    signature_docs: np.ndarray  # the document of each LSH signature
+    signatures: np.ndarray  # MinHash values, one row per signature
+
+
+@dataclass
 class CodeMatchResult:
     submissions: list[Submission]
     docs: list[CodeDoc]
@@ -144,6 +162,7 @@ class CodeMatchResult:
     learner_pairs: list
     warnings: list[IngestWarning]
     stats: dict
+    state: MatchState | None = None
 
 
 def kgram_learner_counts(docs: list[CodeDoc]) -> tuple[np.ndarray, np.ndarray]:
@@ -409,7 +428,8 @@ def match_code(subs: list[Submission], base: list[SourceFile], config: ScanConfi
                     "align": round(t_align - t_cand, 3),
                     "corpus": round(t_corpus - t_align, 3)},
     }
-    return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats)
+    state = MatchState(hard_ignore, shipped, counted, np.array(signature_docs, dtype=np.int64), values)
+    return CodeMatchResult(subs, docs, file_pairs, learner_pairs, warnings, stats, state)
 
 
 def run_weights(frags, left: CodeDoc, right: CodeDoc, left_specific: np.ndarray | None,
@@ -526,10 +546,12 @@ def read_base_notes(base_dir: Path) -> list:
             for rel in [*sub.notes, *sub.notebook_markdown]]
 
 
-def check_round_notes(documents: list, config: ScanConfig, handout: list = (),
-                      norms=None) -> tuple[dict, NotesCorpusInfo | None]:
+def check_round_notes(documents: list, config: ScanConfig, handout: list = (), norms=None,
+                      history=None) -> tuple[dict, NotesCorpusInfo | None]:
     """Notes of every learner against each other and, with an index, the public notes corpus;
-    `handout`: the base folder's notes (read_base_notes); `norms`: the task's `[notes]`.
+    `handout`: the base folder's notes (read_base_notes); `norms`: the task's `[notes]`;
+    `history`: the comparison with remembered rounds (checker.pipeline.history), whose notes
+    are compared with as other learners', a learner's own earlier notes excepted.
     Returns report.json's `notes` and the notes corpus used (None: learners only)."""
     from checker.notes.check import check_notes
     from checker.notes.corpus import NotesCorpus
@@ -544,11 +566,20 @@ def check_round_notes(documents: list, config: ScanConfig, handout: list = (),
                 NotesCorpusSourceInfo(source, documents, str(meta.get("url") or ""),
                                       str(meta.get("licence") or meta.get("license") or ""))
                 for source, documents, meta in corpus.source_details()])
+    remembered: dict = {}
+    embedder = None
+    if history is not None or config.round_name:
+        from checker.pipeline.history import notes_against_history
+
+        remembered, embedder = notes_against_history(config, history, documents, corpus)
     try:
-        return check_notes(documents, corpus, handout=handout, norms=norms).to_dict(), used
+        return check_notes(documents, corpus, handout=handout, norms=norms, embedder=embedder,
+                           **remembered).to_dict(), used
     finally:
         if corpus is not None:
             corpus.close()
+        if embedder is not None and hasattr(embedder, "close"):
+            embedder.close()
 
 
 def attach_public_lines(report: Report, index) -> None:
@@ -578,8 +609,12 @@ def open_index(config: ScanConfig):
     try:
         return CorpusIndex.open(config.index_dir, config.params)
     except CorpusIndexError:
-        if (Path(config.index_dir) / defaults.NOTES_INDEX_SUBDIR).exists():
-            return None  # a notes-only index: the notes check uses it, code has no corpus
+        folder = Path(config.index_dir)
+        if ((folder / defaults.NOTES_INDEX_SUBDIR).exists()
+                or (folder / defaults.ROUNDS_INDEX_SUBDIR).exists() or config.round_name):
+            # a notes-only index (the notes check uses it), or one holding remembered rounds
+            # (checker.pipeline.history): code has no corpus
+            return None
         raise
 
 
@@ -643,6 +678,11 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
         handout_notes = read_base_notes(config.base_dir) if config.notes and config.base_dir else []
         index = open_index(config)
         result = match_code(subs, base, config, progress, index)
+        history, history_warnings = None, []
+        if config.index_dir is not None and (config.history or config.round_name):
+            from checker.pipeline.history import scan_history
+
+            history, history_warnings = scan_history(config, result, progress)
         if task is not None and task.expected_sources:
             from checker.corpus.match import mark_expected
 
@@ -653,11 +693,15 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
             corpus = CorpusInfo(str(config.index_dir), [
                 CorpusSourceInfo(r.spec, r.version, r.licence, r.url) for r in index.sources()])
         warnings = round_warnings + base_warnings + [w for s in subs for w in s.warnings]
-        warnings += result.warnings
+        warnings += result.warnings + history_warnings
         report = build_report(config, result, warnings, started)
         if index is not None:
             report.corpus = corpus
             attach_public_lines(report, index)
+        if config.index_dir is not None and (history is not None or config.round_name):
+            from checker.pipeline.history import history_section
+
+            report.history = history_section(report, config, history)
         if task is not None:
             report.task = TaskInfo(task.name, task.description, task.url, task.rules.max_params)
             report.findings = [Finding.from_dict(f, "findings[]")
@@ -671,7 +715,7 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
             if progress:
                 progress("notes", 0, 1)
             notes, report.notes_corpus = check_round_notes(
-                notes_documents, config, handout_notes, task.notes if task is not None else None)
+                notes_documents, config, handout_notes, task.notes if task is not None else None, history)
             report.notes = NotesSection.from_dict(notes, "notes")
             if progress:
                 progress("notes", 1, 1)
@@ -683,5 +727,14 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
         add_questions(report, {(s.learner, f.path): f for s in subs for f in s.code}, config.lang)
         if report.stats is not None:
             report.stats.seconds["questions"] = round(time.time() - asked, 3)
+        if config.round_name and report.history is not None:
+            from checker.pipeline.history import remember_round
+
+            if progress:
+                progress("remember", 0, 1)
+            report.history.stored = remember_round(config, result, notes_documents)
+            if progress:
+                progress("remember", 1, 1)
         report.elapsed_s = round(time.time() - started, 3)
         return report
+

@@ -211,11 +211,28 @@ class CorpusText(Section):
 
 
 @dataclass(slots=True)
+class HistoryMatch(Section):
+    """The other side of a `source: history` pair: a learner of a remembered round."""
+
+    round: str = field(metadata=doc("the name the round was stored under (`scan --round-name`)"))
+    learner: str
+    own_work: bool = field(
+        default=False,
+        metadata=doc("the same person (same id, or joined by --aliases): own earlier work, never risk"),
+    )
+
+
+@dataclass(slots=True)
 class FilePairEntry(Section):
     """A file pair (`checker.code.scoring.FilePair.to_dict()`), most similar first in `pairs`."""
 
     left: str
-    right: str = field(metadata=doc("learner id; for a corpus match the corpus source id (pypi:d2l==1.0.3)"))
+    right: str = field(
+        metadata=doc(
+            "learner id; for a corpus match the corpus source id (pypi:d2l==1.0.3); for a "
+            "history match ROUND:LEARNER of a remembered round"
+        )
+    )
     left_file: str
     right_file: str
     similarity: float = field(metadata=doc("(covered left + covered right) / (left tokens + right tokens)"))
@@ -223,7 +240,7 @@ class FilePairEntry(Section):
     right_coverage: float
     longest_lines: int = field(metadata=doc("the longest fragment in source lines"))
     fragments: list[PairFragment] = field(default_factory=list)
-    source: str = field(default="learner", metadata=doc("learner | corpus | outputs"))
+    source: str = field(default="learner", metadata=doc("learner | corpus | history | outputs"))
     attributed: bool = field(default=False, metadata=doc("the learner names the source"))
     attribution: str = field(default="", metadata=doc("the learner's words that name the source"))
     right_meta: dict[str, Any] = field(
@@ -242,6 +259,9 @@ class FilePairEntry(Section):
             "corpus matches: the public side's matched lines with a few lines of context, within "
             "the report's cap (checker.corpus.excerpts)"
         ),
+    )
+    history: HistoryMatch | None = field(
+        default=None, metadata=optional_key("source history: the remembered round and learner")
     )
 
     @classmethod
@@ -326,7 +346,7 @@ class Evidence(Section):
     """One item behind a verdict (`checker.report.verdicts`): a matched region, a notes
     passage, a rule finding or a retrain result; `text` is the sentence a mentor reads out."""
 
-    kind: str = field(metadata=doc("code | corpus | outputs | notes | rules | retrain | info"))
+    kind: str = field(metadata=doc("code | corpus | history | outputs | notes | rules | retrain | info"))
     level: str = field(metadata=doc("high | medium | low | none (shown, raises nothing)"))
     weight: float = field(
         metadata=doc("ranks a learner's items: own tokens in long runs for code, words for notes")
@@ -696,6 +716,39 @@ class TaskInfo(Section):
     max_params: int | None
 
 
+# --- remembered rounds (checker.pipeline.history) ------------------------------------------------
+
+
+@dataclass(slots=True)
+class HistoryRound(Section):
+    """A remembered round."""
+
+    name: str
+    learners: int
+    files: int = field(metadata=doc("code files"))
+    stored_at: str = field(metadata=doc("UTC time it was stored, ISO 8601"))
+
+
+@dataclass(slots=True)
+class HistorySection(Section):
+    """Remembered rounds: what the scan compared the round with, and where it stored it."""
+
+    index: str = field(metadata=doc("the index folder that holds the rounds"))
+    compared: list[HistoryRound] = field(
+        default_factory=list, metadata=doc("the rounds compared with ([] with --no-history)")
+    )
+    stored: HistoryRound | None = field(
+        default=None, metadata=optional_key("this round, as stored under --round-name")
+    )
+    aliases: str = field(default="", metadata=doc("the --aliases file joining one person's ids"))
+    candidate_pairs: int = 0
+    matched_pairs: int = 0
+    files: list[FileEntry] = field(
+        default_factory=list,
+        metadata=doc("remembered files in `pairs` (owner ROUND:LEARNER), with their text"),
+    )
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -704,7 +757,8 @@ class Report(Section):
     """report.json. Optional sections: `tool`, `elapsed_s`, `config` and `stats` (always written
     by a scan; a hand-made report may lack them), `notes` (`{}`: not run), `retrain` (`{}`: not
     run), `corpus` and `task` (only with an index, only with a task file), `notes_corpus` (only
-    when the notes were compared with a notes corpus)."""
+    when the notes were compared with a notes corpus), `history` (only with an index: remembered
+    rounds)."""
 
     schema_version: int = defaults.REPORT_SCHEMA_VERSION
     tool: ToolInfo | None = field(default=None, metadata=optional_key())
@@ -738,6 +792,9 @@ class Report(Section):
             "the notes corpus the notes were compared with; absent: none (or not recorded)"
         ),
     )
+    history: HistorySection | None = field(
+        default=None, metadata=optional_key("with --index: remembered rounds compared and stored")
+    )
     lang: str = field(
         default="en", metadata=doc("language of the questions' `text`: en | zh (--lang, else the notes')")
     )
@@ -769,6 +826,9 @@ __all__ = [
     "FileEntry",
     "FilePairEntry",
     "Finding",
+    "HistoryMatch",
+    "HistoryRound",
+    "HistorySection",
     "LearnerEntry",
     "LearnerPairEntry",
     "NotesCorpusInfo",

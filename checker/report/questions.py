@@ -997,8 +997,8 @@ def _region_questions(
 
 
 def _pair_of(ctx: _Context, learner: str, item: Evidence) -> FilePairEntry | None:
-    if item.kind == "corpus":
-        return ctx.pairs.get(("corpus", learner, item.file, item.partner, item.partner_file))
+    if item.kind in ("corpus", "history"):  # the learner is always the left side of these
+        return ctx.pairs.get((item.kind, learner, item.file, item.partner, item.partner_file))
     return ctx.pairs.get(("learner", learner, item.file, item.partner, item.partner_file)) or ctx.pairs.get(
         ("learner", item.partner, item.partner_file, learner, item.file)
     )
@@ -1142,7 +1142,7 @@ def _learner_questions(ctx: _Context, verdict: Verdict, lang: str) -> list[Quest
     rules_done = False
     for index, item in enumerate(verdict.evidence):
         drafts: list[_Draft] = []
-        if item.kind in ("code", "corpus") and item.level != "none":
+        if item.kind in ("code", "corpus", "history") and item.level != "none":
             drafts = _code_questions(ctx, verdict.learner, item, asked)
         elif item.kind == "rules" and not rules_done:
             rules_done = True

@@ -118,57 +118,119 @@ def _level(weight: float, policy: VerdictPolicy) -> str:
     return "none"
 
 
+@dataclass(frozen=True)
+class _Matched:
+    """A file pair seen from one side: its long own-code runs, their weight and level."""
+
+    mine: str  # "left" | "right"
+    other: str
+    my_file: str
+    their_file: str
+    share: float
+    runs: list[PairFragment]
+    weight: int
+    level: str
+    whole: bool  # both files covered: the same file
+
+    @classmethod
+    def of(cls, learner: str, pair: FilePairEntry, policy: VerdictPolicy) -> _Matched:
+        left = pair.left == learner
+        share, their_share = (
+            (pair.left_coverage, pair.right_coverage) if left else (pair.right_coverage, pair.left_coverage)
+        )
+        runs = _runs(pair, policy)
+        weight = _run_weight(runs)
+        return cls(
+            "left" if left else "right",
+            pair.right if left else pair.left,
+            pair.left_file if left else pair.right_file,
+            pair.right_file if left else pair.left_file,
+            share,
+            runs,
+            weight,
+            _level(weight, policy),
+            share >= policy.identical_coverage and their_share >= policy.identical_coverage,
+        )
+
+    @property
+    def theirs(self) -> str:
+        return "right" if self.mine == "left" else "left"
+
+    def lines(self) -> int:
+        return _run_lines(self.runs, self.mine)
+
+    def where(self) -> tuple[str, str, str]:
+        """(my lines, their lines, how: "" or " in N runs (longest L lines)")."""
+        my_lines = [_lines_of(f, self.mine) for f in self.runs]
+        longest = max(b - a + 1 for a, b in my_lines)
+        how = "" if len(self.runs) == 1 else f" in {len(self.runs)} runs (longest {longest} lines)"
+        return _span(my_lines), _span([_lines_of(f, self.theirs) for f in self.runs]), how
+
+    def evidence(self, kind: str, level: str, text: str) -> Evidence:
+        return Evidence(kind, level, self.weight, text, self.other, self.my_file, self.their_file, self.share)
+
+
+def _too_little(m: _Matched, whose: str) -> Evidence:
+    return Evidence(
+        "info",
+        "none",
+        0,
+        f"{m.my_file} is identical to {whose} {m.their_file} but holds too little code "
+        f"of its own (beyond handout and common code) to tell copying from coincidence",
+        m.other,
+        m.my_file,
+        m.their_file,
+        m.share,
+    )
+
+
+def _shared_code(m: _Matched, kind: str, also: str, whence: str = "") -> Evidence:
+    """The evidence of code shared with another learner (`whence`: " from the earlier round X"
+    for a learner of a remembered round)."""
+    if m.whole:
+        # the whole file, not a passage of it: the strongest form of the same code
+        text = (
+            f"{m.my_file} is the same code as {m.other}'s {m.their_file}{whence} ({m.lines()} lines "
+            f"of own code, {_pct(m.share)} of the file){also}"
+        )
+        return m.evidence(kind, "high", text)
+    mine, theirs, how = m.where()
+    text = (
+        f"{m.my_file}{mine}: {m.lines()} lines of own code{how} also in "
+        f"{m.other}'s {m.their_file}{theirs}{whence}; {_pct(m.share)} of {m.my_file}{also}"
+    )
+    return m.evidence(kind, m.level, text)
+
+
 def _code_evidence(learner: str, pair: FilePairEntry, policy: VerdictPolicy) -> Evidence | None:
     """A learner-to-learner file pair seen from `learner`'s side, or None when it is no evidence."""
-    mine = "left" if pair.left == learner else "right"
-    theirs = "right" if mine == "left" else "left"
-    other = pair.right if mine == "left" else pair.left
-    my_file, their_file = (
-        (pair.left_file, pair.right_file) if mine == "left" else (pair.right_file, pair.left_file)
-    )
-    share, their_share = (
-        (pair.left_coverage, pair.right_coverage)
-        if mine == "left"
-        else (pair.right_coverage, pair.left_coverage)
-    )
-    runs = _runs(pair, policy)
-    weight = _run_weight(runs)
-    level = _level(weight, policy)
-    whole = share >= policy.identical_coverage and their_share >= policy.identical_coverage
-    if level == "none":
-        if whole:
-            return Evidence(
-                "info",
-                "none",
-                0,
-                f"{my_file} is identical to {other}'s {their_file} but holds too little code "
-                f"of its own (beyond handout and common code) to tell copying from coincidence",
-                other,
-                my_file,
-                their_file,
-                share,
-            )
-        return None
-    if whole:
-        level = "high"  # the whole file, not a passage of it: the strongest form of the same code
-    my_lines = [_lines_of(f, mine) for f in runs]
-    their_lines = [_lines_of(f, theirs) for f in runs]
-    n_lines = _run_lines(runs, mine)
-    shared_by = max(f.learners for f in runs)
-    also = f"; {shared_by - 2} other learner(s) have it too" if shared_by > 2 else ""
-    if whole:
-        text = (
-            f"{my_file} is the same code as {other}'s {their_file} ({n_lines} lines of own "
-            f"code, {_pct(share)} of the file){also}"
+    m = _Matched.of(learner, pair, policy)
+    if m.level == "none":
+        return _too_little(m, f"{m.other}'s") if m.whole else None
+    shared_by = max(f.learners for f in m.runs)
+    return _shared_code(m, "code", f"; {shared_by - 2} other learner(s) have it too" if shared_by > 2 else "")
+
+
+def _history_evidence(pair: FilePairEntry, policy: VerdictPolicy) -> Evidence | None:
+    """A match with a learner of a remembered round (`source` history), seen from the left side:
+    raised as a learner pair is, or, for the learner's own earlier work, shown and never raised."""
+    m = _Matched.of(pair.left, pair, policy)
+    earlier = f"the earlier round {pair.history.round}" if pair.history else "an earlier round"
+    if pair.history is not None and pair.history.own_work:
+        if m.level == "none" and not m.whole:
+            return None
+        what = "the same file as" if m.whole else f"{m.lines()} lines of own code also in"
+        return m.evidence(
+            "history",
+            "none",
+            f"{m.my_file}: own earlier work, {what} their own {m.their_file} of {earlier} "
+            f"({m.other}); not counted as copying",
         )
-    else:
-        longest = max(b - a + 1 for a, b in my_lines)
-        how = "" if len(runs) == 1 else f" in {len(runs)} runs (longest {longest} lines)"
-        text = (
-            f"{my_file}{_span(my_lines)}: {n_lines} lines of own code{how} also in "
-            f"{other}'s {their_file}{_span(their_lines)}; {_pct(share)} of {my_file}{also}"
-        )
-    return Evidence("code", level, weight, text, other, my_file, their_file, share)
+    if m.level == "none":
+        return _too_little(m, f"{m.other}'s (of {earlier})") if m.whole else None
+    shared_by = max(f.learners for f in m.runs)
+    also = f"; {shared_by - 1} other learner(s) of this round have it too" if shared_by > 1 else ""
+    return _shared_code(m, "history", also, f" from {earlier}")
 
 
 def _corpus_evidence(pair: FilePairEntry, policy: VerdictPolicy) -> Evidence | None:
@@ -425,12 +487,15 @@ def learner_verdicts(
     code_of: dict[str, list[FilePairEntry]] = {}
     corpus_of: dict[str, list[FilePairEntry]] = {}
     outputs_of: dict[str, list[FilePairEntry]] = {}
+    history_of: dict[str, list[FilePairEntry]] = {}
     for fp in file_pairs:
         if fp.source == "outputs":
             outputs_of.setdefault(fp.left, []).append(fp)
             outputs_of.setdefault(fp.right, []).append(fp)
         elif fp.source == "corpus":
             corpus_of.setdefault(fp.left, []).append(fp)
+        elif fp.source == "history":
+            history_of.setdefault(fp.left, []).append(fp)
         elif fp.source == "learner":
             code_of.setdefault(fp.left, []).append(fp)
             code_of.setdefault(fp.right, []).append(fp)
@@ -450,6 +515,10 @@ def learner_verdicts(
                 items.append(item)
         items += [_outputs_evidence(learner, pair, policy) for pair in outputs_of.get(learner, [])]
         items += _printed_metric_evidence(learner, outputs)
+        for pair in history_of.get(learner, []):
+            item = _history_evidence(pair, policy)
+            if item:
+                items.append(item)
         items += _rules_evidence(findings_of.get(learner, []))
         items += _notes_evidence(learner, notes, policy)
         rt = (retrain or {}).get(learner)
@@ -483,10 +552,11 @@ def _verdict(learner: str, items: list[Evidence], policy: VerdictPolicy) -> Verd
     reasons: list[str] = []
     code_shown = hidden = 0
     for e in items:
-        if e.kind == "code" and code_shown == policy.max_code_reasons:
+        matched = e.kind in ("code", "history")
+        if matched and code_shown == policy.max_code_reasons:
             hidden += 1
             continue
-        code_shown += e.kind == "code"
+        code_shown += matched
         if e.text not in reasons:
             reasons.append(e.text)
     if hidden:

@@ -35,6 +35,21 @@ def _mention_replacer(codes: dict[str, str]) -> Callable[[str], str]:
     return replace
 
 
+def _history_names(rep: Report) -> set[str]:
+    """Every name of the report that may be a remembered learner (ROUND:LEARNER)."""
+    names = {p.right for p in rep.pairs if p.source == "history"}
+    names |= {f.owner for f in rep.history.files} if rep.history else set()
+    if rep.notes is not None:
+        names |= {sp.learner_b for sp in rep.notes.shared} | {sp.learner_a for sp in rep.notes.shared}
+        names |= {
+            par.learner_match.source.source
+            for entry in rep.notes.learners
+            for par in entry.paragraphs
+            if par.learner_match is not None
+        }
+    return names
+
+
 def anonymise_report(report: Report | dict) -> Report:
     """A copy of `report` with every learner id replaced by its code (see `learner_codes`).
 
@@ -47,9 +62,26 @@ def anonymise_report(report: Report | dict) -> Report:
     """
     rep = as_report(report).copy()
     codes = learner_codes(rep.learner_ids())
+    # learners of remembered rounds (ROUND:LEARNER): their own code when they are of this round
+    # too, else E01, E02, ...; the round names stay
+    rounds = {r.name for r in rep.history.compared} if rep.history else set()
+
+    def earlier(name: str) -> tuple[str, str] | None:
+        round_name, sep, learner = name.partition(":")
+        return (round_name, learner) if sep and round_name in rounds else None
+
+    others = {
+        found[1]
+        for name in _history_names(rep)
+        if (found := earlier(name)) is not None and found[1] not in codes
+    }
+    codes.update({lid: "E" + c[1:] for lid, c in learner_codes(others).items()})
 
     def code(name: str) -> str:  # corpus source ids are not learners and pass unchanged
-        return codes.get(name, name)
+        if name in codes:
+            return codes[name]
+        found = earlier(name)
+        return f"{found[0]}:{codes.get(found[1], found[1])}" if found else name
 
     text = _mention_replacer(codes)
     for lr in rep.learners:
@@ -59,6 +91,11 @@ def anonymise_report(report: Report | dict) -> Report:
     for p in rep.pairs:
         p.left, p.right = code(p.left), code(p.right)
         p.attribution = text(p.attribution)
+        if p.history is not None:
+            p.history.learner = code(p.history.learner)
+    if rep.history is not None:
+        for f in rep.history.files:
+            f.owner = code(f.owner)
     for lp in rep.learner_pairs:
         lp.left, lp.right = code(lp.left), code(lp.right)
     for v in rep.verdicts:

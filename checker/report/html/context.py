@@ -41,6 +41,9 @@ class PairRow:
     attributed: bool
     attribution: str
     hot: bool  # similarity at or above the suspicious threshold
+    # source history: "own earlier work, ROUND" or "earlier round ROUND"; own_work: the former
+    history_note: str = ""
+    own_work: bool = False
 
 
 @dataclass(frozen=True)

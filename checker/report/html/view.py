@@ -132,7 +132,9 @@ def build_context(
     def ref(name: str) -> LearnerRef:
         return refs.get(name) or LearnerRef(str(name), "", "none")
 
-    files = {(f.owner, f.path): f for f in report.files}
+    # remembered files that appear in pairs (owner ROUND:LEARNER) are shown like the round's own
+    remembered = report.history.files if report.history else []
+    files = {(f.owner, f.path): f for f in [*report.files, *remembered]}
 
     # --- pairs
     pair_rows: list[PairRow] = []
@@ -169,6 +171,8 @@ def build_context(
             attributed=p.attributed,
             attribution=p.attribution,
             hot=p.similarity >= threshold,
+            history_note=_history_note(p),
+            own_work=bool(p.history and p.history.own_work),
         )
         pair_rows.append(row)
         if number <= max_pair_pages:
@@ -316,6 +320,11 @@ def build_context(
     ]
     if seconds:
         facts.append(("stage times", ", ".join(f"{k} {v} s" for k, v in seconds.items())))
+    if report.history is not None:
+        compared = ", ".join(r.name for r in report.history.compared) or "none"
+        facts.append(("remembered rounds compared", compared))
+        if report.history.stored is not None:
+            facts.append(("stored as round", report.history.stored.name))
     sections = [
         SectionState(
             "code matching", "ran", f"{len(pair_rows)} file pairs, {len(learner_pair_rows)} learner pairs"
@@ -385,6 +394,17 @@ def build_context(
         question_sheets(report, refs, links.questions, links.questions_key, ordered),
         links.all_questions(),
     )
+
+
+def _history_note(p: FilePairEntry) -> str:
+    """The badge of a match with a remembered round."""
+    if p.source != "history":
+        return ""
+    if p.history is None:
+        return "earlier round"
+    if p.history.own_work:
+        return f"own earlier work · {p.history.round}"
+    return f"earlier round {p.history.round}"
 
 
 def _most_similar(
