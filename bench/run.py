@@ -440,6 +440,8 @@ def run_speed(config: BenchConfig, tools, pool: list[tuple[str, str]], results: 
         _record_speed(results, name, n, done, waits.time_limit(n, config.speed_timeout_s))
     for n in sizes:
         shutil.rmtree(work / f"n{n}" / "round", ignore_errors=True)  # up to 30,000 folders
+        if n > waits.LARGE_N:  # report.json of 10,000 files: 150 MB, read by nobody here
+            shutil.rmtree(work / f"n{n}" / "noshortcut", ignore_errors=True)
     shutil.rmtree(work / "cache", ignore_errors=True)
     for name, by_n in results.speed.items():
         results.growth[name] = _growth(by_n, "wall_s")
