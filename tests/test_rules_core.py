@@ -117,3 +117,18 @@ def test_a_notebook_with_magics_gives_the_scan_and_the_rules_the_same_code(tmp_p
     report = scan(ScanConfig(tmp_path / "round", task_path=task_file, notes=False))
     assert report["findings"] == linted
     assert [(f["code"], f["line"], f["cell"]) for f in linted] == [("NS101", 7, 2)]
+
+
+def test_node_positions_equal_libcst_positions():
+    """The rules' positions (libCST's PositionProvider without the wrapper's extra walk) are
+    libCST's own, for every node of a real file."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from checker.rules.names import node_positions
+
+    text = (Path(__file__).parent.parent / "checker" / "rules" / "names.py").read_text(encoding="utf-8")
+    module = cst.parse_module(text)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    got = node_positions(module)
+    assert len(expected) > 5000 and dict(got) == dict(expected)
