@@ -54,6 +54,19 @@ FREQUENT_SHARE = 0.5
 FREQUENT_MIN_LEARNERS = 10
 FREQUENT_MAX_LEARNERS = 60
 
+# --- fingerprint cache (checker.code.fpcache) ------------------------------------------------
+# A re-scan parses only the files whose text changed: fingerprints are kept by the SHA-256 of the
+# text, for one set of fingerprint parameters (another set empties the cache, with a notice).
+# Where: this environment variable's folder when it is set; else `cache/` inside the corpus index
+# folder the scan uses (when there is one and it may be written), shared by the mentors of that
+# index; else $XDG_CACHE_HOME/noshortcut (~/.cache/noshortcut). `scan --no-cache` uses none.
+FINGERPRINT_CACHE_ENV = "NOSHORTCUT_CACHE"
+INDEX_CACHE_SUBDIR = "cache"
+# Least recently used entries go beyond this size. An entry is ~10 bytes per token (8 per k-gram,
+# the line spans compressed): the 1,000-file generated round (library-sized files, 3.2 M tokens)
+# is ~35 MB, so 1 GiB holds a 30,000-file round with room to spare.
+FINGERPRINT_CACHE_MAX_BYTES = 1 << 30
+
 # --- ingest ---------------------------------------------------------------------------------
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a warning (datasets, minified code)
 # A notebook's raw JSON may be much larger than its code: plots are base64 PNGs in its outputs

@@ -84,6 +84,10 @@ def cli() -> None:
                    "of building the LSH from the index in memory.")
 @click.option("--ray", "ray_address", metavar="ADDRESS", default=None,
               help="Fingerprint on Ray: 'local', 'auto', HOST:PORT or ray://HOST:PORT.")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Keep file fingerprints between runs, so that a re-scan parses only the files "
+                   f"that changed (${defaults.FINGERPRINT_CACHE_ENV} when set, else the index folder's "
+                   "cache/, else ~/.cache/noshortcut).")
 @click.option("--html/--no-html", default=True, show_default=True,
               help="With -o: also write the HTML report (index.html, learner and pair pages).")
 @click.option("--fail-on", type=click.Choice(["never", "medium", "high"]), default="never",
@@ -93,7 +97,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
          min_similarity: float, frequent_share: float, frequent_max: int, kgram: int, window: int,
          jobs: int, top: int, task_path: Path | None, retrain: bool, retrain_short: bool,
          notes: bool, common: bool,
-         index: Path, lsh_url: str | None, ray_address: str | None, html: bool,
+         index: Path, lsh_url: str | None, ray_address: str | None, cache: bool, html: bool,
          fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
 
@@ -110,6 +114,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     from rich.console import Console
 
     from checker.code.fingerprints import FingerprintParams
+    from checker.code.fpcache import default_cache_dir
     from checker.report.writers import write_report
     from checker.pipeline.scan import ScanConfig
     from checker.pipeline.scan import scan_report as run_scan
@@ -127,6 +132,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     if out_dir is not None:
         _check_out_dir(out_dir, round_dir, base_dir)
     lsh_engine = _shared_lsh(lsh_url) if lsh_url else defaults.CORPUS_LSH_ENGINE
+    index_dir = index if index_was_given(click.get_current_context()) else _index_if_built(index)
     config = ScanConfig(
         round_dir=round_dir, base_dir=base_dir,
         params=FingerprintParams(k=kgram, window=window),
@@ -135,9 +141,11 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         min_fragment_tokens=max(defaults.MIN_FRAGMENT_TOKENS, kgram),
         task_path=task_path, retrain=retrain, retrain_short=retrain_short,
         notes=notes, common=common,
-        index_dir=index if index_was_given(click.get_current_context()) else _index_if_built(index),
+        index_dir=index_dir,
         fingerprint_map=_ray_fingerprint_map(ray_address, jobs),
         corpus_lsh_engine=lsh_engine,
+        cache_dir=default_cache_dir(index_dir) if cache else None,
+        notice=lambda message: click.echo(message, err=True),
     )
     if retrain and not task_path:
         raise CheckerInputError("--retrain needs --task TASK.toml with a [retrain] table")

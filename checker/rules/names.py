@@ -475,9 +475,11 @@ def _parse_notebook_cells(source: SourceFile) -> tuple[ParseOk | ParseFailed, li
     return parse_code("\n".join(lines)), failed
 
 
-def analyse_file(source: SourceFile) -> CodeFile | ParseFailed:
-    """Parse and gather facts; a notebook keeps its parsable cells (`CodeFile.failed_cells`)."""
-    parsed = parse_code(source.text)
+def analyse_file(source: SourceFile, module: cst.Module | None = None) -> CodeFile | ParseFailed:
+    """Parse and gather facts; a notebook keeps its parsable cells (`CodeFile.failed_cells`).
+    `module`: libCST's module of `source.text` when the caller parsed it already (`scan --task`
+    parses each file once for its fingerprint and the rules)."""
+    parsed = ParseOk(module) if module is not None else parse_code(source.text)
     failed_cells: list[ParseFailed] = []
     if isinstance(parsed, ParseFailed) and len(source.cell_lines) > 1:
         parsed, failed_cells = _parse_notebook_cells(source)
