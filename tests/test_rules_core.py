@@ -132,3 +132,33 @@ def test_node_positions_equal_libcst_positions():
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     got = node_positions(module)
     assert len(expected) > 5000 and dict(got) == dict(expected)
+
+
+def test_the_rules_walk_meets_what_libcst_visit_meets_in_the_same_order():
+    """`walk` (the rules' read-only traversal) calls the visitor on the same nodes, in the same
+    order, as libCST's own `visit`, on real files: the facts the rules read are the same."""
+    import libcst as cst
+    import torch
+
+    from checker.rules.names import GatherFactsVisitor, walk
+
+    def facts(visitor: GatherFactsVisitor) -> tuple:
+        f = visitor.facts
+        return ([(i.target, i.alias, i.binds, i.dynamic, id(i.node)) for i in f.imports],
+                [(r.written, r.function, id(r.node)) for r in f.refs],
+                [(c.written, c.function, c.method, id(c.node)) for c in f.calls],
+                [(loop.kind, loop.function, id(loop.node)) for loop in f.loops],
+                [(d.qualname, d.is_method, d.missing_params, d.missing_return, d.annotated, id(d.node))
+                 for d in f.functions],
+                [(c.name, c.bases, id(c.node)) for c in f.classes], f.star_modules, f.locals)
+
+    files = sorted((Path(torch.__file__).parent / "nn" / "modules").glob("*.py"))
+    files += sorted((Path(__file__).parent.parent / "checker" / "examples").rglob("*.py"))
+    assert len(files) > 20
+    for path in files:
+        module = cst.parse_module(path.read_text(encoding="utf-8"))
+        by_libcst, by_walk = GatherFactsVisitor("pkg"), GatherFactsVisitor("pkg")
+        module.visit(by_libcst)
+        walk(module, by_walk)
+        assert facts(by_walk) == facts(by_libcst), path
+        assert by_walk.facts.refs and by_walk.facts.calls
