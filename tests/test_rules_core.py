@@ -119,19 +119,37 @@ def test_a_notebook_with_magics_gives_the_scan_and_the_rules_the_same_code(tmp_p
     assert [(f["code"], f["line"], f["cell"]) for f in linted] == [("NS101", 7, 2)]
 
 
-def test_node_positions_equal_libcst_positions():
-    """The rules' positions (libCST's PositionProvider without the wrapper's extra walk) are
-    libCST's own, for every node of a real file."""
+def test_positions_one_statement_at_a_time_equal_libcst_positions():
+    """The rules' positions (generated per top-level statement, placed by `ast`) are libCST's
+    own, for every node a finding can name, asked in any order; where `ast` and the text do not
+    agree with the tree, the whole module is generated, as libCST does."""
+    import random
+
     import libcst as cst
+    import torch
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from checker.rules.names import node_positions
+    from checker.rules.names import NodePositions, _top_level_of
 
-    text = (Path(__file__).parent.parent / "checker" / "rules" / "names.py").read_text(encoding="utf-8")
-    module = cst.parse_module(text)
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    got = node_positions(module)
-    assert len(expected) > 5000 and dict(got) == dict(expected)
+    shapes = "\n".join([
+        "import os; import sys", "", "", "# a comment", "@decorator", "# between", "@other(1)",
+        "def f(x):", "    return x", "", "", "class A:", '    """doc"""', "    y = [i for i in range(3)]",
+        "if True:", "    pass", "else:", "    x = 1; y = 2", "last = f(", "    1,", ")"])  # no final break
+    texts = [(p.read_text(encoding="utf-8"), None) for p in
+             sorted((Path(torch.__file__).parent / "nn" / "modules").glob("[a-c]*.py"))[:4]]
+    texts += [(shapes, None), (shapes + "\n", None), (shapes, shapes.replace("import os", "import  os"))]
+    rng = random.Random(5)
+    for text, told in texts:
+        module = cst.parse_module(text)
+        expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        top = _top_level_of(module)
+        named = [n for n in expected if id(n) in top]
+        for order in (named[:60], rng.sample(named, min(300, len(named))), named[::-1]):
+            positions = NodePositions(module, told or text)
+            assert [positions.start(n) for n in order] == [expected[n].start for n in order]
+        positions = NodePositions(module, told or text)
+        positions.start(named[0])  # in the first statement, where the told text differs
+        assert positions._whole == (told is not None)  # placed alone, unless the text disagrees
 
 
 def test_the_rules_walk_meets_what_libcst_visit_meets_in_the_same_order():

@@ -429,13 +429,13 @@ def run_weights(frags, left: CodeDoc, right: CodeDoc, left_specific: np.ndarray 
     return out
 
 
-def _rules_for(task, sub: Submission, modules=None) -> list[dict]:
+def _rules_for(task, sub: Submission, parsed=None) -> list[dict]:
     """One learner's rule findings as report.json dicts; a crash becomes an NS000 finding.
-    `modules`: path -> libCST module of the learner's code files parsed already."""
+    `parsed`: path -> the learner's code files parsed already (checker.code.tokens.parse_text)."""
     from checker.rules.check import SUBMISSION_PATH, Finding, check_ingested
 
     try:
-        found = check_ingested(task, sub, modules)
+        found = check_ingested(task, sub, parsed)
     except (Exception, RecursionError) as exc:  # noqa: BLE001 - one learner never stops the round
         found = [Finding("NS000", "warning", f"the rules could not be checked for this "
                          f"submission (internal error {type(exc).__name__}: "
@@ -486,15 +486,13 @@ def _parse_once(task, sub: Submission, params: FingerprintParams, have: set[byte
     from checker.code.fpcache import text_key
     from checker.code.tokens import parse_text
 
-    modules, made = {}, []
+    parsed, made = {}, []
     for f in sub.code:
-        parsed = parse_text(f.text)
-        if parsed.module is not None:
-            modules[f.path] = parsed.module
+        parsed[f.path] = parse_text(f.text)
         key = text_key(f.text)
         if key not in have:
-            made.append((key, fingerprint_text(f.text, params, parsed=parsed).compact()))
-    return _rules_for(task, sub, modules), made
+            made.append((key, fingerprint_text(f.text, params, parsed=parsed[f.path]).compact()))
+    return _rules_for(task, sub, parsed), made
 
 
 def _parse_once_chunk(indices: list[int]) -> list[tuple[list[dict], list]]:
