@@ -62,9 +62,9 @@ FREQUENT_MAX_LEARNERS = 60
 # index; else $XDG_CACHE_HOME/noshortcut (~/.cache/noshortcut). `scan --no-cache` uses none.
 FINGERPRINT_CACHE_ENV = "NOSHORTCUT_CACHE"
 INDEX_CACHE_SUBDIR = "cache"
-# Least recently used entries go beyond this size. An entry is ~10 bytes per token (8 per k-gram,
-# the line spans compressed): the 1,000-file generated round (library-sized files, 3.2 M tokens)
-# is ~35 MB, so 1 GiB holds a 30,000-file round with room to spare.
+# Least recently used entries go beyond this size. An entry is ~9 bytes per token (8 per k-gram,
+# the line spans compressed): the 1,000-file generated round (930 distinct files, 1.2 M tokens)
+# takes 10.9 MB, so 1 GiB holds ~85,000 such files: a 30,000-file round and its re-runs with room.
 FINGERPRINT_CACHE_MAX_BYTES = 1 << 30
 
 # --- ingest ---------------------------------------------------------------------------------
@@ -427,9 +427,10 @@ CORPUS_LSH_THRESHOLD = LSH_THRESHOLD
 # shared by mentors (checker.scale.redis.RedisLSHEngine).
 # Measured on the default manifest's corpus (the ten PyPI sources, 54,949 signatures), one
 # submission (`checker scan ROUND -o DIR --index IDX` on a one-learner round, a new process, 2
-# shared cores): banded 1.7-2.0 s and 317 MB peak, datasketch 7.8-7.9 s and 968 MB; opening the LSH
-# alone 0.15-0.25 s (banded, read of the matrix included) against 8.5 s and 707 MB. Both give the
-# same candidates (tests/test_corpus_index.py), so the default is the one that opens fast.
+# shared cores): banded 1.4-1.6 s and 262-290 MB peak, datasketch 7.3-7.5 s and 970 MB; opening the
+# LSH alone 0.15-0.25 s (banded, read of the matrix included) against 8.5 s and 707 MB. Both give
+# the same candidates and the same report (tests/test_corpus_index.py), so the default is the one
+# that opens fast.
 CORPUS_LSH_ENGINE = "banded"
 # Corpus files aligned exactly per learner file, best estimated Jaccard first: a copied helper is
 # among the first few; 50 bounds the work (~1 ms per alignment) however large the corpus grows.
