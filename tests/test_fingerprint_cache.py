@@ -18,6 +18,7 @@ from checker.cli.main import cli
 from checker.code.fingerprints import FingerprintParams, fingerprint_text
 from checker.code.fpcache import CACHE_FILE, FingerprintCache, default_cache_dir, text_key
 from checker.pipeline.scan import ScanConfig, scan
+from checker.task.taskfile import load_task
 
 EXAMPLES = Path(defaults.EXAMPLE_ROUND)
 
@@ -170,7 +171,6 @@ def test_under_task_each_file_is_parsed_once_and_the_findings_are_the_rules_own(
     from checker.ingest.round import load_round
     from checker.pipeline.scan import check_rules
     from checker.pipeline.workdir import work_dir
-    from checker.task.taskfile import load_task
 
     round_dir = _round(tmp_path)
     report = _scan(round_dir, None, task_path=defaults.EXAMPLE_TASK)
@@ -204,3 +204,44 @@ def test_the_cli_keeps_the_cache_where_it_says_and_no_cache_keeps_none(tmp_path,
     index = tmp_path / "index"
     index.mkdir()
     assert default_cache_dir(index) == index / defaults.INDEX_CACHE_SUBDIR
+
+
+def test_a_worker_dying_in_the_shared_parse_falls_back_to_the_separate_paths(tmp_path, monkeypatch):
+    """The shared parse of `--task` runs learners in forked workers; one that dies (libCST
+    crashing on a file the parse guard does not know) must not cost the round: fingerprints and
+    rules are then taken separately, as without the shared parse, and give the same report."""
+    import os
+
+    import checker.pipeline.scan as pipeline
+
+    files = {f"l{i:02d}/train.py": f"import torch\n\n\ndef step_{i}(model, x):\n    return model(x) * {i}\n"
+             for i in range(20)}
+    files["l07/model.py"] = "import timm\n\nmodel = timm.create_model('resnet18', pretrained=True)\n"
+    root = tmp_path / "round"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    task = tmp_path / "task.toml"
+    task.write_text('[task]\nname = "t"\n[rules]\nforbid_imports = ["timm"]\nforbid_pretrained = true\n')
+    config = ScanConfig(round_dir=root, jobs=2, task_path=task)
+    expected = scan(config)
+    real = pipeline._parse_once
+
+    def dies_on_l07(task, sub, params, have):
+        if sub.learner == "l07":
+            os._exit(9)  # as a segfault in a worker would end it
+        return real(task, sub, params, have)
+
+    monkeypatch.setattr(pipeline, "_parse_once", dies_on_l07)
+    assert pipeline.fingerprint_and_check(load_task(task), _subs(root), config) is None
+    fell_back = scan(config)
+    assert _same_report(fell_back, expected)
+    assert {f["code"] for f in fell_back["findings"] if f["learner"] == "l07"} >= {"NS101"}
+
+
+def _subs(root: Path):
+    from checker.ingest.round import load_round
+    from checker.pipeline.workdir import work_dir
+
+    with work_dir() as work:
+        return load_round(root, work)[0]
