@@ -427,7 +427,7 @@ CORPUS_LSH_THRESHOLD = LSH_THRESHOLD
 # shared by mentors (checker.scale.redis.RedisLSHEngine).
 # Measured on the default manifest's corpus (the ten PyPI sources, 54,949 signatures), one
 # submission (`checker scan ROUND -o DIR --index IDX` on a one-learner round, a new process, 2
-# shared cores): banded 1.4-1.6 s and 262-290 MB peak, datasketch 7.3-7.5 s and 970 MB; opening the
+# shared cores): banded 1.4-1.7 s and 262-290 MB peak, datasketch 7.0-7.5 s and 970 MB; opening the
 # LSH alone 0.15-0.25 s (banded, read of the matrix included) against 8.5 s and 707 MB. Both give
 # the same candidates and the same report (tests/test_corpus_index.py), so the default is the one
 # that opens fast.
