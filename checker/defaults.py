@@ -54,6 +54,19 @@ FREQUENT_SHARE = 0.5
 FREQUENT_MIN_LEARNERS = 10
 FREQUENT_MAX_LEARNERS = 60
 
+# --- fingerprint cache (checker.code.fpcache) ------------------------------------------------
+# A re-scan parses only the files whose text changed: fingerprints are kept by the SHA-256 of the
+# text, for one set of fingerprint parameters (another set empties the cache, with a notice).
+# Where: this environment variable's folder when it is set; else `cache/` inside the corpus index
+# folder the scan uses (when there is one and it may be written), shared by the mentors of that
+# index; else $XDG_CACHE_HOME/noshortcut (~/.cache/noshortcut). `scan --no-cache` uses none.
+FINGERPRINT_CACHE_ENV = "NOSHORTCUT_CACHE"
+INDEX_CACHE_SUBDIR = "cache"
+# Least recently used entries go beyond this size. An entry is ~9 bytes per token (8 per k-gram,
+# the line spans compressed): the 1,000-file generated round (930 distinct files, 1.2 M tokens)
+# takes 10.9 MB, so 1 GiB holds ~85,000 such files: a 30,000-file round and its re-runs with room.
+FINGERPRINT_CACHE_MAX_BYTES = 1 << 30
+
 # --- ingest ---------------------------------------------------------------------------------
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a warning (datasets, minified code)
 # A notebook's raw JSON may be much larger than its code: plots are base64 PNGs in its outputs
@@ -425,16 +438,18 @@ CORPUS_CONTENT_CACHE = 256
 # Jaccard threshold of the corpus LSH. Same reasoning as LSH_THRESHOLD (exact alignment follows);
 # the candidates are then ranked by their estimated Jaccard and capped (CORPUS_MAX_CANDIDATES).
 CORPUS_LSH_THRESHOLD = LSH_THRESHOLD
-# How the corpus LSH is held in memory (checker.corpus.lsh.LSH_ENGINES): "datasketch" (a datasketch
-# MinHashLSH filled from the stored signature matrix at open) or "banded" (the same banding,
-# datasketch's (b, r), kept as sorted numpy columns). `scan --lsh URL` hands in datasketch's Redis
-# storage instead, shared by mentors (checker.scale.redis.RedisLSHEngine).
-# Measured on the default manifest's corpus (54,948 signatures, bench/corpus_results.md): MinHashLSH
-# opens in 8.5 s and 707 MB, banded in 0.43 s and 78 MB; one submission checked from a new process
-# 17.8 s vs 2.0 s. Both give the same candidates (tests/test_corpus_index.py). The default is
-# datasketch's own structure; set "banded" for quick single checks on a small machine, or share
-# the tables on Redis (`checker lsh-sync`) so nobody rebuilds them.
-CORPUS_LSH_ENGINE = "datasketch"
+# How the corpus LSH is held in memory (checker.corpus.lsh.LSH_ENGINES): "banded" (datasketch's
+# banding, its (b, r) for the threshold, kept as one sorted numpy column of band keys per band) or
+# "datasketch" (a datasketch MinHashLSH filled from the stored signature matrix at open). MinHash
+# itself is datasketch's either way. `scan --lsh URL` hands in datasketch's Redis storage instead,
+# shared by mentors (checker.scale.redis.RedisLSHEngine).
+# Measured on the default manifest's corpus (the ten PyPI sources, 54,949 signatures), one
+# submission (`checker scan ROUND -o DIR --index IDX` on a one-learner round, a new process, 2
+# shared cores): banded 1.4-1.7 s and 262-290 MB peak, datasketch 7.0-7.5 s and 970 MB; opening the
+# LSH alone 0.15-0.25 s (banded, read of the matrix included) against 8.5 s and 707 MB. Both give
+# the same candidates and the same report (tests/test_corpus_index.py), so the default is the one
+# that opens fast.
+CORPUS_LSH_ENGINE = "banded"
 # Corpus files aligned exactly per learner file, best estimated Jaccard first: a copied helper is
 # among the first few; 50 bounds the work (~1 ms per alignment) however large the corpus grows.
 CORPUS_MAX_CANDIDATES = 50

@@ -54,6 +54,13 @@ def materialise_jsonl(name: str, dest: Path, prefix: str = "", strip: str = "") 
     return written
 
 
+@pytest.fixture(autouse=True)
+def _own_fingerprint_cache(tmp_path_factory, monkeypatch):
+    """Every test's `checker scan` keeps its fingerprint cache in a folder of its own (never the
+    user's ~/.cache, never another test's hits)."""
+    monkeypatch.setenv("NOSHORTCUT_CACHE", str(tmp_path_factory.mktemp("fingerprint-cache")))
+
+
 @pytest.fixture
 def round_dir(tmp_path: Path):
     def make(files: dict[str, str | bytes]) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from checker import defaults
 from checker.corpus.build import add_sources, build_corpus, remove_sources
 from checker.corpus.index import CorpusIndex
 from checker.corpus.lsh import BandedLSH, DatasketchLSH
@@ -212,6 +213,47 @@ def test_banded_lsh_finds_the_same_candidates_as_datasketch_lsh():
     for q in queries:
         assert np.array_equal(banded.query(q), reference.query(q))
     assert banded.query(matrix[3]).size >= 1
+    assert [r.tolist() for r in banded.query_many(list(queries))] == \
+        [r.tolist() for r in reference.query_many(list(queries))]
+
+
+def _noisy_copies(matrix: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
+    """Rows of `matrix` with most of their values replaced: queries that share a few bands."""
+    queries = matrix[rng.choice(len(matrix), count, replace=len(matrix) < count)].copy()
+    queries[rng.random(queries.shape) < 0.7] = 1
+    return queries
+
+
+def test_the_default_engine_is_banded_and_finds_what_datasketch_finds_on_real_code(tmp_path: Path):
+    """The default corpus's shape: real library code (units repeated across files, so equal rows
+    and shared bands), the default threshold and permutations; every stored signature and noisy
+    copies of them as queries."""
+    torch = pytest.importorskip("torch")
+    add_sources(tmp_path / "idx", [f"dir:{Path(torch.__file__).parent / 'utils' / 'data'}"],
+                jobs=1, notes=False)
+    with CorpusIndex.open(tmp_path / "idx") as index:
+        default, keys, matrix = index.lsh()
+        assert isinstance(default, BandedLSH)
+        assert index.params.num_perm == defaults.NUM_PERM and len(matrix) > 300
+        assert len({row.tobytes() for row in matrix}) < len(matrix)  # equal units in several files
+        reference = index.lsh(defaults.CORPUS_LSH_THRESHOLD, "datasketch")[0]
+        queries = np.concatenate([matrix, _noisy_copies(matrix, np.random.default_rng(3), 300)])
+        found = [rows.tolist() for rows in default.query_many(list(queries))]
+        assert found == [rows.tolist() for rows in reference.query_many(list(queries))]
+        assert sum(map(len, found[len(matrix):])) > 0  # the noisy copies still meet some rows
+
+
+@pytest.mark.slow
+def test_banded_lsh_matches_datasketch_with_more_rows_than_the_default_corpus():
+    """70,000 signatures (the default corpus has 54,949): row numbers need 17 bits in the banded
+    engine's sort keys, as they do for the default corpus."""
+    rng = np.random.default_rng(11)
+    matrix = np.repeat(rng.integers(0, 2**63, size=(14_000, 128), dtype=np.uint64), 5, axis=0)
+    noise = rng.random(matrix.shape) < rng.uniform(0.2, 0.99, size=(len(matrix), 1))
+    matrix[noise] = rng.integers(0, 2**63, size=int(noise.sum()), dtype=np.uint64)
+    banded = BandedLSH(matrix, defaults.CORPUS_LSH_THRESHOLD, defaults.NUM_PERM)
+    reference = DatasketchLSH(matrix, defaults.CORPUS_LSH_THRESHOLD, FingerprintParams())
+    queries = np.concatenate([matrix[-500:], _noisy_copies(matrix, rng, 500)])
     assert [r.tolist() for r in banded.query_many(list(queries))] == \
         [r.tolist() for r in reference.query_many(list(queries))]
 

@@ -117,3 +117,66 @@ def test_a_notebook_with_magics_gives_the_scan_and_the_rules_the_same_code(tmp_p
     report = scan(ScanConfig(tmp_path / "round", task_path=task_file, notes=False))
     assert report["findings"] == linted
     assert [(f["code"], f["line"], f["cell"]) for f in linted] == [("NS101", 7, 2)]
+
+
+def test_positions_one_statement_at_a_time_equal_libcst_positions():
+    """The rules' positions (generated per top-level statement, placed by `ast`) are libCST's
+    own, for every node a finding can name, asked in any order; where `ast` and the text do not
+    agree with the tree, the whole module is generated, as libCST does."""
+    import random
+
+    import libcst as cst
+    import torch
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from checker.rules.names import NodePositions, _top_level_of
+
+    shapes = "\n".join([
+        "import os; import sys", "", "", "# a comment", "@decorator", "# between", "@other(1)",
+        "def f(x):", "    return x", "", "", "class A:", '    """doc"""', "    y = [i for i in range(3)]",
+        "if True:", "    pass", "else:", "    x = 1; y = 2", "last = f(", "    1,", ")"])  # no final break
+    texts = [(p.read_text(encoding="utf-8"), None) for p in
+             sorted((Path(torch.__file__).parent / "nn" / "modules").glob("[a-c]*.py"))[:4]]
+    texts += [(shapes, None), (shapes + "\n", None), (shapes, shapes.replace("import os", "import  os"))]
+    rng = random.Random(5)
+    for text, told in texts:
+        module = cst.parse_module(text)
+        expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        top = _top_level_of(module)
+        named = [n for n in expected if id(n) in top]
+        for order in (named[:60], rng.sample(named, min(300, len(named))), named[::-1]):
+            positions = NodePositions(module, told or text)
+            assert [positions.start(n) for n in order] == [expected[n].start for n in order]
+        positions = NodePositions(module, told or text)
+        positions.start(named[0])  # in the first statement, where the told text differs
+        assert positions._whole == (told is not None)  # placed alone, unless the text disagrees
+
+
+def test_the_rules_walk_meets_what_libcst_visit_meets_in_the_same_order():
+    """`walk` (the rules' read-only traversal) calls the visitor on the same nodes, in the same
+    order, as libCST's own `visit`, on real files: the facts the rules read are the same."""
+    import libcst as cst
+    import torch
+
+    from checker.rules.names import GatherFactsVisitor, walk
+
+    def facts(visitor: GatherFactsVisitor) -> tuple:
+        f = visitor.facts
+        return ([(i.target, i.alias, i.binds, i.dynamic, id(i.node)) for i in f.imports],
+                [(r.written, r.function, id(r.node)) for r in f.refs],
+                [(c.written, c.function, c.method, id(c.node)) for c in f.calls],
+                [(loop.kind, loop.function, id(loop.node)) for loop in f.loops],
+                [(d.qualname, d.is_method, d.missing_params, d.missing_return, d.annotated, id(d.node))
+                 for d in f.functions],
+                [(c.name, c.bases, id(c.node)) for c in f.classes], f.star_modules, f.locals)
+
+    files = sorted((Path(torch.__file__).parent / "nn" / "modules").glob("*.py"))
+    files += sorted((Path(__file__).parent.parent / "checker" / "examples").rglob("*.py"))
+    assert len(files) > 20
+    for path in files:
+        module = cst.parse_module(path.read_text(encoding="utf-8"))
+        by_libcst, by_walk = GatherFactsVisitor("pkg"), GatherFactsVisitor("pkg")
+        module.visit(by_libcst)
+        walk(module, by_walk)
+        assert facts(by_walk) == facts(by_libcst), path
+        assert by_walk.facts.refs and by_walk.facts.calls

@@ -307,10 +307,10 @@ def test_a_rules_crash_on_one_learner_is_reported_and_the_round_goes_on(round_di
 
     original = rules.check_submission
 
-    def crash_on_l1(task, files, root=None, learner=None):
+    def crash_on_l1(task, files, root=None, learner=None, **kw):
         if learner == "l1":
             raise RecursionError("maximum recursion depth exceeded")
-        return original(task, files, root=root, learner=learner)
+        return original(task, files, root=root, learner=learner, **kw)
 
     monkeypatch.setattr(rules, "check_submission", crash_on_l1)
     task = tmp_path / "task.toml"

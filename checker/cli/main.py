@@ -92,6 +92,10 @@ def cli() -> None:
                    "of building the LSH from the index in memory.")
 @click.option("--ray", "ray_address", metavar="ADDRESS", default=None,
               help="Fingerprint on Ray: 'local', 'auto', HOST:PORT or ray://HOST:PORT.")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Keep file fingerprints between runs, so that a re-scan parses only the files "
+                   f"that changed (${defaults.FINGERPRINT_CACHE_ENV} when set, else the index folder's "
+                   "cache/, else ~/.cache/noshortcut).")
 @click.option("--html/--no-html", default=True, show_default=True,
               help="With -o: also write the HTML report (index.html, learner, pair and question pages).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
@@ -105,7 +109,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
          jobs: int, top: int, task_path: Path | None, retrain: bool, retrain_short: bool,
          notes: bool, common: bool,
          index: Path, round_name: str | None, history: bool, aliases_path: Path | None,
-         lsh_url: str | None, ray_address: str | None, html: bool,
+         lsh_url: str | None, ray_address: str | None, cache: bool, html: bool,
          lang: str | None, fail_on: str, quiet: bool) -> None:
     """Check a round: every learner against every other learner.
 
@@ -124,6 +128,7 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     from rich.console import Console
 
     from checker.code.fingerprints import FingerprintParams
+    from checker.code.fpcache import default_cache_dir
     from checker.report.writers import write_report
     from checker.pipeline.scan import ScanConfig
     from checker.pipeline.scan import scan_report as run_scan
@@ -163,6 +168,8 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         index_dir=index_dir, round_name=round_name, history=history, aliases_path=aliases_path,
         fingerprint_map=_ray_fingerprint_map(ray_address, jobs),
         corpus_lsh_engine=lsh_engine, lang=lang,
+        cache_dir=default_cache_dir(index_dir) if cache else None,
+        notice=lambda message: click.echo(message, err=True),
     )
     if retrain and not task_path:
         raise CheckerInputError("--retrain needs --task TASK.toml with a [retrain] table")

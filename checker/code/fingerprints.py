@@ -15,13 +15,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from checker import defaults
-from checker.code.tokens import TokenStream, Unit, lexical_normalise, normalise
+from checker.code.tokens import ParsedText, TokenStream, Unit, lexical_normalise, normalise
 from checker.core.hashing import kgram_hashes, member_of, token_hashes, winnow
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from checker.code.fpcache import FingerprintCache, KnownFingerprints
 
 
 class ParamsMismatch(ValueError):
@@ -105,12 +108,16 @@ class FingerprintMap(Protocol):
     ) -> list[CodeFingerprint]: ...
 
 
-def fingerprint_text(text: str, params: FingerprintParams, lexical_reason: str = "") -> CodeFingerprint:
-    """With `lexical_reason`, the text is read by the lexical fallback only, without libCST."""
+def fingerprint_text(
+    text: str, params: FingerprintParams, lexical_reason: str = "", parsed: ParsedText | None = None
+) -> CodeFingerprint:
+    """With `lexical_reason`, the text is read by the lexical fallback only, without libCST.
+    `parsed`: `checker.code.tokens.parse_text(text)` when the caller has it (the task's rules
+    read the same tree)."""
     if lexical_reason:
         stream = lexical_normalise(text, lexical_reason, params.long_string_chars)
     else:
-        stream = normalise(text, params.min_unit_tokens, params.long_string_chars)
+        stream = normalise(text, params.min_unit_tokens, params.long_string_chars, parsed)
     kgrams = kgram_hashes(token_hashes(stream.tokens, params.seed), params.k)
     return CodeFingerprint(stream, kgrams)
 
@@ -126,6 +133,7 @@ def fingerprint_many(
     progress=None,
     map: FingerprintMap | None = None,
     on_workers_started: Callable[[], None] | None = None,
+    cache: FingerprintCache | KnownFingerprints | None = None,
 ) -> list[CodeFingerprint]:
     """Fingerprint texts, in worker processes when there are enough to pay for them.
 
@@ -138,17 +146,33 @@ def fingerprint_many(
 
     `on_workers_started` is called once the work is handed out (after the worker processes
     forked): the caller may start threads then without forking in the middle of them.
+
+    `cache` (checker.code.fpcache): texts fingerprinted before with these parameters are read
+    from it, not parsed; the others are computed and stored there.
     """
+    unique = list(dict.fromkeys(texts))
+    found: dict[str, CodeFingerprint] = {}
+    keys: dict[str, bytes] = {}
+    if cache is not None and cache.enabled:
+        from checker.code.fpcache import text_key
+
+        keys = {t: text_key(t) for t in unique}
+        stored = cache.get_many(keys.values())
+        found = {t: stored[k] for t, k in keys.items() if k in stored}
+    todo = [t for t in unique if t not in found]
+    if progress and found:
+        progress(len(found), len(unique))
+    step = (lambda d, total: progress(len(found) + d, len(unique))) if progress else None
     if map is not None:
         if on_workers_started:
             on_workers_started()
-        return map(texts, params, progress=progress)
-    unique: dict[str, int] = {}
-    slots = [unique.setdefault(t, len(unique)) for t in texts]
-    if len(unique) < len(texts):
-        done = _fingerprint_unique(list(unique), params, jobs, progress, on_workers_started)
-        return [done[i] for i in slots]
-    return _fingerprint_unique(texts, params, jobs, progress, on_workers_started)
+        computed = map(todo, params, progress=step) if todo else []
+    else:
+        computed = _fingerprint_unique(todo, params, jobs, step, on_workers_started)
+    if keys and computed:
+        cache.put_many((keys[t], fp) for t, fp in zip(todo, computed))  # type: ignore[union-attr]
+    found.update(zip(todo, computed))
+    return [found[t] for t in texts]
 
 
 def _fingerprint_unique(

@@ -605,31 +605,53 @@ def raw_tokens(text: str) -> list[tokenize.TokenInfo]:
     return list(tokenize.generate_tokens(io.StringIO(text).readline))
 
 
-def normalise(text: str, min_unit_tokens: int = 40, long_string_chars: int = 24) -> TokenStream:
-    """Normalised token stream of Python source `text`; never raises for bad code."""
-    # libCST builds a large graph of small objects; the cyclic GC, triggered by those allocations,
-    # costs 30-45% of the parse and finds nothing (the tree has no cycles): off during the parse.
-    # tokenized once: the parse guard scans these tokens, the stream is built from them
+@dataclass
+class ParsedText:
+    """One file's stdlib tokens and libCST module, parsed once (`parse_text`): its fingerprint
+    (`normalise`) and, under `scan --task`, the task's rules (checker.rules.names) read the same
+    tree instead of parsing the file twice."""
+
+    raw: list[tokenize.TokenInfo] | None  # None: the tokenizer failed (`token_error`)
+    module: cst.Module | None  # None: libCST did not parse it (`failure`)
+    token_error: Exception | None = None
+    failure: Exception | None = None
+
+
+def parse_text(text: str) -> ParsedText:
+    """Tokenize and parse `text` once; never raises for bad code (the error is kept)."""
     raw: list[tokenize.TokenInfo] | None
     token_error: Exception | None = None
     try:
-        raw = raw_tokens(text)
+        raw = raw_tokens(text)  # tokenized once: the parse guard scans these tokens too
     except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
         raw, token_error = None, exc
+    # libCST builds a large graph of small objects; the cyclic GC, triggered by those allocations,
+    # costs 30-45% of the parse and finds nothing (the tree has no cycles): off during the parse.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        module = parse_module(text, raw)
-    except TooDeepToParse as exc:  # libCST would crash the process on it (checker.code.parse_guard)
-        return _lexical_stream(text, f"{exc}; read lexically", long_string_chars)
-    except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return _lexical_stream(text, f"libCST could not parse it ({first[:160]})", long_string_chars)
+        return ParsedText(raw, parse_module(text, raw), token_error)
+    except (cst.ParserSyntaxError, RecursionError, ValueError) as exc:  # TooDeepToParse included
+        return ParsedText(raw, None, token_error, exc)
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def normalise(
+    text: str, min_unit_tokens: int = 40, long_string_chars: int = 24, parsed: ParsedText | None = None
+) -> TokenStream:
+    """Normalised token stream of Python source `text`; never raises for bad code. `parsed`:
+    `parse_text(text)` when the caller has it already."""
+    parsed = parsed if parsed is not None else parse_text(text)
+    raw, module, exc = parsed.raw, parsed.module, parsed.failure
+    if isinstance(exc, TooDeepToParse):  # libCST would crash the process on it (parse_guard)
+        return _lexical_stream(text, f"{exc}; read lexically", long_string_chars)
+    if exc is not None or module is None:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return _lexical_stream(text, f"libCST could not parse it ({first[:160]})", long_string_chars)
     if raw is None:
-        return _lexical_stream(text, f"tokenizer failed ({token_error})", long_string_chars)
+        return _lexical_stream(text, f"tokenizer failed ({parsed.token_error})", long_string_chars)
     gather = GatherStatementBindings()
     try:
         gather.body(module.body)

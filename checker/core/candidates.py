@@ -13,6 +13,8 @@ inserting into datasketch's tables is Python work per signature and band.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
@@ -21,8 +23,10 @@ def build_lsh(threshold: float, num_perm: int, storage_config: dict | None = Non
     return MinHashLSH(threshold=threshold, num_perm=num_perm, storage_config=storage_config)
 
 
+@functools.lru_cache(maxsize=16)
 def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(b, r): the bands and rows per band datasketch chooses for `threshold`."""
+    """(b, r): the bands and rows per band datasketch chooses for `threshold` (it integrates the
+    false positive and negative rates: a few hundredths of a second, so made once per process)."""
     reference = build_lsh(threshold, num_perm)
     return reference.b, reference.r
 

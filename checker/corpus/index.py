@@ -193,15 +193,18 @@ class CorpusIndex:
     def signatures(self) -> tuple[np.ndarray, np.ndarray]:
         """(keys, matrix): keys[i] = (content id, range index; 0 is the whole file), matrix[i]
         the MinHash hash values (uint64, num_perm columns) of that range."""
-        keys, blocks = [], []
         num_perm = self.params.num_perm
-        for cid, n, blob in self._conn.execute(
-                "SELECT id, n_signatures, signatures FROM contents WHERE n_signatures > 0 ORDER BY id"):
-            blocks.append(np.frombuffer(blob, dtype=np.uint64).reshape(n, num_perm))
-            keys.append(np.column_stack([np.full(n, cid, dtype=np.int64), np.arange(n, dtype=np.int64)]))
-        if not blocks:
+        rows = self._conn.execute("SELECT id, n_signatures, signatures FROM contents "
+                                  "WHERE n_signatures > 0 ORDER BY id").fetchall()
+        if not rows:
             return np.empty((0, 2), dtype=np.int64), np.empty((0, num_perm), dtype=np.uint64)
-        return np.concatenate(keys), np.concatenate(blocks)
+        # one join and one array, not an array per content (55k contents: 0.07 s, not 0.15 s)
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        counts = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join([row[2] for row in rows]), dtype=np.uint64).reshape(-1, num_perm)
+        firsts = np.repeat(np.cumsum(counts) - counts, counts)
+        keys = np.column_stack([np.repeat(ids, counts), np.arange(len(matrix), dtype=np.int64) - firsts])
+        return keys, matrix
 
     def lsh(self, threshold: float = defaults.CORPUS_LSH_THRESHOLD,
             engine: str | LSHFactory = defaults.CORPUS_LSH_ENGINE):

@@ -48,75 +48,78 @@ class LSHFactory(Protocol):
 class BandedLSH:
     """Locality-sensitive hashing of MinHash signatures by banding, as datasketch's MinHashLSH does
     it (same threshold -> same number of bands b and rows r, from datasketch itself), held as one
-    sorted column of band hashes per band instead of Python dicts.
+    sorted column of band keys per band instead of Python dicts.
 
     Invariant: `query(h)` returns exactly the rows that share all r values of at least one band
     with `h` (up to 64-bit hash collisions of a band's values), i.e. MinHashLSH.query's keys.
-    Opening costs a sort of b columns; memory is 16 bytes per key and band."""
+
+    Layout: `hashes[j, row]` is row's 64-bit hash of band j. Each band's column is sorted as one
+    array of keys that carry the row number in their low bits (the hash's high bits above it), so
+    opening costs one plain sort of b columns, no argsort (the default corpus, 54,949 keys x 64
+    bands: 0.15 s with the read of the matrix, against 0.45 s with a stable argsort); a query
+    finds the keys whose high bits match and keeps the rows whose full hash matches. Memory is 16
+    bytes per key and band."""
 
     def __init__(self, matrix: np.ndarray, threshold: float, num_perm: int) -> None:
-        from datasketch import MinHashLSH
+        from checker.core.candidates import lsh_bands
 
-        self.hashranges = list(MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges)
-        # one contiguous row per band: (b, n) sorted band hashes and the key rows in that order
-        bands = np.ascontiguousarray(
-            self._band_hashes(np.asarray(matrix, dtype=np.uint64).reshape(-1, num_perm)).T)
-        self.order = np.argsort(bands, axis=1, kind="stable")
-        self.sorted = np.take_along_axis(bands, self.order, axis=1)
-
-    def _band_hashes(self, matrix: np.ndarray) -> np.ndarray:
-        """(n, b) keys: each band's r values mixed into one 64-bit hash."""
-        starts = [start for start, _ in self.hashranges]
-        width = self.hashranges[0][1] - self.hashranges[0][0]
-        acc = np.zeros((len(matrix), len(starts)), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for offset in range(width):  # bands are consecutive runs of r = width values
-                acc = acc * _BAND_BASE + matrix[:, [s + offset for s in starts]]
-            acc ^= acc >> np.uint64(31)
-            acc *= _BAND_MIX
-            return acc ^ (acc >> np.uint64(29))
+        b, r = lsh_bands(threshold, num_perm)
+        self.hashranges = [(i * r, (i + 1) * r) for i in range(b)]
+        self.hashes = _band_hashes(np.asarray(matrix, dtype=np.uint64).reshape(-1, num_perm), b, r)
+        n = self.hashes.shape[1]
+        self._row_bits = max(1, int(n).bit_length())
+        self._row_mask = np.uint64((1 << self._row_bits) - 1)
+        self.keys = (self.hashes & ~self._row_mask) | np.arange(n, dtype=np.uint64)
+        self.keys.sort(axis=1)
 
     def query(self, hashvalues: np.ndarray) -> np.ndarray:
         """Rows sharing a band with this signature (sorted, unique)."""
-        q = self._band_hashes(np.asarray(hashvalues, dtype=np.uint64).reshape(1, -1))[0]
-        found = []
-        for j in range(len(self.hashranges)):
-            column = self.sorted[j]
-            lo = int(np.searchsorted(column, q[j], "left"))
-            if lo < len(column) and column[lo] == q[j]:
-                hi = int(np.searchsorted(column, q[j], "right"))
-                found.append(self.order[j, lo:hi])
-        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+        return self.query_many([hashvalues])[0]
 
     def query_many(self, signatures: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return [self.query(s) for s in signatures]
+        """`query` of each signature: one vectorised search per band for all of them."""
+        if not len(signatures):
+            return []
+        num_perm = self.hashranges[-1][1] if self.hashranges else 0
+        q = np.stack([np.asarray(s, dtype=np.uint64).reshape(-1) for s in signatures])
+        b, r = len(self.hashranges), self.hashranges[0][1] - self.hashranges[0][0]
+        wanted = _band_hashes(q[:, :num_perm], b, r)  # (b, queries)
+        high = wanted & ~self._row_mask
+        found: list[list[np.ndarray]] = [[] for _ in signatures]
+        for j in range(b):
+            column = self.keys[j]
+            lo = np.searchsorted(column, high[j], "left")
+            hi = np.searchsorted(column, high[j] | self._row_mask, "right")
+            for i in np.flatnonzero(hi > lo).tolist():
+                rows = (column[lo[i]:hi[i]] & self._row_mask).astype(np.int64)
+                found[i].append(rows[self.hashes[j, rows] == wanted[j, i]])
+        return [np.unique(np.concatenate(f)) if f else np.empty(0, dtype=np.int64) for f in found]
 
     def query_pairs(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(query row, stored row) of every query signature (a row of `queries`) and stored row
-        sharing a band, each pair once, sorted: `query` of all rows at once, band by band."""
+        sharing a band, each pair once, sorted: `query_many` of all rows, flattened."""
         queries = np.asarray(queries, dtype=np.uint64)
-        if not len(queries) or not self.sorted.shape[1]:
+        found = self.query_many(list(queries)) if len(queries) else []
+        if not any(len(f) for f in found):
             empty = np.empty(0, dtype=np.int64)
             return empty, empty
-        hashes = self._band_hashes(queries.reshape(len(queries), -1))
-        n_stored = self.sorted.shape[1]
-        found = []
-        for j in range(len(self.hashranges)):
-            column = self.sorted[j]
-            lo = np.searchsorted(column, hashes[:, j], "left")
-            counts = np.searchsorted(column, hashes[:, j], "right") - lo
-            total = int(counts.sum())
-            if not total:
-                continue
-            # positions lo[i] .. lo[i] + counts[i] - 1 of every query row i, flattened
-            offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-            rows = np.repeat(np.arange(len(queries), dtype=np.int64), counts)
-            found.append(rows * n_stored + self.order[j, np.repeat(lo, counts) + offsets])
-        if not found:
-            empty = np.empty(0, dtype=np.int64)
-            return empty, empty
-        keys = np.unique(np.concatenate(found))
-        return keys // n_stored, keys % n_stored
+        rows = np.repeat(np.arange(len(found), dtype=np.int64), [len(f) for f in found])
+        return rows, np.concatenate(found).astype(np.int64)
+
+
+def _band_hashes(matrix: np.ndarray, b: int, r: int) -> np.ndarray:
+    """(b, n): each row's r values of band j (values [j*r, (j+1)*r), as datasketch's hashranges)
+    mixed into one 64-bit hash, one contiguous row per band."""
+    bands = matrix[:, : b * r].reshape(len(matrix), b, r)  # a view: no column gather
+    with np.errstate(over="ignore"):
+        acc = bands[:, :, 0].copy()
+        for offset in range(1, r):
+            acc *= _BAND_BASE
+            acc += bands[:, :, offset]
+        acc ^= acc >> np.uint64(31)
+        acc *= _BAND_MIX
+        acc ^= acc >> np.uint64(29)
+    return np.ascontiguousarray(acc.T)
 
 
 # Odd multipliers (splitmix64 constants) combining a band's values into one 64-bit key.

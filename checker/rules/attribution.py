@@ -26,11 +26,12 @@ def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
-def comments(text: str) -> list[tuple[int, int, str]]:
-    """(line, col, text) of every comment and triple-quoted string; a lexical fallback when tokenize fails."""
+def comments(text: str, tokens: list[tokenize.TokenInfo] | None = None) -> list[tuple[int, int, str]]:
+    """(line, col, text) of every comment and triple-quoted string; a lexical fallback when tokenize fails.
+    `tokens`: `text`'s stdlib tokens when the caller has them (the shared parse of `scan --task`)."""
     out: list[tuple[int, int, str]] = []
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        for tok in tokens if tokens is not None else tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type == tokenize.COMMENT:
                 out.append((tok.start[0], tok.start[1] + 1, tok.string))
             elif tok.type == tokenize.STRING and tok.string.lstrip("rbuRBUfF").startswith(('"""', "'''")):
@@ -66,9 +67,11 @@ def check(ctx: RuleContext) -> Iterator[Finding | None]:
     markers = _compile(tuple(defaults.ATTRIBUTION_MARKERS) + rule.markers)
     llm_use = _compile(tuple(defaults.LLM_USE_PATTERNS) + rule.llm_use)
     code_sources = [f for f in ctx.files if f.kind == "code"]
+    tokens = {f.path: f.tokens for f in ctx.code if f.tokens is not None}
+    said = {source.path: comments(source.text, tokens.get(source.path)) for source in code_sources}
     attributed = False
     for source in code_sources:
-        hits = [(line, col, text) for line, col, text in comments(source.text) if markers.search(text)]
+        hits = [(line, col, text) for line, col, text in said[source.path] if markers.search(text)]
         if not hits:
             continue
         attributed = True
@@ -78,15 +81,15 @@ def check(ctx: RuleContext) -> Iterator[Finding | None]:
                           source, line=hits[0][0], col=hits[0][1])
     if attributed:
         return
-    found = _first_llm_mention(ctx, code_sources, llm_use)
+    found = _first_llm_mention(ctx, code_sources, llm_use, said)
     if found is not None:
         source, line, quote = found
         yield ctx.finding("NS802", f"says an LLM helped ({quote!r}) but no code file carries an "
                           "attribution comment such as '# reference from ChatGPT'", source, line=line, col=1)
 
 
-def _first_llm_mention(ctx: RuleContext, code_sources: list[SourceFile],
-                       llm_use: re.Pattern[str]) -> tuple[SourceFile, int, str] | None:
+def _first_llm_mention(ctx: RuleContext, code_sources: list[SourceFile], llm_use: re.Pattern[str],
+                       said: dict[str, list[tuple[int, int, str]]]) -> tuple[SourceFile, int, str] | None:
     notes = list(ctx.notes)  # handed in by the caller (checker.ingest.notes): never read here
     for source in [*ctx.files, *notes]:
         match = llm_use.search(source.path)
@@ -99,7 +102,7 @@ def _first_llm_mention(ctx: RuleContext, code_sources: list[SourceFile],
             line = 0 if source.path.lower().endswith(EXTRACTED_SUFFIXES) else _line_of(source.text, match.start())
             return source, line, _snippet(source.text, match.start(), match.end())
     for source in code_sources:
-        for line, _col, text in comments(source.text):
+        for line, _col, text in said[source.path]:
             match = llm_use.search(text)
             if match:
                 return source, line, " ".join(text.split())[:60]

@@ -21,9 +21,10 @@ for a learner's file, and learner code is never imported or executed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from checker.code.tokens import ParsedText
 from checker.model import SourceFile
 from checker.rules import attribution, budget, hints, imports, layers, loops, pretrained
 from checker.rules import files as files_family  # not `files`: check_submission takes `files`
@@ -58,13 +59,15 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def check_submission(task: Task, files: Sequence[SourceFile], root: str | Path | None = None,
-                     learner: str | None = None) -> list[Finding]:
+                     learner: str | None = None,
+                     shared: Mapping[str, ParsedText] | None = None) -> list[Finding]:
     """Run every rule of `task` over one learner's files; findings sorted by path and line.
 
     `files`: the learner's decoded files (kind "code" for .py and notebook code cells, "notes"
     for prose: the rules read no file themselves, see `check_ingested`). `root`: the learner
     folder on disk, for required files and checkpoints (`checker.ingest.walk`, links never
     followed); None when the files come from elsewhere (then file rules see only `files`).
+    `shared`: path -> that code file's text parsed already by the caller (its tokens and module).
     """
     root_path = Path(root) if root is not None else None
     if learner is None:
@@ -76,7 +79,7 @@ def check_submission(task: Task, files: Sequence[SourceFile], root: str | Path |
     for source in files:
         if source.kind != "code":
             continue
-        result = analyse_file(source)
+        result = analyse_file(source, (shared or {}).get(source.path))
         if isinstance(result, ParseFailed):
             findings.append(ctx_probe.finding(
                 "NS000", f"cannot parse, so no rule could check this file: {result.reason}",
@@ -101,11 +104,11 @@ def check_submission(task: Task, files: Sequence[SourceFile], root: str | Path |
     return sort_findings(_dedupe(findings))
 
 
-def check_ingested(task: Task, sub) -> list[Finding]:
+def check_ingested(task: Task, sub, shared: Mapping[str, ParsedText] | None = None) -> list[Finding]:
     """Run every rule of `task` over one learner as ingest read it (`checker.ingest.round`
     `Submission`): its code files, its notes when a rule reads them (NS802, read once by
-    `checker.ingest.notes`) and its folder on disk."""
+    `checker.ingest.notes`) and its folder on disk. `shared`: as `check_submission`'s."""
     from checker.rules.reader import submission_files
 
     files = submission_files(sub, notes=task.rules.require_attribution is not None)
-    return check_submission(task, files, root=sub.root, learner=sub.learner)
+    return check_submission(task, files, root=sub.root, learner=sub.learner, shared=shared)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from checker.rules.names import CodeFile, SubmissionIndex, dotted_name, literal_value
+from checker.rules.names import CodeFile, SubmissionIndex, dotted_name, literal_value, walk
 from checker.rules.param_definitions import LearnerDefinitions
 from checker.rules.param_layers import (
     CONTAINERS,
@@ -102,7 +102,7 @@ class Estimator:
                 found.append(n)
                 return False
 
-        node.visit(_Calls())
+        walk(node, _Calls())
         return bool(found)
 
     # ----- calls into learner code

@@ -16,7 +16,7 @@ import libcst as cst
 
 from checker import defaults
 from checker.rules.context import Finding, RuleContext
-from checker.rules.names import CallFact, CodeFile, literal_value
+from checker.rules.names import CallFact, CodeFile, literal_value, walk
 from checker.task.taskfile import name_matches, path_matches
 
 _WEIGHTS_ENUM = "torchvision.models.*_Weights"
@@ -56,7 +56,7 @@ class _StringsVisitor(cst.CSTVisitor):
 
 def _strings(node: cst.CSTNode) -> list[str]:
     visitor = _StringsVisitor()
-    node.visit(visitor)
+    walk(node, visitor)
     return visitor.found
 
 
