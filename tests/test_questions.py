@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_round
+from test_render_fixtures import _match, _notes_section, _paragraph, _retrain_result, small_round_report
+from test_scan_corpus import INDEPENDENT
 
 from checker.cli.main import cli
-from checker.pipeline.scan import ScanConfig, scan_report
+from checker.pipeline.scan import ScanConfig, question_facts, scan_report
 from checker.report.model import (
     Finding,
     LearnerEntry,
@@ -30,14 +33,12 @@ from checker.report.questions import (
     add_questions,
     key_terms,
     round_language,
+    texts_to_read,
     with_questions,
 )
 from checker.report.verdicts import evidence_runs
 from checker.report.wording import in_language
 from checker.report.writers import refresh_verdicts, write_report
-from conftest import write_round
-from test_render_fixtures import _match, _notes_section, _paragraph, _retrain_result, small_round_report
-from test_scan_corpus import INDEPENDENT
 
 D2L = Path(__file__).parent / "data" / "d2l_0_17_6_torch_ch3.py"
 # d2l's names -> the learner's
@@ -134,6 +135,25 @@ def test_questions_are_the_same_every_time(d2l_scan):
         v.questions = []
     add_questions(again, sources, report.lang)
     assert [v.to_dict() for v in again.verdicts] == [v.to_dict() for v in report.verdicts]
+
+
+def test_questions_made_with_the_files_read_in_worker_processes_are_the_same(d2l_scan, monkeypatch):
+    """The scan reads the libCST facts of the questioned files in forked workers (question_facts,
+    from 32 files; here from 1): the questions are the same as with every file read here."""
+    import checker.pipeline.scan as scan_module
+
+    report, _ = d2l_scan
+    monkeypatch.setattr(scan_module, "_PARALLEL_FACTS_MIN_FILES", 1)
+    facts = question_facts(report, 2)
+    assert facts and set(facts) == set(texts_to_read(report))
+    in_workers, here = report.copy(), report.copy()
+    for r in (in_workers, here):
+        for v in r.verdicts:
+            v.questions = []
+    add_questions(in_workers, None, report.lang, facts=facts)
+    add_questions(here, None, report.lang)
+    assert [v.to_dict() for v in in_workers.verdicts] == [v.to_dict() for v in here.verdicts]
+    assert any(v.questions for v in here.verdicts)
 
 
 def test_a_learner_who_wrote_their_own_code_is_asked_nothing(d2l_scan):

@@ -129,7 +129,7 @@ def test_positions_one_statement_at_a_time_equal_libcst_positions():
     import torch
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from checker.rules.names import NodePositions, _top_level_of
+    from checker.code.cst_walk import NodePositions, _top_level_of
 
     shapes = "\n".join([
         "import os; import sys", "", "", "# a comment", "@decorator", "# between", "@other(1)",
@@ -158,7 +158,8 @@ def test_the_rules_walk_meets_what_libcst_visit_meets_in_the_same_order():
     import libcst as cst
     import torch
 
-    from checker.rules.names import GatherFactsVisitor, walk
+    from checker.code.cst_walk import walk
+    from checker.rules.names import GatherFactsVisitor
 
     def facts(visitor: GatherFactsVisitor) -> tuple:
         f = visitor.facts

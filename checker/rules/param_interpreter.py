@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from checker.rules.names import CodeFile, SubmissionIndex, dotted_name, literal_value, walk
+from checker.code.cst_walk import walk
+from checker.rules.names import CodeFile, SubmissionIndex, dotted_name, literal_value
 from checker.rules.param_definitions import LearnerDefinitions
 from checker.rules.param_layers import (
     CONTAINERS,

@@ -16,7 +16,8 @@ import libcst as cst
 
 from checker import defaults
 from checker.rules.context import Finding, RuleContext
-from checker.rules.names import CallFact, CodeFile, literal_value, walk
+from checker.code.cst_walk import walk
+from checker.rules.names import CallFact, CodeFile, literal_value
 from checker.task.taskfile import name_matches, path_matches
 
 _WEIGHTS_ENUM = "torchvision.models.*_Weights"
