@@ -266,23 +266,17 @@ def _can_fork(jobs: int, items: int, minimum: int) -> bool:
     return jobs > 1 and items >= minimum and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _facts_of(text: str):
-    from checker.report.questions import code_facts
-
-    return code_facts(text)
-
-
 def question_facts(report: Report, jobs: int) -> dict:
     """text -> the libCST facts the review questions read of it (`questions.texts_to_read`), in
     `jobs` forked processes when there are enough: the parse is most of the questions' time (4 of
     the 10 s of a 1,000-learner round on one process)."""
-    from checker.report.questions import texts_to_read
+    from checker.report.questions import code_facts, texts_to_read
 
     texts = texts_to_read(report)
     jobs = jobs or os.cpu_count() or 1
     if not _can_fork(jobs, len(texts), _PARALLEL_FACTS_MIN_FILES):
         return {}
-    return dict(zip(texts, _forked_imap(_facts_of, texts, (), jobs)))
+    return dict(zip(texts, _forked_imap(code_facts, texts, (), jobs)))
 
 
 def _align_chunk(pairs: list[tuple[int, int]]) -> list[tuple[int, int, list[tuple]]]:

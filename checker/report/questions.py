@@ -849,6 +849,16 @@ class _Draft:
         )
 
 
+def _file_texts(report: Report) -> dict[tuple[str, str], str]:
+    """(learner, path) -> the text report.json keeps of that file (every file of a pair)."""
+    return {(f.owner, f.path): f.text for f in report.files if f.text is not None}
+
+
+def _asks_about_code(item: Evidence) -> bool:
+    """Evidence whose matched region the questions read (`_code_questions`)."""
+    return item.kind in ("code", "corpus", "history") and item.level != "none"
+
+
 class _Context:
     """What the questions of one report read: its pairs, file texts, findings, notes, retrain."""
 
@@ -864,9 +874,7 @@ class _Context:
         self.known_facts = facts or {}  # text -> code_facts(text), computed beforehand (in parallel)
         self.policy = policy
         self.verdict_policy = verdict_policy
-        self.texts: dict[tuple[str, str], str] = {
-            (f.owner, f.path): f.text for f in report.files if f.text is not None
-        }
+        self.texts: dict[tuple[str, str], str] = _file_texts(report)
         for key, src in (sources or {}).items():
             self.texts.setdefault(key, src.text)
         self.pairs: dict[tuple, FilePairEntry] = {}
@@ -1146,7 +1154,7 @@ def _learner_questions(ctx: _Context, verdict: Verdict, lang: str) -> list[Quest
     rules_done = False
     for index, item in enumerate(verdict.evidence):
         drafts: list[_Draft] = []
-        if item.kind in ("code", "corpus", "history") and item.level != "none":
+        if _asks_about_code(item):
             drafts = _code_questions(ctx, verdict.learner, item, asked)
         elif item.kind == "rules" and not rules_done:
             rules_done = True
@@ -1213,11 +1221,11 @@ def texts_to_read(report: Report) -> list[str]:
     """The learner file texts whose `code_facts` the questions of `report` will read: the files of
     matched regions (code, corpus and history evidence that counts), each text once, in order.
     Parsing them is most of the questions' time; the scan hands them to its worker processes."""
-    texts = {(f.owner, f.path): f.text for f in report.files if f.text is not None}
+    texts = _file_texts(report)
     out: dict[str, None] = {}
     for verdict in report.verdicts:
         for item in verdict.evidence:
-            if item.kind in ("code", "corpus", "history") and item.level != "none":
+            if _asks_about_code(item):
                 text = texts.get((verdict.learner, item.file))
                 if text is not None:
                     out[text] = None
