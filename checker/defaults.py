@@ -67,6 +67,16 @@ INDEX_CACHE_SUBDIR = "cache"
 # takes 10.9 MB, so 1 GiB holds ~85,000 such files: a 30,000-file round and its re-runs with room.
 FINGERPRINT_CACHE_MAX_BYTES = 1 << 30
 
+# --- reports kept for re-use (checker.pipeline.replay) -----------------------------------------
+# A scan whose inputs, options and checker have not changed writes the stored files of the last
+# such scan again. Kept in the cache folder above (`reports/`); least recently used entries go
+# beyond this size (the newest always stays). The 1,000-file generated round's report.json and
+# pairs.csv take 8 MB, its HTML pages another 76 MB: 1 GiB holds a dozen such rounds with pages.
+REPORT_REPLAY_MAX_BYTES = 1 << 30
+# code, notes and zip files of a round are recognised by content up to this size (larger ones, and
+# every other file: checkpoints, data, by size, times and inode; any write changes those)
+REPORT_REPLAY_CONTENT_MAX_BYTES = 64 << 20
+
 # --- ingest ---------------------------------------------------------------------------------
 MAX_FILE_BYTES = 2_000_000  # larger files are skipped with a warning (datasets, minified code)
 # A notebook's raw JSON may be much larger than its code: plots are base64 PNGs in its outputs

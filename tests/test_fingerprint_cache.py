@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from checker import defaults
 from checker.cli.main import cli
 from checker.code.fingerprints import FingerprintParams, fingerprint_text
-from checker.code.fpcache import CACHE_FILE, FingerprintCache, default_cache_dir, text_key
+from checker.code.fpcache import CACHE_FILE, FingerprintCache, text_key
+from checker.pipeline.config import default_cache_dir
 from checker.pipeline.scan import ScanConfig, scan
 from checker.task.taskfile import load_task
 

@@ -94,8 +94,10 @@ def cli() -> None:
               help="Fingerprint on Ray: 'local', 'auto', HOST:PORT or ray://HOST:PORT.")
 @click.option("--cache/--no-cache", default=True, show_default=True,
               help="Keep file fingerprints between runs, so that a re-scan parses only the files "
-                   f"that changed (${defaults.FINGERPRINT_CACHE_ENV} when set, else the index folder's "
-                   "cache/, else ~/.cache/noshortcut).")
+                   "that changed, and the files a scan with -o writes: a scan whose files, options, "
+                   "index and checker are all unchanged writes them again, and says so (not with "
+                   f"--retrain or --round-name) (${defaults.FINGERPRINT_CACHE_ENV} when set, else "
+                   "the index folder's cache/, else ~/.cache/noshortcut).")
 @click.option("--html/--no-html", default=True, show_default=True,
               help="With -o: also write the HTML report (index.html, learner, pair and question pages).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
@@ -125,14 +127,9 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
       checker scan round/ --index fingerprints/ --lsh redis://mentors.lan/0 --ray local -o report/
       checker scan task3/ --index fingerprints/ --round-name 2025-task3 --aliases aliases.csv -o report/
     """
-    from rich.console import Console
-
-    from checker.code.fingerprints import FingerprintParams
-    from checker.code.fpcache import default_cache_dir
-    from checker.report.writers import write_report
-    from checker.pipeline.scan import ScanConfig
-    from checker.pipeline.scan import scan_report as run_scan
-    from checker.report.terminal import render_terminal
+    # light imports only until the stored report of an unchanged scan is known (pipeline.replay)
+    from checker.code.params import FingerprintParams
+    from checker.pipeline.config import ScanConfig, default_cache_dir
 
     if example:
         round_dir = round_dir or defaults.EXAMPLE_ROUND
@@ -173,7 +170,21 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     )
     if retrain and not task_path:
         raise CheckerInputError("--retrain needs --task TASK.toml with a [retrain] table")
-    console = Console(stderr=False)
+    store, key = None, ""
+    if out_dir is not None and _reusable(config, out_dir):
+        from checker.pipeline.replay import ReportStore, scan_key
+
+        store, key = ReportStore(config.cache_dir, config.notice), scan_key(config, html)
+        with input_errors("cannot write the report", out_dir):
+            reused = store.restore(key, out_dir)
+        if reused is not None:
+            click.echo(f"{round_dir}: nothing it depends on changed since the scan of "
+                       f"{reused.created} (files, options, index, checker); its report is written "
+                       "again (--no-cache scans anew)", err=True)
+            _finish_scan(reused.written, out_dir, quiet, top, fail_on)
+            return
+    from checker.pipeline.scan import scan_report as run_scan
+
     try:
         with input_errors():
             report = _run_with_progress(run_scan, config, quiet)
@@ -181,19 +192,60 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         raise CheckerInputError(os_error_message(exc)) from None
     except ValueError as exc:  # ingest: a manifest or a round it cannot read
         raise CheckerInputError(str(exc)) from None
+    written: list[Path] = []
     if out_dir:
         from checker.pipeline.scan import paused_gc
+        from checker.report.writers import write_report
 
         with paused_gc(), input_errors("cannot write the report", out_dir):
             written = write_report(report, out_dir)
             if html:
                 from checker.report.html import render_html
 
-                written += render_html(report, out_dir)[:1]
-        for path in written:
-            if not quiet:
-                console.print(f"wrote {path}", markup=False)
+                written += render_html(report, out_dir)
+        if store is not None:
+            _keep_for_reuse(store, key, config, html, out_dir, written)
+    _finish_scan(written, report, quiet, top, fail_on)
+
+
+def _reusable(config, out_dir: Path) -> bool:
+    from checker.pipeline.replay import why_not_reused
+
+    return why_not_reused(config, out_dir) is None
+
+
+def _keep_for_reuse(store, key: str, config, html: bool, out_dir: Path, written: list[Path]) -> None:
+    """Keep the files just written for the next scan of the same inputs, unless an input changed
+    while this scan ran (its report may then hold some of each)."""
+    from checker.pipeline.replay import scan_key
+
+    if scan_key(config, html) == key:
+        store.keep(key, out_dir, written, html)
+    else:
+        click.echo(f"{config.round_dir}: an input changed while it was scanned; this report is "
+                   "not kept for re-use", err=True)
+
+
+def _finish_scan(written: list[Path], report, quiet: bool, top: int, fail_on: str) -> None:
+    """Name the files written (report.json, pairs.csv, index.html), print the tables and exit by
+    `--fail-on`. `report`: the Report, or the output folder holding its report.json (a re-used
+    one, read only when the tables or `--fail-on` need it)."""
+    from rich.console import Console
+
+    console = Console(stderr=False)
     if not quiet:
+        for path in written[:3]:
+            console.print(f"wrote {path}", markup=False)
+    if quiet and fail_on == "never":
+        return
+    if isinstance(report, Path):
+        from checker.report.writers import load_report
+
+        with input_errors():
+            report = load_report(report)
+    if not quiet:
+        from checker.report.terminal import render_terminal
+
         render_terminal(report, console, top)
     if fail_on != "never":
         from checker.report.verdicts import RISK_ORDER

@@ -14,43 +14,17 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from checker import defaults
+from checker.code.params import FingerprintParams, ParamsMismatch
 from checker.code.tokens import ParsedText, TokenStream, Unit, lexical_normalise, normalise
 from checker.core.hashing import kgram_hashes, member_of, token_hashes, winnow
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from checker.code.fpcache import FingerprintCache, KnownFingerprints
-
-
-class ParamsMismatch(ValueError):
-    """Fingerprints made with different parameters cannot be compared."""
-
-
-@dataclass(frozen=True)
-class FingerprintParams:
-    k: int = defaults.CODE_K
-    window: int = defaults.CODE_WINDOW
-    num_perm: int = defaults.NUM_PERM
-    seed: int = defaults.HASH_SEED
-    min_unit_tokens: int = defaults.MIN_UNIT_TOKENS
-    long_string_chars: int = defaults.CODE_LONG_STRING_CHARS
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def check_compatible(self, other: FingerprintParams, where: str) -> None:
-        if self != other:
-            diff = {k: (v, getattr(other, k)) for k, v in asdict(self).items() if getattr(other, k) != v}
-            raise ParamsMismatch(
-                f"{where} was built with other fingerprint parameters {diff} (this run, stored); "
-                "rebuild it with the current parameters (`checker corpus build --rebuild`) or run "
-                "with the parameters it was built with"
-            )
 
 
 @dataclass

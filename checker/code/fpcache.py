@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import struct
 import sys
@@ -76,19 +75,6 @@ def fingerprint_key(params: FingerprintParams) -> dict:
         "libcst": libcst,
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
     }
-
-
-def default_cache_dir(index_dir: Path | None = None) -> Path:
-    """Where a scan keeps its fingerprints: `$NOSHORTCUT_CACHE` when set; else `cache/` inside the
-    corpus index folder the scan uses, when there is one and it may be written; else
-    `$XDG_CACHE_HOME/noshortcut` (`~/.cache/noshortcut`)."""
-    named = os.environ.get(defaults.FINGERPRINT_CACHE_ENV)
-    if named:
-        return Path(named)
-    if index_dir is not None and Path(index_dir).is_dir() and os.access(index_dir, os.W_OK):
-        return Path(index_dir) / defaults.INDEX_CACHE_SUBDIR
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "noshortcut"
 
 
 class CorruptEntry(ValueError):
@@ -377,7 +363,6 @@ __all__ = [
     "FingerprintCache",
     "KnownFingerprints",
     "decode",
-    "default_cache_dir",
     "encode",
     "fingerprint_key",
     "text_key",

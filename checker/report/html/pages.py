@@ -8,9 +8,7 @@ learners/L01.html ..., pairs/pair-0001.html ..., questions/L01.html ... and ques
 from __future__ import annotations
 
 import functools
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from checker.report.html.anonymise import anonymise_report
@@ -20,6 +18,7 @@ from checker.report.html.filters import name_filter, plain_filter, text_filter
 from checker.report.html.view import build_context
 from checker.report.model import Report, as_report
 from checker.report.wording import in_language
+from checker.report.writers import atomic_write
 
 # The policy of every page: nothing may be fetched; inline CSS/JS and data: images only.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -80,19 +79,6 @@ def _page(kind: str, title: str, root: str, ctx: ReportContext) -> Page:
     )
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is read by others (a share, a stick)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def render_pages(ctx: ReportContext) -> dict[str, str]:
     """Output-relative file name -> HTML of every page of the report."""
     env = _environment()
@@ -149,14 +135,20 @@ def render_html(
     written = []
     for rel, html in pages.items():
         path = out_dir / rel
-        _atomic_write(path, html)
+        atomic_write(path, html)
         written.append(path)
+    remove_stale_pages(out_dir, written)
+    return written
+
+
+def remove_stale_pages(out_dir: Path, written: list[Path]) -> None:
+    """Remove the learner, pair and question pages of an earlier render in `out_dir` that are not
+    among `written` (a page of a learner who is no longer in the round would mislead)."""
     keep = {p.resolve() for p in written}
     for folder, pattern in (("learners", "L*.html"), ("pairs", "pair-*.html"), ("questions", "*.html")):
         for stale in (out_dir / folder).glob(pattern):
             if stale.resolve() not in keep:
                 stale.unlink()
-    return written
 
 
 def render_csv(report: Report | dict, out_dir: Path, *, anonymise: bool = False) -> list[Path]:
@@ -165,6 +157,6 @@ def render_csv(report: Report | dict, out_dir: Path, *, anonymise: bool = False)
     out_dir = Path(out_dir)
     written = []
     for name, text in csv_exports(report).items():
-        _atomic_write(out_dir / name, text)
+        atomic_write(out_dir / name, text)
         written.append(out_dir / name)
     return written
