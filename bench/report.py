@@ -400,7 +400,14 @@ def _scan_lines(rescan: dict, task: dict) -> list[str]:
              f"(`${rescan['cache_env']}`), then the same scan again; cold "
              f"{_seconds(rescan['cold_runs_s'])}, warm {_seconds(rescan['warm_runs_s'])} "
              f"(CPU {_seconds(rescan['cold_cpu_s'])} and {_seconds(rescan['warm_cpu_s'])}); files in "
-             f"the cache after the cold scan: {rescan['cache_files_after_cold']}."
+             f"the cache after the cold scan: {rescan['cache_files_after_cold']}. The warm scan "
+             f"writes the report the cold one kept (`checker.pipeline.replay`: nothing it depends "
+             f"on changed)."
+             + (f" Then one late learner (a file of the pool outside the round) added, warm "
+                f"again: the report cannot be re-used, the other files' fingerprints can: "
+                f"{_seconds(rescan['late_runs_s'])} (CPU {_seconds(rescan['late_cpu_s'])}), "
+                f"{rescan['late_speedup']:.1f}x faster than cold."
+                if rescan.get("late_runs_s") else "")
              + (f" {rescan['note'].capitalize()}." if rescan.get("note") else "")
              + (f" Stopped: {rescan['failed']}." if rescan.get("failed") else "") + "\n"]
     if task:
@@ -444,7 +451,7 @@ def _times(count: int) -> str:
 
 
 def _seconds(values: list[float]) -> str:
-    return ", ".join(f"{v:.1f}" for v in values) + " s" if values else "–"
+    return ", ".join(f"{v:.2f}" if v < 1 else f"{v:.1f}" for v in values) + " s" if values else "–"
 
 
 def _mb(value: float | None) -> str:

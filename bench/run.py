@@ -515,10 +515,11 @@ def run_scans(config: BenchConfig, pool: list[tuple[str, str]], results: Results
     n = min(config.scans_n, len(pool))
     round_dir = work / "round"
     dataset.write_round(pool[:n], round_dir)
+    late = pool[n] if len(pool) > n else None  # a file outside the round: one late learner
     results.rescan, results.task_scan, runs = waits.run_scan_modes(
-        round_dir, work, n, config.scan_repeats, config.speed_timeout_s)
+        round_dir, work, n, config.scan_repeats, config.speed_timeout_s, late)
     results.rescan["runs"] = [r for r in runs if r["tool"] != "noshortcut task"]
-    results.task_scan["runs"] = [r for r in runs if r["tool"] != "noshortcut warm"]
+    results.task_scan["runs"] = [r for r in runs if r["tool"] in ("noshortcut cold", "noshortcut task")]
     shutil.rmtree(round_dir, ignore_errors=True)
 
 

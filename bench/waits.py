@@ -2,8 +2,10 @@
 
 - corpus check: one submission scanned in a new process against the default corpus (the
   index of corpus/sources.toml, built once into bench/data/corpus-index and kept);
-- re-scan: a round of SCANS_N files scanned twice with one fingerprint cache folder
-  ($NOSHORTCUT_CACHE, empty before the first scan);
+- re-scan: a round of SCANS_N files scanned twice with one cache folder ($NOSHORTCUT_CACHE,
+  empty before the first scan: fingerprints and the reports kept for re-use), then once more
+  with one late learner added (a file of the pool outside the round: the report cannot be
+  re-used, the fingerprints of the other files can);
 - task rules: the same round with and without `--task` (TASK_FILE);
 - scale: what sizes the speed rounds take, when a tool's size is not run (projected from its
   growth over the smaller sizes), and the issue's targets side by side with the figures.
@@ -173,23 +175,34 @@ def cache_supported() -> bool:
     return "--no-cache" in done.stdout
 
 
-def run_scan_modes(round_dir: Path, work: Path, n: int, repeats: int,
-                   timeout_s: float) -> tuple[dict, dict, list[dict]]:
-    """(rescan, task_scan, runs): the round scanned cold, again warm, and cold with `--task`,
+LATE_LEARNER = "late-learner"
+
+
+def run_scan_modes(round_dir: Path, work: Path, n: int, repeats: int, timeout_s: float,
+                   late_file: tuple[str, str] | None = None) -> tuple[dict, dict, list[dict]]:
+    """(rescan, task_scan, runs): the round scanned cold, again warm, cold with `--task`, and
+    (with `late_file`, a (name, text) not in the round) warm with that file as one more learner's,
     `repeats` times in turn (the machine's speed drifts over minutes); medians reported."""
     runs: list[dict] = []
-    times: dict[str, list[float]] = {"cold": [], "warm": [], "task": []}
-    cpu: dict[str, list[float]] = {"cold": [], "warm": [], "task": []}
+    times: dict[str, list[float]] = {"cold": [], "warm": [], "task": [], "late": []}
+    cpu: dict[str, list[float]] = {"cold": [], "warm": [], "task": [], "late": []}
     entries: list[int] = []
     failed = ""
+    late_dir = round_dir / LATE_LEARNER
     for repeat in range(repeats):
+        shutil.rmtree(late_dir, ignore_errors=True)
         cache = fresh_folder(work / "cache" / "rescan")
         task_cache = fresh_folder(work / "cache" / "task")
         plan = [("cold", scan_command(round_dir, work / "cold"), cache),
                 ("warm", scan_command(round_dir, work / "warm"), cache),
                 ("task", scan_command(round_dir, work / "task", "--task", str(TASK_FILE)),
                  task_cache)]
+        if late_file is not None:
+            plan.append(("late", scan_command(round_dir, work / "late"), cache))
         for kind, command, folder in plan:
+            if kind == "late" and late_file is not None:
+                (late_dir / late_file[0]).parent.mkdir(parents=True, exist_ok=True)
+                (late_dir / late_file[0]).write_text(late_file[1], encoding="utf-8")
             run, _ = run_tool(f"noshortcut {kind}", command, timeout_s, env=scan_env(folder),
                               cwd=scan_cwd(work))
             runs.append(asdict(run) | {"n": n, "repeat": repeat})
@@ -204,6 +217,7 @@ def run_scan_modes(round_dir: Path, work: Path, n: int, repeats: int,
         if failed:
             break
     shutil.rmtree(work / "cache", ignore_errors=True)
+    shutil.rmtree(late_dir, ignore_errors=True)
     supported = cache_supported()
     rescan: dict = {"n": n, "repeats": repeats, "cache_supported": supported,
                     "cache_env": CACHE_ENV, "cache_files_after_cold": entries,
@@ -217,6 +231,10 @@ def run_scan_modes(round_dir: Path, work: Path, n: int, repeats: int,
     if times["cold"] and times["warm"]:
         rescan |= {"cold_s": median(times["cold"]), "warm_s": median(times["warm"])}
         rescan["speedup"] = round(rescan["cold_s"] / rescan["warm_s"], 2)
+    if times["cold"] and times["late"]:
+        rescan |= {"late_runs_s": times["late"], "late_cpu_s": cpu["late"],
+                   "late_s": median(times["late"])}
+        rescan["late_speedup"] = round(rescan["cold_s"] / rescan["late_s"], 2)
     if times["cold"] and times["task"]:
         task |= {"plain_s": median(times["cold"]), "task_s": median(times["task"])}
         task["ratio"] = round(task["task_s"] / task["plain_s"], 2)
@@ -344,8 +362,10 @@ def target_rows(results: dict) -> list[dict]:
     rescan = results.get("rescan") or {}
     if rescan.get("speedup") is not None:
         add("rescan", rescan["speedup"],
-            f"{rescan['speedup']:.1f}x (cold {rescan['cold_s']:.1f} s, warm {rescan['warm_s']:.1f} s, "
-            f"N={rescan['n']})")
+            f"{rescan['speedup']:.1f}x (cold {rescan['cold_s']:.1f} s, warm {rescan['warm_s']:.2f} s, "
+            f"N={rescan['n']}"
+            + (f"; one late learner added: {rescan['late_s']:.1f} s, {rescan['late_speedup']:.1f}x"
+               if rescan.get("late_s") is not None else "") + ")")
     task = results.get("task_scan") or {}
     if task.get("ratio") is not None:
         add("task_scan", task["ratio"],

@@ -159,8 +159,12 @@ def test_rescan_and_task_scans_record_their_figures(tmp_path):
     round_dir = write_round(tmp_path / "round", {"ann/train.py": code, "ben/train.py": code,
                                                  "cy/train.py": "print('own work')\n"})
     rescan, task, runs = waits.run_scan_modes(round_dir, tmp_path / "work", 3, repeats=1,
-                                              timeout_s=300)
-    assert [r["status"] for r in runs] == ["ok", "ok", "ok"], runs
+                                              timeout_s=300, late_file=("train.py", code))
+    assert [r["status"] for r in runs] == ["ok", "ok", "ok", "ok"], runs
+    assert rescan["late_s"] > 0 and rescan["late_speedup"] > 0
+    late_report = json.loads((tmp_path / "work" / "late" / "report.json").read_text())
+    assert waits.LATE_LEARNER in [learner["id"] for learner in late_report["learners"]]
+    assert not (round_dir / waits.LATE_LEARNER).exists()  # the round is left as it was
     assert rescan["n"] == task["n"] == 3 and "failed" not in rescan
     assert rescan["cold_s"] > 0 and rescan["warm_s"] > 0 and task["plain_s"] == rescan["cold_s"]
     assert task["task_s"] > 0 and task["task_file"] == "examples/tasks/2025-task5-cnn.toml"
