@@ -135,24 +135,26 @@ def _tree_digest(root: Path, by_content: bool | None = None, skip: Path | None =
     by content, False every file by its stat, None code/notes/zip files by content and the others
     by stat (see the module's docstring). `skip`: a folder left out (the cache inside an index)."""
     digest = hashlib.sha256()
-    stack = [Path(root)]
+    stack = [(os.fspath(root), b"")]  # (folder, its path relative to root, as bytes)
     while stack:
-        folder = stack.pop()
+        folder, prefix = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            digest.update(f"unreadable\0{folder}\0{exc.errno}\n".encode("utf-8", "surrogateescape"))
+            digest.update(b"unreadable\0" + prefix + f"\0{exc.errno}\n".encode())
             continue
         for entry in entries:
-            if entry.name in skip_names or (skip is not None and Path(entry.path).resolve() == skip):
+            if entry.name in skip_names:
                 continue
-            name = os.fsencode(os.path.relpath(entry.path, root))
+            name = prefix + os.fsencode(entry.name)
             try:
                 if entry.is_symlink():
                     digest.update(b"L\0" + name + b"\0" + os.fsencode(os.readlink(entry.path)) + b"\n")
                 elif entry.is_dir(follow_symlinks=False):
+                    if skip is not None and Path(entry.path).resolve() == skip:
+                        continue
                     digest.update(b"D\0" + name + b"\n")
-                    stack.append(Path(entry.path))
+                    stack.append((entry.path, name + b"/"))
                 elif entry.is_file(follow_symlinks=False):
                     digest.update(b"F\0" + name + b"\0" + _file_signature(entry, by_content) + b"\n")
                 else:
@@ -168,7 +170,7 @@ def _file_signature(entry: os.DirEntry, by_content: bool | None) -> bytes:
         by_content = classify(entry.name) != "other" or entry.name.lower().endswith(".zip")
     if by_content and stat.st_size <= defaults.REPORT_REPLAY_CONTENT_MAX_BYTES:
         with open(entry.path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").digest()
+            return hashlib.file_digest(fh, "sha256").hexdigest().encode()
     return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}:{stat.st_dev}".encode()
 
 
