@@ -200,7 +200,6 @@ class ReportStore:
         """Write the files stored under `key` into `out_dir` (each replaced atomically; pages of an
         earlier render that the stored report does not have removed, as a render does); None when
         there is no such entry or it is damaged (then removed, with a notice)."""
-        from checker.report.html.pages import remove_stale_pages
         from checker.report.writers import atomic_write
 
         entry_dir = self.folder / key
@@ -220,6 +219,8 @@ class ReportStore:
             atomic_write(path, data)
             written.append(path)
         if entry.get("html"):
+            from checker.report.html.pages import remove_stale_pages
+
             remove_stale_pages(Path(out_dir), written)
         try:
             os.utime(entry_dir / ENTRY_FILE)  # least recently used goes first
