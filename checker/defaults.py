@@ -66,6 +66,13 @@ INDEX_CACHE_SUBDIR = "cache"
 # the line spans compressed): the 1,000-file generated round (930 distinct files, 1.2 M tokens)
 # takes 10.9 MB, so 1 GiB holds ~85,000 such files: a 30,000-file round and its re-runs with room.
 FINGERPRINT_CACHE_MAX_BYTES = 1 << 30
+# The review questions' libCST facts of a file (checker.report.factcache), by the same text key, in
+# the same folder, emptied by another version of the code that reads them: least recently used
+# entries go beyond this size. An entry is compressed JSON of the file's defs and the lines worth
+# asking about: 320 bytes on average on the 1,000-file generated round (269 questioned files,
+# 87 KB), 476 for d2l's 125-line chapter-3 helpers; 128 MiB holds some 250,000 such files, more
+# than the ~85,000 the fingerprint cache beside it holds (each store is trimmed by its own size).
+QUESTION_FACTS_CACHE_MAX_BYTES = 1 << 27
 
 # --- reports kept for re-use (checker.pipeline.replay) -----------------------------------------
 # A scan whose inputs, options and checker have not changed writes the stored files of the last

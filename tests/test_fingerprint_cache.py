@@ -20,6 +20,10 @@ from checker.code.fingerprints import FingerprintParams, fingerprint_text
 from checker.code.fpcache import CACHE_FILE, FingerprintCache, text_key
 from checker.pipeline.config import default_cache_dir
 from checker.pipeline.scan import ScanConfig, scan
+from checker.report.factcache import CACHE_FILE as FACTS_FILE
+from checker.report.factcache import FactsCache
+from checker.report.model import Report
+from checker.report.questions import texts_to_read
 from checker.task.taskfile import load_task
 
 QUESTIONS = "checker/report/questions.py"
@@ -36,7 +40,8 @@ def parses(monkeypatch) -> list[str]:
 
     def counting(text, *args, **kwargs):
         # the review questions parse the files they ask about (libCST facts of the matched lines,
-        # checker.report.questions, not cached): counted here are the fingerprints' and rules' parses
+        # checker.report.questions, cached apart: tests/test_facts_cache.py): counted here are the
+        # fingerprints' and rules' parses
         if not any(frame.filename.endswith(QUESTIONS) for frame in inspect.stack(0)):
             seen.append(text)
         return real(text, *args, **kwargs)
@@ -63,6 +68,14 @@ def _same_report(a: dict, b: dict) -> bool:
         out["stats"] = {k: v for k, v in report["stats"].items() if k != "seconds"}
         return out
     return strip(a) == strip(b)
+
+
+def damage_entry(db: Path, key: bytes, at: int) -> None:
+    """Flip the byte at `at` of a cache entry, as a bad disk sector or a torn write would."""
+    with sqlite3.connect(db) as conn:
+        (data,) = conn.execute("SELECT data FROM entries WHERE key = ?", (key,)).fetchone()
+        conn.execute("UPDATE entries SET data = ? WHERE key = ?", (data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :], key))
+    conn.close()
 
 
 def _code_texts(round_dir: Path) -> set[str]:
@@ -118,10 +131,7 @@ def test_a_damaged_entry_is_computed_again_with_a_notice(tmp_path, parses):
     round_dir, cache = _round(tmp_path), tmp_path / "cache"
     clean = _scan(round_dir, cache)
     victim = (round_dir / "carol" / "model.py").read_text(encoding="utf-8")
-    with sqlite3.connect(cache / CACHE_FILE) as conn:
-        (data,) = conn.execute("SELECT data FROM entries WHERE key = ?", (text_key(victim),)).fetchone()
-        damaged = data[:40] + bytes([data[40] ^ 0xFF]) + data[41:]
-        conn.execute("UPDATE entries SET data = ? WHERE key = ?", (damaged, text_key(victim)))
+    damage_entry(cache / CACHE_FILE, text_key(victim), 40)
     notices: list[str] = []
     parses.clear()
     report = _scan(round_dir, cache, notices)
@@ -133,16 +143,20 @@ def test_a_damaged_entry_is_computed_again_with_a_notice(tmp_path, parses):
     assert parses == []  # stored whole again
 
 
-def test_a_cache_file_that_is_not_a_database_is_started_afresh(tmp_path):
+def test_cache_files_that_are_not_databases_are_started_afresh(tmp_path):
     round_dir, cache = _round(tmp_path), tmp_path / "cache"
     cache.mkdir()
-    (cache / CACHE_FILE).write_bytes(b"this is not SQLite" * 100)
+    for name in (CACHE_FILE, FACTS_FILE):  # the fingerprints' and the review questions' facts'
+        (cache / name).write_bytes(b"this is not SQLite" * 100)
     notices: list[str] = []
     report = _scan(round_dir, cache, notices)
-    assert len(notices) == 1 and "unreadable" in notices[0] and "starting a new one" in notices[0]
+    assert len(notices) == 2 and all("unreadable" in n and "starting a new one" in n for n in notices)
+    assert [n.split(" cache ")[0] for n in notices] == ["fingerprint", "question facts"]
     assert _same_report(report, _scan(round_dir, None))
     with FingerprintCache.open(cache, FingerprintParams()) as reopened:
         assert reopened.size()[0] >= len(_code_texts(round_dir))
+    with FactsCache.open(cache) as reopened:
+        assert reopened.size()[0] == len(texts_to_read(Report.from_dict(report))) > 0
 
 
 def test_a_cache_that_cannot_be_written_never_stops_a_scan(tmp_path):
@@ -151,7 +165,9 @@ def test_a_cache_that_cannot_be_written_never_stops_a_scan(tmp_path):
     blocker.write_text("the cache folder cannot be made inside a file")
     notices: list[str] = []
     report = _scan(round_dir, blocker / "cache", notices)
-    assert len(notices) == 1 and "cannot be used" in notices[0]
+    # once per store in that folder: the fingerprints' and the review questions' facts'
+    assert len(notices) == 2 and all("cannot be used" in n for n in notices)
+    assert notices[0].startswith("fingerprint cache") and notices[1].startswith("question facts cache")
     assert _same_report(report, _scan(round_dir, None))
 
 
@@ -205,6 +221,7 @@ def test_the_cli_keeps_the_cache_where_it_says_and_no_cache_keeps_none(tmp_path,
     done = runner.invoke(cli, ["scan", str(round_dir), "-q", "-o", str(tmp_path / "b")])
     assert done.exit_code == 0, done.output
     assert (tmp_path / "env-cache" / CACHE_FILE).is_file()
+    assert (tmp_path / "env-cache" / FACTS_FILE).is_file()  # the review questions' facts, beside
     monkeypatch.delenv(defaults.FINGERPRINT_CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "noshortcut"

@@ -93,7 +93,8 @@ def cli() -> None:
 @click.option("--ray", "ray_address", metavar="ADDRESS", default=None,
               help="Fingerprint on Ray: 'local', 'auto', HOST:PORT or ray://HOST:PORT.")
 @click.option("--cache/--no-cache", default=True, show_default=True,
-              help="Keep file fingerprints between runs, so that a re-scan parses only the files "
+              help="Keep file fingerprints and the review questions' code facts between runs, so "
+                   "that a re-scan parses only the files "
                    "that changed, and the files a scan with -o writes: a scan whose files, options, "
                    "index and checker are all unchanged writes them again, and says so (not with "
                    f"--retrain or --round-name) (${defaults.FINGERPRINT_CACHE_ENV} when set, else "

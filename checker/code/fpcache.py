@@ -8,7 +8,8 @@ that make a fingerprint (this package's tokens, parse guard, fingerprints, and t
 libCST's version and Python's (its tokenizer). A run with another key empties the cache and says
 so (`notice`); a changed file has another text, so another entry.
 
-One SQLite file (WAL, so that a second scan reading or writing at the same time waits, not fails),
+The store is `checker.code.textcache.TextCache` (shared with the review questions' facts cache):
+one SQLite file (WAL, so that a second scan reading or writing at the same time waits, not fails),
 written in one transaction per batch: a process killed mid-write leaves the last committed state.
 Each entry carries a checksum: an entry that does not decode is dropped and recomputed, with a
 notice, and a file that is not a readable database is set aside and started afresh. Nothing here
@@ -18,14 +19,10 @@ bounded (`defaults.FINGERPRINT_CACHE_MAX_BYTES`): the least recently used entrie
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sqlite3
 import struct
-import sys
-import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,9 +30,8 @@ import numpy as np
 
 from checker import defaults
 from checker.code.fingerprints import CodeFingerprint, FingerprintParams
+from checker.code.textcache import CorruptEntry, Notice, TextCache, cache_key, seal, text_key, unseal
 from checker.code.tokens import TokenStream, Unit
-
-Notice = Callable[[str], None]
 
 CACHE_FILE = "fingerprints.sqlite"
 # bumped when the entry layout below changes (the key then differs: the cache is emptied)
@@ -48,37 +44,13 @@ _SOURCES = (
     "code/fingerprints.py",
     "core/hashing.py",
     "code/fpcache.py",
+    "code/textcache.py",
 )
-
-
-def text_key(text: str) -> bytes:
-    """The cache key of a file's text: SHA-256 of its UTF-8 (lone surrogates kept as they are)."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 def fingerprint_key(params: FingerprintParams) -> dict:
     """Everything besides the text that a fingerprint depends on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    package = Path(__file__).resolve().parent.parent
-    code = hashlib.sha256()
-    for rel in _SOURCES:
-        code.update((package / rel).read_bytes())
-    try:
-        libcst = version("libcst")
-    except PackageNotFoundError:  # pragma: no cover - libcst is a requirement
-        libcst = "unknown"
-    return {
-        "format": _FORMAT,
-        "params": asdict(params),
-        "code": code.hexdigest()[:16],
-        "libcst": libcst,
-        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
-    }
-
-
-class CorruptEntry(ValueError):
-    """A stored fingerprint that does not decode."""
+    return cache_key(_FORMAT, _SOURCES, params=asdict(params))
 
 
 def encode(fp: CodeFingerprint) -> bytes:
@@ -101,23 +73,20 @@ def encode(fp: CodeFingerprint) -> bytes:
         + np.asarray(fp.kgrams, dtype=np.uint64).tobytes()
         + zlib.compress(lines, 1)
     )
-    return _MAGIC + struct.pack("<I", zlib.crc32(body)) + body
+    return seal(_MAGIC, body)
 
 
 def decode(data: bytes) -> CodeFingerprint:
     """`encode`'s fingerprint again; CorruptEntry when the bytes are not what it wrote."""
+    body = unseal(_MAGIC, data)
     try:
-        if data[:4] != _MAGIC or struct.unpack("<I", data[4:8])[0] != zlib.crc32(data[8:]):
-            raise CorruptEntry("checksum mismatch")
-        (size,) = struct.unpack("<I", data[8:12])
-        header = json.loads(data[12 : 12 + size].decode("utf-8"))
-        at = 12 + size
+        (size,) = struct.unpack("<I", body[:4])
+        header = json.loads(body[4 : 4 + size].decode("utf-8"))
+        at = 4 + size
         end = at + 8 * header["kgrams"]
-        kgrams = np.frombuffer(data[at:end], dtype=np.uint64).copy()
-        lines = np.frombuffer(zlib.decompress(data[end:]), dtype=np.int32).reshape(2, header["tokens"])
+        kgrams = np.frombuffer(body[at:end], dtype=np.uint64).copy()
+        lines = np.frombuffer(zlib.decompress(body[end:]), dtype=np.int32).reshape(2, header["tokens"])
         units = [Unit(name, start, stop, first, last) for name, start, stop, first, last in header["units"]]
-    except CorruptEntry:
-        raise
     except (ValueError, KeyError, TypeError, struct.error, zlib.error) as exc:
         raise CorruptEntry(f"{type(exc).__name__}: {exc}") from None
     stream = TokenStream(
@@ -126,26 +95,20 @@ def decode(data: bytes) -> CodeFingerprint:
     return CodeFingerprint(stream, kgrams)
 
 
-class FingerprintCache:
-    """Fingerprints by text key, for one fingerprint key; `open` it, `get_many`, `put_many`.
+class FingerprintCache(TextCache[CodeFingerprint]):
+    """Fingerprints by text key, for one fingerprint key; `open` it, `get_many`, `put_many`
+    (compact fingerprints: `CodeFingerprint.compact`).
 
     Every failure of the store itself is a notice and the cache is switched off for the rest of
     the run: the scan computes what it could not read, identically (tests/test_fingerprint_cache.py).
     """
 
-    def __init__(
-        self,
-        path: Path,
-        key: dict,
-        notice: Notice | None = None,
-        max_bytes: int = defaults.FINGERPRINT_CACHE_MAX_BYTES,
-    ) -> None:
-        self.path = Path(path)
-        self.key = key
-        self.max_bytes = max_bytes
-        self._notice = notice
-        self._conn: sqlite3.Connection | None = None
-        self.hits = self.misses = 0
+    FILE = CACHE_FILE
+    LABEL = "fingerprint cache"
+    PARAMETERS = "fingerprint parameters"
+    CODE_CHANGED = "the fingerprinting code changed"
+    COMPUTES = "computes every fingerprint"
+    MAX_BYTES = defaults.FINGERPRINT_CACHE_MAX_BYTES
 
     @classmethod
     def open(
@@ -153,165 +116,15 @@ class FingerprintCache:
         folder: Path,
         params: FingerprintParams,
         notice: Notice | None = None,
-        max_bytes: int = defaults.FINGERPRINT_CACHE_MAX_BYTES,
+        max_bytes: int | None = None,
     ) -> FingerprintCache:
-        cache = cls(Path(folder) / CACHE_FILE, fingerprint_key(params), notice, max_bytes)
-        cache._connect()
-        return cache
+        return cls.in_folder(folder, fingerprint_key(params), notice, max_bytes)
 
-    @property
-    def enabled(self) -> bool:
-        return self._conn is not None
+    def encode(self, value: CodeFingerprint) -> bytes:
+        return encode(value)
 
-    def notice(self, message: str) -> None:
-        if self._notice is not None:
-            self._notice(message)
-
-    def _connect(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = self._open_db()
-        except sqlite3.DatabaseError as exc:  # not a database, or a damaged one: start afresh
-            self.notice(f"fingerprint cache {self.path} is unreadable ({exc}); starting a new one")
-            self._conn = None
-            try:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-                self._conn = self._open_db()
-            except (OSError, sqlite3.Error) as again:
-                self._off(again)
-        except OSError as exc:
-            self._off(exc)
-
-    def _open_db(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS entries (key BLOB PRIMARY KEY, data BLOB NOT NULL, "
-                "bytes INTEGER NOT NULL, used REAL NOT NULL)"
-            )
-            conn.execute("CREATE INDEX IF NOT EXISTS entries_used ON entries(used)")
-            conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("SELECT value FROM meta WHERE key = 'key'").fetchone()
-            stored = json.loads(row[0]) if row else None
-            if stored != self.key:
-                if stored is not None:
-                    self.notice(
-                        f"fingerprint cache {self.path.parent} was made with other fingerprint "
-                        f"parameters ({_difference(stored, self.key)}); rebuilding it"
-                    )
-                conn.execute("DELETE FROM entries")
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('key', ?)", (json.dumps(self.key),))
-            conn.execute("COMMIT")
-            # the check above reads the whole page of meta: a damaged file fails here, not later
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _off(self, exc: BaseException) -> None:
-        """The cache fails: say so once, go on without it."""
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-        self._conn = None
-        self.notice(
-            f"fingerprint cache {self.path} cannot be used ({type(exc).__name__}: {exc}); "
-            "this scan computes every fingerprint"
-        )
-
-    def get_many(self, keys: Iterable[bytes]) -> dict[bytes, CodeFingerprint]:
-        """The stored fingerprints of these keys (those found and whole)."""
-        wanted = list(dict.fromkeys(keys))
-        found: dict[bytes, CodeFingerprint] = {}
-        if self._conn is None or not wanted:
-            self.misses += len(wanted)
-            return found
-        corrupt: list[bytes] = []
-        try:
-            rows = []
-            for start in range(0, len(wanted), 900):
-                chunk = wanted[start : start + 900]
-                rows += self._conn.execute(
-                    f"SELECT key, data FROM entries WHERE key IN ({','.join('?' * len(chunk))})", chunk
-                ).fetchall()
-            for key, data in rows:
-                try:
-                    found[bytes(key)] = decode(bytes(data))
-                except CorruptEntry:
-                    corrupt.append(bytes(key))
-            if corrupt:
-                self.notice(
-                    f"fingerprint cache {self.path.parent}: {len(corrupt)} damaged "
-                    f"entr{'y' if len(corrupt) == 1 else 'ies'} ignored and computed again"
-                )
-            now = time.time()
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in corrupt])
-            self._conn.executemany("UPDATE entries SET used = ? WHERE key = ?", [(now, k) for k in found])
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._off(exc)
-        self.hits += len(found)
-        self.misses += len(wanted) - len(found)
-        return found
-
-    def put_many(self, items: Iterable[tuple[bytes, CodeFingerprint]]) -> None:
-        """Store these fingerprints (compact ones: `CodeFingerprint.compact`), then trim."""
-        if self._conn is None:
-            return
-        now = time.time()
-        rows = [(key, data, len(data), now) for key, data in ((k, encode(fp)) for k, fp in items)]
-        if not rows:
-            return
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
-            self._conn.execute("COMMIT")
-            self.trim()
-        except sqlite3.Error as exc:
-            self._off(exc)
-
-    def trim(self) -> None:
-        """Least recently used entries out until the cache is within `max_bytes` (down to 80% of
-        it, so that trimming is not done again at the next run)."""
-        if self._conn is None:
-            return
-        total = self._conn.execute("SELECT COALESCE(SUM(bytes), 0) FROM entries").fetchone()[0]
-        if total <= self.max_bytes:
-            return
-        goal, gone = total - int(0.8 * self.max_bytes), []
-        for key, size in self._conn.execute("SELECT key, bytes FROM entries ORDER BY used, key"):
-            if goal <= 0:
-                break
-            gone.append((key,))
-            goal -= size
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.executemany("DELETE FROM entries WHERE key = ?", gone)
-        self._conn.execute("COMMIT")
-
-    def size(self) -> tuple[int, int]:
-        """(entries, bytes) held."""
-        if self._conn is None:
-            return 0, 0
-        count, total = self._conn.execute("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM entries").fetchone()
-        return int(count), int(total)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def __enter__(self) -> FingerprintCache:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def decode(self, data: bytes) -> CodeFingerprint:
+        return decode(data)
 
 
 class KnownFingerprints:
@@ -335,26 +148,6 @@ class KnownFingerprints:
     def put_many(self, items: Iterable[tuple[bytes, CodeFingerprint]]) -> None:
         if self.behind is not None:
             self.behind.put_many(items)
-
-
-def _difference(stored: dict, current: dict) -> str:
-    """What changed between two fingerprint keys, for the notice."""
-    parts = []
-    for name in sorted(set(stored) | set(current)):
-        old, new = stored.get(name), current.get(name)
-        if old == new:
-            continue
-        if isinstance(old, dict) and isinstance(new, dict):
-            parts += [
-                f"{k} {old.get(k)} -> {new.get(k)}"
-                for k in sorted(set(old) | set(new))
-                if old.get(k) != new.get(k)
-            ]
-        elif name == "code":
-            parts.append("the fingerprinting code changed")
-        else:
-            parts.append(f"{name} {old} -> {new}")
-    return ", ".join(parts)
 
 
 __all__ = [

@@ -56,9 +56,11 @@ class ScanConfig:
     round_name: str | None = None
     history: bool = True
     aliases_path: Path | None = None
-    # the fingerprint cache's folder (checker.code.fpcache; `checker scan` gives
-    # `default_cache_dir(index)` unless --no-cache); None: no cache. `notice`: where its one-line
-    # messages go (rebuilt for other parameters, a damaged entry). Neither is part of report.json.
+    # the folder of the scan's caches: fingerprints (checker.code.fpcache), the review questions'
+    # facts (checker.report.factcache) and the reports kept for re-use (checker.pipeline.replay);
+    # `checker scan` gives `default_cache_dir(index)` unless --no-cache; None: no cache. `notice`:
+    # where their one-line messages go (rebuilt for other parameters, a damaged entry). Neither is
+    # part of report.json.
     cache_dir: Path | None = None
     notice: Callable[[str], None] | None = None
 

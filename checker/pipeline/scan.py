@@ -203,17 +203,30 @@ def _can_fork(jobs: int, items: int, minimum: int) -> bool:
     return jobs > 1 and items >= minimum and "fork" in multiprocessing.get_all_start_methods()
 
 
-def question_facts(report: Report, jobs: int) -> dict:
+def question_facts(report: Report, jobs: int, cache=None) -> dict:
     """text -> the libCST facts the review questions read of it (`questions.texts_to_read`), in
     `jobs` forked processes when there are enough: the parse is most of the questions' time (4 of
-    the 10 s of a 1,000-learner round on one process)."""
+    the 10 s of a 1,000-learner round on one process). `cache` (checker.report.factcache): texts
+    read before come from it, the others are parsed and stored there; without it and with few
+    texts, {} (add_questions parses them itself)."""
+    from checker.code.textcache import text_key
     from checker.report.questions import code_facts, texts_to_read
 
     texts = texts_to_read(report)
     jobs = jobs or os.cpu_count() or 1
-    if not _can_fork(jobs, len(texts), _PARALLEL_FACTS_MIN_FILES):
+    keys = {t: text_key(t) for t in texts} if cache is not None and cache.enabled else {}
+    stored = cache.get_many(keys.values()) if keys else {}
+    facts = {t: stored[k] for t, k in keys.items() if k in stored}
+    todo = [t for t in texts if t not in facts]
+    if _can_fork(jobs, len(todo), _PARALLEL_FACTS_MIN_FILES):
+        made = dict(zip(todo, _forked_imap(code_facts, todo, (), jobs)))
+    elif keys:
+        made = {t: code_facts(t) for t in todo}
+    else:
         return {}
-    return dict(zip(texts, _forked_imap(code_facts, texts, (), jobs)))
+    if keys:
+        cache.put_many((keys[t], f) for t, f in made.items())
+    return facts | made
 
 
 def _align_chunk(pairs: list[tuple[int, int]]) -> list[tuple[int, int, list[tuple]]]:
@@ -681,6 +694,16 @@ def open_fingerprint_cache(config: ScanConfig):
         cache.close()
 
 
+def open_facts_cache(config: ScanConfig):
+    """The review questions' facts cache of `config.cache_dir` (checker.report.factcache), to be
+    used in a `with`; a `with` of None without one."""
+    if config.cache_dir is None:
+        return contextlib.nullcontext()
+    from checker.report.factcache import FactsCache
+
+    return FactsCache.open(config.cache_dir, config.notice)
+
+
 @contextlib.contextmanager
 def paused_gc():
     """The cyclic garbage collector off for a bounded piece of work, back on after.
@@ -792,8 +815,10 @@ def _scan(config: ScanConfig, progress: Progress | None = None) -> Report:
         add_outputs(report, subs, config, task)  # notebooks that print the same figures
         refresh_verdicts(report)
         asked = time.time()
+        with open_facts_cache(config) as facts_cache:
+            facts = question_facts(report, config.jobs, facts_cache)
         add_questions(report, {(s.learner, f.path): f for s in subs for f in s.code}, config.lang,
-                      facts=question_facts(report, config.jobs))
+                      facts=facts)
         if report.stats is not None:
             report.stats.seconds["questions"] = round(time.time() - asked, 3)
         if config.round_name and report.history is not None:
