@@ -196,3 +196,10 @@ def test_why_not_reused_names_the_scans_that_always_run(tmp_path):
     assert "--retrain" in replay.why_not_reused(
         ScanConfig(round_dir=tmp_path, cache_dir=tmp_path, retrain=True), tmp_path)
     assert replay.why_not_reused(ScanConfig(round_dir=tmp_path), tmp_path) == "--no-cache"
+
+
+def test_the_key_reads_the_html_templates_wherever_the_pages_take_them_from():
+    from checker.report.html.pages import templates_dir
+
+    templates = templates_dir().resolve()
+    assert any(templates.is_relative_to(folder) for folder in replay.code_folders())

@@ -15,8 +15,9 @@ What "nothing changed" means is one SHA-256 key over everything a scan reads:
   folder left out;
 - the options that shape the report (`ScanConfig.to_dict` and the rest: language, history, LSH
   engine) and which files are written (HTML or not);
-- the checker itself: every file of the package by content (code, templates, the shipped
-  common-code list), Python's version and the installed distributions' names and versions;
+- the checker itself: every file of the package by content (code, the shipped common-code list,
+  an installed wheel's templates) and of a source checkout's `reports/` (the HTML templates),
+  Python's version and the installed distributions' names and versions;
 - the environment variables this program or its libraries read for models and devices.
 
 Not reused (a real scan runs): `--retrain` (the re-run is what was asked for), `--round-name` (the
@@ -105,10 +106,18 @@ def scan_key(config: ScanConfig, html: bool) -> str:
     return digest.hexdigest()
 
 
-def _package_digest() -> str:
-    """Every file of the installed `checker` package, by content (its code, templates and data)."""
+def code_folders() -> list[Path]:
+    """The folders of the checker's own files that decide a report: the `checker` package (code,
+    data, the templates of an installed wheel) and, in a source checkout, `reports/` beside it
+    (the HTML templates and styles: `checker.report.html.pages.templates_dir`)."""
     package = Path(__file__).resolve().parent.parent
-    return _tree_digest(package, by_content=True, skip_names=frozenset({"__pycache__"}))
+    return [folder for folder in (package, package.parent / "reports") if folder.is_dir()]
+
+
+def _package_digest() -> str:
+    """Every file of `code_folders()`, by content."""
+    return "".join(_tree_digest(folder, by_content=True, skip_names=frozenset({"__pycache__"}))
+                   for folder in code_folders())
 
 
 def _distributions() -> list[str]:
