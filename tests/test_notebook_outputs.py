@@ -141,6 +141,10 @@ def test_two_notebooks_with_different_code_and_the_same_training_log_are_paired_
     # the pair page shows the shared run with its cells and text on both sides
     page = next((out / "pairs").glob("*.html")).read_text()
     assert "cell 4, output lines 2–13" in page and "val_loss: " in page
+    # and the overview's cluster graph joins the two learners by an outputs edge
+    overview = (out / "index.html").read_text()
+    assert overview.count('class="edge edge-outputs"') == 1
+    assert "ann ↔ ben: outputs similarity" in overview
 
 
 def test_two_honest_notebooks_of_the_same_task_are_not_paired_by_their_outputs(round_dir):
@@ -233,6 +237,10 @@ def test_the_same_image_output_pairs_two_notebooks_by_its_hash_and_is_shown_not_
     item = next(e for e in ann.evidence if e.kind == "outputs")
     assert item.level == "low" and ann.risk == "low"  # shown, not raised to medium
     assert "1 identical image output(s), cell 2 ↔ cell 1" in item.text
+    from checker.report.html.view import build_context
+
+    graph = build_context(report).overview.graph  # listed, never drawn as a link between them
+    assert [e.kind for e in graph.edges if e.kind == "outputs"] == []
 
 
 def test_a_few_shared_figures_are_medium_and_a_single_one_is_nothing(round_dir):

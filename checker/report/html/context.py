@@ -148,7 +148,7 @@ class GraphEdge:
     x2: float
     y2: float
     width: float
-    kind: str  # code | notes
+    kind: str  # code | notes | outputs
     title: str
 
 

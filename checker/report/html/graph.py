@@ -138,13 +138,17 @@ def cluster_graph(
     threshold: float = defaults.SUSPICIOUS_SIMILARITY,
     min_similarity: float = defaults.REPORT_GRAPH_MIN_SIMILARITY,
     width: int = 1200,
+    outputs_pairs: Sequence[tuple[str, str, float]] = (),
 ) -> Graph:
-    """Learners who share code (or notes) as clusters, each drawn as a circle of learners.
+    """Learners who share code (or notes, or notebook outputs) as clusters, each drawn as a circle
+    of learners.
 
     An edge is a learner pair the verdicts count: similarity >= `min_similarity`, or one side's
     coverage >= `threshold` (a small file copied whole into a big submission); `notes_pairs` are
-    (left, right, similarity) of learners sharing notes. Labels radiate outwards from the circle
-    so long learner ids do not overlap.
+    (left, right, similarity) of learners sharing notes; `outputs_pairs` (left, right,
+    similarity) of learners whose notebooks print the same figures, already those a verdict raises
+    (checker.report.verdicts: a figure or an image alone raises nothing, so draws nothing). Labels
+    radiate outwards from the circle so long learner ids do not overlap.
     """
     weight: dict[tuple[str, str], dict[str, float]] = {}
     for lp in learner_pairs:
@@ -158,6 +162,9 @@ def cluster_graph(
         if one and other and sim >= min_similarity:
             a, b = sorted((one, other))
             weight.setdefault((a, b), {})["notes"] = max(sim, weight.get((a, b), {}).get("notes", 0.0))
+    for one, other, sim in outputs_pairs:
+        a, b = sorted((one, other))
+        weight.setdefault((a, b), {})["outputs"] = max(sim, weight.get((a, b), {}).get("outputs", 0.0))
     names = sorted({n for key in weight for n in key})
     components = [c for c in connected_components(names, list(weight)) if len(c) > 1]
 
@@ -234,7 +241,8 @@ def cluster_graph(
         )
     rule = (
         f"an edge joins two learners whose code (or notes) similarity is at least "
-        f"{pct(min_similarity)}, or when {pct(threshold)} of one side's code is shared"
+        f"{pct(min_similarity)}, or when {pct(threshold)} of one side's code is shared, or whose "
+        f"notebooks print the same figures (medium or high evidence)"
     )
     # the SVG is as wide as its content (a giant cluster may exceed `width`; CSS scales it down)
     return Graph(int(used_w) if components else width, height, nodes, edges, clusters, rule)
