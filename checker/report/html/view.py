@@ -372,8 +372,9 @@ def build_context(
         learner_histogram=similarity_histogram(
             [lp.similarity for lp in report.learner_pairs], "learner pairs by similarity", below
         ),
-        graph=cluster_graph(report.learner_pairs, notes_edges, refs, threshold,
-                            outputs_pairs=_outputs_edges(report)),
+        graph=cluster_graph(
+            report.learner_pairs, notes_edges, refs, threshold, outputs_pairs=_outputs_edges(report)
+        ),
         learner_pairs=_most_similar(learner_pair_rows, report.learner_pairs, max_rows),
         learner_pairs_left_out=max(0, len(learner_pair_rows) - max_rows),
         pairs=_most_similar(pair_rows, report.pairs, max_rows),
@@ -489,8 +490,12 @@ def _where(path: str, span: NotesSpan) -> str:
 def _outputs_edges(report: Report) -> list[tuple[str, str, float]]:
     """(left, right, similarity) of the notebook-output pairs a verdict raises (medium or high
     `outputs` evidence naming the other learner), strongest pair of the two learners."""
-    raised = {frozenset((v.learner, e.partner)) for v in report.verdicts for e in v.evidence
-              if e.kind == "outputs" and e.level in ("medium", "high") and e.partner}
+    raised = {
+        frozenset((v.learner, e.partner))
+        for v in report.verdicts
+        for e in v.evidence
+        if e.kind == "outputs" and e.level in ("medium", "high") and e.partner
+    }
     best: dict[frozenset, tuple[str, str, float]] = {}
     for p in report.pairs:
         key = frozenset((p.left, p.right))
