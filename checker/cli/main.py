@@ -172,18 +172,19 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
     if retrain and not task_path:
         raise CheckerInputError("--retrain needs --task TASK.toml with a [retrain] table")
     store, key = None, ""
-    if out_dir is not None and _reusable(config, out_dir):
-        from checker.pipeline.replay import ReportStore, scan_key
+    if out_dir is not None:
+        from checker.pipeline.replay import ReportStore, scan_key, why_not_reused
 
-        store, key = ReportStore(config.cache_dir, config.notice), scan_key(config, html)
-        with input_errors("cannot write the report", out_dir):
-            reused = store.restore(key, out_dir)
-        if reused is not None:
-            click.echo(f"{round_dir}: nothing it depends on changed since the scan of "
-                       f"{reused.created} (files, options, index, checker); its report is written "
-                       "again (--no-cache scans anew)", err=True)
-            _finish_scan(reused.written, out_dir, quiet, top, fail_on)
-            return
+        if why_not_reused(config, out_dir) is None:
+            store, key = ReportStore(config.cache_dir, config.notice), scan_key(config, html)
+            with input_errors("cannot write the report", out_dir):
+                reused = store.restore(key, out_dir)
+            if reused is not None:
+                click.echo(f"{round_dir}: nothing it depends on changed since the scan of "
+                           f"{reused.created} (files, options, index, checker); its report is "
+                           "written again (--no-cache scans anew)", err=True)
+                _finish_scan(reused.written, out_dir, quiet, top, fail_on)
+                return
     from checker.pipeline.scan import scan_report as run_scan
 
     try:
@@ -207,12 +208,6 @@ def scan(round_dir: Path | None, example: bool, base_dir: Path | None, out_dir: 
         if store is not None:
             _keep_for_reuse(store, key, config, html, out_dir, written)
     _finish_scan(written, report, quiet, top, fail_on)
-
-
-def _reusable(config, out_dir: Path) -> bool:
-    from checker.pipeline.replay import why_not_reused
-
-    return why_not_reused(config, out_dir) is None
 
 
 def _keep_for_reuse(store, key: str, config, html: bool, out_dir: Path, written: list[Path]) -> None:

@@ -284,10 +284,11 @@ class ReportStore:
             except (OSError, ValueError, AttributeError):
                 size = 0
             entries.append((_mtime(entry_dir / ENTRY_FILE), size, entry_dir))
+        newest = max((used for used, _, _ in entries), default=0.0)
         total = 0
         for used, size, entry_dir in sorted(entries, reverse=True):
             total += size
-            if total > self.max_bytes and used < max(e[0] for e in entries):
+            if total > self.max_bytes and used < newest:
                 shutil.rmtree(entry_dir, ignore_errors=True)
 
     def _damaged(self, entry_dir: Path, why: str) -> None:

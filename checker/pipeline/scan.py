@@ -678,25 +678,19 @@ def open_index(config: ScanConfig):
         raise
 
 
-@contextlib.contextmanager
 def open_fingerprint_cache(config: ScanConfig):
-    """The fingerprint cache of `config.cache_dir` (checker.code.fpcache), closed after; None
-    without one."""
+    """The fingerprint cache of `config.cache_dir` (checker.code.fpcache), to be used in a `with`
+    (closed after); a `with` of None without one."""
     if config.cache_dir is None:
-        yield None
-        return
+        return contextlib.nullcontext()
     from checker.code.fpcache import FingerprintCache
 
-    cache = FingerprintCache.open(config.cache_dir, config.params, config.notice)
-    try:
-        yield cache
-    finally:
-        cache.close()
+    return FingerprintCache.open(config.cache_dir, config.params, config.notice)
 
 
 def open_facts_cache(config: ScanConfig):
-    """The review questions' facts cache of `config.cache_dir` (checker.report.factcache), to be
-    used in a `with`; a `with` of None without one."""
+    """The review questions' facts cache of `config.cache_dir` (checker.report.factcache), used
+    as `open_fingerprint_cache`."""
     if config.cache_dir is None:
         return contextlib.nullcontext()
     from checker.report.factcache import FactsCache
