@@ -37,7 +37,7 @@ from checker.corpus.rounds import (RememberedFile, RememberedRounds, RoundRecord
                                    rounds_dir, store_round)
 from checker.model import IngestWarning, SourceFile
 from checker.pipeline.scan import (CodeMatchResult, Progress, ScanConfig, align_pairs,
-                                   fragment_learners, run_weights)
+                                   fragment_learners, kgram_learners, run_weights)
 from checker.report.model import FileEntry, HistoryMatch, HistoryRound, HistorySection, Report
 
 
@@ -172,7 +172,10 @@ def _match_code(view: RememberedRounds, outcome: HistoryOutcome, config: ScanCon
             return None
         return own_mask(doc.fp.kgrams, doc.fp.n_tokens, params.k, state.shipped)
 
+    # per learner file: its specific-token mask and the learners of each of its k-grams, made
+    # once however many remembered files it is aligned with (as match_code keeps them)
     mine_specific: dict[int, np.ndarray | None] = {}
+    mine_learners: dict[int, np.ndarray] = {}
     entries: dict[tuple[str, str], FileEntry] = {}
     for a, b, frags in align_pairs(prepared, pairs, params.k, config.min_fragment_tokens, config.jobs,
                                    (lambda stage, d, t: progress("history", d, t)) if progress else None):
@@ -181,9 +184,10 @@ def _match_code(view: RememberedRounds, outcome: HistoryOutcome, config: ScanCon
         mine, theirs = docs[a], remembered[b - len(docs)]
         if a not in mine_specific:
             mine_specific[a] = specific(mine)
+            mine_learners[a] = kgram_learners(mine.fp.kgrams, state.counted)
         weights = run_weights(frags, mine, theirs, mine_specific[a], specific(theirs),
                               config.min_fragment_tokens)
-        learners = fragment_learners(mine.fp.kgrams, frags, params.k, state.counted)
+        learners = fragment_learners(mine.fp.kgrams, frags, params.k, state.counted, mine_learners[a])
         for f in groups[keys[b - len(docs)]]:
             pair = score_file_pair(mine.source.owner, f.owner, mine.source.path, f.path, frags,
                                    mine.fp.stream, theirs.fp.stream, mine.own, theirs.own,
