@@ -1,4 +1,5 @@
-"""Plain value types shared by every stage of the pipeline.
+"""Plain value types shared by every stage of the pipeline, and the one way a file's text is cut
+into the numbered lines that spans and fragments refer to (`split_lines`).
 
 Outcomes are values with reasons (DESIGN.md, style): a stage never raises for one bad file, it
 returns an `IngestWarning` that ends up in `report.warnings` and in the HTML report.
@@ -96,3 +97,12 @@ class NotebookOutputs:
         """Outputs counted but not read (over `defaults.NOTEBOOK_OUTPUT_MAX_CHARS` or
         `defaults.NOTEBOOK_OUTPUT_MAX_IMAGES`)."""
         return sum(c.unread for c in self.cells)
+
+
+def split_lines(text: str) -> list[str]:
+    """A file's lines as spans and fragments number them: `\n` ends a line (a `\r` before it is
+    dropped), and a final line break adds no empty line."""
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from checker import defaults
 from checker.corpus.index import CorpusIndex
+from checker.model import split_lines
 
 SHORTENED = " …"
 
@@ -55,14 +56,6 @@ class PublicExcerpt:
     context: int
     blocks: list[tuple[int, list[str]]] = field(default_factory=list)  # (first line, lines)
     cut_lines: int = 0  # wanted lines (matched or context) the budget left out
-
-
-def split_lines(text: str) -> list[str]:
-    """A file's lines as the fragments number them (\\n ends a line; a final newline adds none)."""
-    lines = text.split("\n")
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()
-    return [line.rstrip("\r") for line in lines]
 
 
 def wanted_ranges(spans: Iterable[tuple[int, int]], context: int, total: int) -> list[tuple[int, int]]:
@@ -124,4 +117,4 @@ def public_excerpts(
     return out
 
 
-__all__ = ["ExcerptBudget", "PublicExcerpt", "excerpt", "public_excerpts", "split_lines", "wanted_ranges"]
+__all__ = ["ExcerptBudget", "PublicExcerpt", "excerpt", "public_excerpts", "wanted_ranges"]

@@ -24,13 +24,6 @@ from checker.report.model import CorpusText, FileEntry, FilePairEntry, OutputFra
 FRAGMENT_COLOURS = 8
 
 
-def split_lines(text: str) -> list[str]:
-    lines = text.split("\n")
-    if lines and lines[-1] == "" and len(lines) > 1:
-        lines.pop()
-    return [ln.rstrip("\r") for ln in lines]
-
-
 def code_segments(
     lines: Sequence[str | None],
     spans: list[tuple[int, int, int]],

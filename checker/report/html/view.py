@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from checker import defaults
+from checker.model import split_lines
 from checker.report.html.analysis import corpus_sections, reason_lines, shared_reasons
 from checker.report.html.anonymise import learner_codes
 from checker.report.html.context import (
@@ -36,7 +37,7 @@ from checker.report.html.context import (
 from checker.report.html.exports import downloads
 from checker.report.html.format import line_range, link_url, num, pct, risk_name
 from checker.report.html.graph import cluster_graph, similarity_histogram
-from checker.report.html.pairs import pair_view, split_lines
+from checker.report.html.pairs import pair_view
 from checker.report.html.sheets import question_sheets
 from checker.report.model import (
     FileEntry,
