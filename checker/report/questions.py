@@ -294,6 +294,11 @@ def _one_line(code: str) -> str:
     return " ".join(code.split())
 
 
+def _clip(text: str, limit: int) -> str:
+    """`text`, or its first `limit - 1` characters and an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _literal(node) -> tuple[str, str] | None:
     """(kind, code) of a constant expression: numbers (`3`, `-1`, `16 * 5 * 5`, `[0.3, 0.9]`)
     are "num", `True`/`False` "bool"; anything else None."""
@@ -552,7 +557,7 @@ def _shape_texts(spot: _Spot, file: str, call_chars: int) -> dict[str, str]:
 
 def _removal_texts(spot: _Spot, file: str, call_chars: int) -> dict[str, str]:
     en_loc, zh_loc = location("en", file, spot.line, spot.line), location("zh", file, spot.line, spot.line)
-    code = spot.code if len(spot.code) <= call_chars else spot.code[: call_chars - 1] + "…"
+    code = _clip(spot.code, call_chars)
     return {
         "en": f"What would change if {en_loc} (`{code}`) were removed, and why is it there?",
         "zh": f"如果删掉 {zh_loc}（`{code}`），结果会有什么不同？它为什么要放在这里？",
@@ -894,8 +899,7 @@ class _Context:
         if not lines or first < 1:
             return ""
         chosen = lines[first - 1 : min(last, first + self.policy.quote_lines - 1)]
-        width = self.policy.quote_chars
-        out = [ln.rstrip() if len(ln.rstrip()) <= width else ln.rstrip()[: width - 1] + "…" for ln in chosen]
+        out = [_clip(ln.rstrip(), self.policy.quote_chars) for ln in chosen]
         return textwrap.dedent("\n".join(out)).strip("\n")
 
     def facts(self, learner: str, path: str, first: int, last: int) -> _Facts:
@@ -1130,9 +1134,7 @@ def _notes_questions(ctx: _Context, learner: str, item: Evidence) -> list[_Draft
     first, last = par.span.start_line, par.span.end_line
     loc = (location("en", par.path, first, last), location("zh", par.path, first, last))
     terms = key_terms(par.text, ctx.policy.notes_terms)
-    quote = _one_line(par.text)
-    if len(quote) > ctx.policy.quote_chars:
-        quote = quote[: ctx.policy.quote_chars - 1] + "…"
+    quote = _clip(_one_line(par.text), ctx.policy.quote_chars)
     match = par.corpus_match or par.learner_match
     return [
         _Draft(
